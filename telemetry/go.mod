@@ -1,0 +1,3 @@
+module github.com/abacushq/abacus/telemetry
+
+go 1.26

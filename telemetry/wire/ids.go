@@ -1,0 +1,85 @@
+package wire
+
+import "strings"
+
+// IsUUID reports whether s is a UUID in its canonical 8-4-4-4-12 hex form
+// (either case).
+func IsUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !isHex(c) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// IsProjectID reports whether s is a valid project ID: a UUID, optionally after a
+// prefix of 1 to 32 characters from [a-z0-9-] and a dash (for example
+// "getstarted-7b581c0d-89b7-479e-b379-a76ab90b8754").
+func IsProjectID(s string) bool {
+	if IsUUID(s) {
+		return true
+	}
+	if len(s) < 36+2 || s[len(s)-37] != '-' {
+		return false
+	}
+	prefix := s[:len(s)-37]
+	if len(prefix) > 32 {
+		return false
+	}
+	for i := 0; i < len(prefix); i++ {
+		c := prefix[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return IsUUID(s[len(s)-36:])
+}
+
+// ProjectUUID returns the UUID part of a valid project ID, lower-cased, dropping any
+// prefix. It returns "" when s is not a valid project ID.
+func ProjectUUID(s string) string {
+	if !IsProjectID(s) {
+		return ""
+	}
+	return strings.ToLower(s[len(s)-36:])
+}
+
+// IsMachineID reports whether s is 64 lowercase hex characters, the shape of an
+// HMAC-SHA256 machine ID.
+func IsMachineID(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// IsEnvironment reports whether s is one of Environments.
+func IsEnvironment(s string) bool {
+	switch s {
+	case Development, Staging, Production, Test, Other:
+		return true
+	}
+	return false
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
