@@ -1,0 +1,231 @@
+package telemetry
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+)
+
+// Client collects the events of one run of the product. Its methods are safe for
+// concurrent use, and safe on a nil *Client (they do nothing), so a host can
+// ignore New's error without guarding every call.
+type Client struct {
+	cfg       Config
+	enabled   bool
+	debug     bool
+	reason    string
+	projectID string
+	spoolDir  string
+
+	queue    chan record           // Track → loop; never closed
+	closing  atomic.Bool           // set by the first Close; Track is a no-op after it
+	closeReq chan time.Time        // Close → loop: the deadline
+	done     chan struct{}         // closed when the loop has ended
+	closeErr atomic.Pointer[error] // the loop's verdict on Close
+
+	tracked   atomic.Uint64
+	dropped   atomic.Uint64
+	invalid   atomic.Uint64
+	sent      atomic.Uint64
+	rejected  atomic.Uint64
+	spooled   atomic.Uint64
+	pending   atomic.Int64
+	recovered atomic.Uint64
+	lastErr   atomic.Pointer[string]
+}
+
+// record is what Track hands to the loop: the caller's values, unencoded.
+type record struct {
+	name  string
+	at    time.Time
+	props []prop
+}
+
+type prop struct {
+	key   string
+	value any
+}
+
+// Status is a snapshot of what a client decided and did.
+type Status struct {
+	// Enabled says whether the client collects events at all.
+	Enabled bool
+	// Reason names the consent rule that decided Enabled: "enabled",
+	// "DO_NOT_TRACK is set", "<PRODUCT>_TELEMETRY_DISABLED is set", "opt-out file …",
+	// "no package.json …", "no uuid: …" or "invalid package.json: …".
+	Reason string
+	// Debug says whether events are printed instead of sent.
+	Debug bool
+	// Tracked counts the events Track accepted into the queue.
+	Tracked uint64
+	// Dropped counts events lost in this process: queue full (the newest event is
+	// dropped), invalid names, memory cap while the collector was unreachable,
+	// batches the collector refused outright (4xx), and spool overflow.
+	Dropped uint64
+	// DroppedValues counts property or build keys dropped for their name or type.
+	DroppedValues uint64
+	// Sent counts events the collector acknowledged (accepted or duplicate).
+	Sent uint64
+	// Rejected counts events the collector rejected; they are never resent.
+	Rejected uint64
+	// Pending is the number of events not yet acknowledged.
+	Pending int64
+	// Spooled counts events written to the spool for a later run.
+	Spooled uint64
+	// Recovered counts panics caught inside the SDK.
+	Recovered uint64
+	// LastError is the last delivery problem, if any.
+	LastError string
+}
+
+// New makes a client. It decides consent at once (reading the environment, the
+// opt-out file and package.json) and, when enabled, starts one goroutine that
+// builds, batches and sends events; that goroutine ends in Close. A disabled
+// client does nothing at all: no network, no files, no goroutines.
+//
+// New returns an error only for an invalid Config; Status tells why a valid
+// client is disabled.
+func New(cfg Config) (c *Client, err error) {
+	defer recoverInto(&err)
+	cfg, err = cfg.resolve()
+	if err != nil {
+		return nil, err
+	}
+	c = &Client{cfg: cfg}
+	projectID, reason, userOptOut := consent(cfg)
+	c.reason = reason
+	c.spoolDir = filepath.Join(cfg.StateDir, "spool")
+	if reason != ReasonEnabled {
+		// Opting out also discards what an earlier run could not send: events of a
+		// user who said no must not leave the machine later.
+		c.discardSpool(userOptOut)
+		return c, nil
+	}
+	c.debug = truthy(os.Getenv(envPrefix(cfg.Product) + "_TELEMETRY_DEBUG"))
+	if cfg.Endpoint == "" && !c.debug {
+		return nil, errNoEndpoint
+	}
+	c.enabled = true
+	c.projectID = projectID
+	c.queue = make(chan record, cfg.QueueSize)
+	c.closeReq = make(chan time.Time, 1)
+	c.done = make(chan struct{})
+	go c.run()
+	return c, nil
+}
+
+// Track records one event with its properties. It never blocks and does no I/O
+// or encoding: it copies the property map (keys and values, shallowly) and hands
+// it to the client's goroutine. When the queue is full the event is dropped and
+// counted. Property values must be strings, numbers, bools or lists of those;
+// anything else is dropped, and strings that look personal or secret are
+// replaced by "[redacted]" before anything leaves the process.
+func (c *Client) Track(event string, props map[string]any) {
+	if c == nil || !c.enabled || c.closing.Load() {
+		return
+	}
+	defer c.recover()
+	r := record{name: event, at: time.Now()}
+	if len(props) > 0 {
+		r.props = make([]prop, 0, len(props))
+		for k, v := range props {
+			r.props = append(r.props, prop{k, v})
+		}
+	}
+	select {
+	case c.queue <- r:
+		c.tracked.Add(1)
+	default:
+		c.dropped.Add(1)
+	}
+}
+
+// Close sends what is queued and stops the client. It returns within the
+// CloseBudget of the Config (or by ctx's deadline, if earlier) whatever the
+// network does; events not acknowledged by then are written to the spool and
+// sent by the next enabled New. Close is idempotent; Track after Close does
+// nothing.
+func (c *Client) Close(ctx context.Context) (err error) {
+	if c == nil || !c.enabled {
+		return nil
+	}
+	defer c.recoverInto(&err)
+	deadline := time.Now().Add(c.cfg.CloseBudget)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	if c.closing.CompareAndSwap(false, true) {
+		c.closeReq <- deadline
+	}
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	select {
+	case <-c.done:
+		if p := c.closeErr.Load(); p != nil {
+			return *p
+		}
+		return nil
+	case <-t.C:
+		return fmt.Errorf("telemetry: close budget of %v exceeded; %d events may be lost", c.cfg.CloseBudget, c.pending.Load())
+	case <-ctx.Done():
+		return fmt.Errorf("telemetry: close: %w; %d events may be lost", ctx.Err(), c.pending.Load())
+	}
+}
+
+// Status reports what the client decided and what it has done so far.
+func (c *Client) Status() (s Status) {
+	if c == nil {
+		return Status{Reason: "no client"}
+	}
+	defer c.recover()
+	s = Status{
+		Enabled:       c.enabled,
+		Reason:        c.reason,
+		Debug:         c.debug,
+		Tracked:       c.tracked.Load(),
+		Dropped:       c.dropped.Load(),
+		DroppedValues: c.invalid.Load(),
+		Sent:          c.sent.Load(),
+		Rejected:      c.rejected.Load(),
+		Pending:       c.pending.Load() + int64(len(c.queue)),
+		Spooled:       c.spooled.Load(),
+		Recovered:     c.recovered.Load() + packageRecovered.Load(),
+	}
+	if p := c.lastErr.Load(); p != nil {
+		s.LastError = *p
+	}
+	return s
+}
+
+func (c *Client) setLastError(err error) {
+	s := err.Error()
+	c.lastErr.Store(&s)
+}
+
+// packageRecovered counts panics caught in package-level functions.
+var packageRecovered atomic.Uint64
+
+// recover catches a panic on the way out of an exported method so that it never
+// reaches the host, and counts it.
+func (c *Client) recover() {
+	if r := recover(); r != nil {
+		c.recovered.Add(1)
+	}
+}
+
+func (c *Client) recoverInto(err *error) {
+	if r := recover(); r != nil {
+		c.recovered.Add(1)
+		*err = fmt.Errorf("telemetry: internal error: %v", r)
+	}
+}
+
+func recoverInto(err *error) {
+	if r := recover(); r != nil {
+		packageRecovered.Add(1)
+		*err = fmt.Errorf("telemetry: internal error: %v", r)
+	}
+}

@@ -1,0 +1,334 @@
+package telemetry
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/abacushq/abacus/telemetry/redact"
+	"github.com/abacushq/abacus/telemetry/wire"
+)
+
+const (
+	// batchSize is the most events one request carries; 200 events stay well under
+	// the collector's 8 MiB decoded limit even at the 32 KiB per-event maximum.
+	batchSize = 200
+	// maxPending bounds the events held in memory while the collector is
+	// unreachable; past it the oldest are dropped.
+	maxPending = 10000
+)
+
+// loop is the client's one goroutine: it turns records into events, batches them,
+// keeps at most one request in flight, retries, and spools at Close. Everything in
+// it is owned by that goroutine.
+type loop struct {
+	c        *Client
+	san      sanitizer
+	template wire.Event // the fields every event of this run shares
+	debug    io.Writer  // set in debug mode: events are printed, not sent
+	sender   *sender
+
+	pending    []queued    // built, not in flight, oldest first
+	flight     *flight     // the request in flight, if any
+	results    chan result // flight → loop; capacity 1, so a flight never blocks
+	retryAt    time.Time   // no new request before this
+	retryC     <-chan time.Time
+	attempts   int // consecutive failed attempts
+	batchLimit int // shrinks after a 413
+	flushDue   bool
+
+	spool *spool
+}
+
+// queued is an event encoded once, when it is built: sending, resending and
+// spooling it never encode it again.
+type queued struct {
+	id  string
+	raw json.RawMessage
+}
+
+type flight struct {
+	events []queued
+	cancel context.CancelFunc
+}
+
+func (c *Client) run() {
+	l := &loop{c: c, results: make(chan result, 1), batchLimit: batchSize}
+	defer close(c.done)
+	defer func() {
+		if r := recover(); r != nil {
+			c.recovered.Add(1)
+			err := fmt.Errorf("telemetry: internal error, unsent events spooled: %v", r)
+			c.closeErr.Store(&err)
+			l.spoolUnsent()
+		}
+	}()
+	l.init()
+	l.main()
+}
+
+// init does the I/O that New must not do on the caller's goroutine: machine
+// facts, the machine ID, the spool of earlier runs.
+func (l *loop) init() {
+	c := l.c
+	home, _ := os.UserHomeDir()
+	l.san = sanitizer{rules: redact.Rules{Home: home}}
+	build, dropped := l.san.props(c.cfg.Build)
+	c.invalid.Add(uint64(dropped))
+	env := c.cfg.Environment
+	if env == "" {
+		env = detectEnvironment(c.cfg.Product)
+	}
+	mid, err := machineID(c.cfg.Product, c.cfg.StateDir, rawMachineID())
+	if err != nil {
+		c.setLastError(err)
+	}
+	l.template = wire.Event{
+		ProjectID:   c.projectID,
+		MachineID:   mid,
+		SessionID:   newEventID(time.Now()),
+		Environment: env,
+		Product:     wire.Product{Name: c.cfg.Product, Version: c.cfg.Version},
+		Context:     detectContext(),
+		Build:       build,
+	}
+	if c.debug {
+		l.debug = c.cfg.Debug
+		return
+	}
+	l.sender = newSender(c.cfg)
+	l.spool = openSpool(c.spoolDir, c.cfg.Dir)
+	events, err := l.spool.load()
+	if err != nil {
+		c.setLastError(err)
+	}
+	l.pending = append(l.pending, events...)
+	l.updatePending()
+}
+
+func (l *loop) main() {
+	c := l.c
+	tick := time.NewTicker(c.cfg.FlushInterval)
+	defer tick.Stop()
+	for {
+		l.maybeSend()
+		select {
+		case r := <-c.queue:
+			l.add(r)
+		case <-tick.C:
+			l.flushDue = true
+		case res := <-l.results:
+			l.finish(res)
+		case <-l.retryC:
+			l.retryC = nil
+		case deadline := <-c.closeReq:
+			l.shutdown(deadline)
+			return
+		}
+	}
+}
+
+// add builds the event of one record. A value that makes the build panic costs
+// that event only.
+func (l *loop) add(r record) {
+	defer func() {
+		if p := recover(); p != nil {
+			l.c.recovered.Add(1)
+			l.c.dropped.Add(1)
+		}
+	}()
+	if !validEventName(r.name) {
+		l.c.dropped.Add(1)
+		return
+	}
+	ev := l.template
+	ev.ID = newEventID(r.at)
+	ev.Event = r.name
+	ev.Timestamp = r.at.UTC().Truncate(time.Millisecond)
+	if len(r.props) > 0 {
+		m := make(map[string]any, len(r.props))
+		for _, p := range r.props {
+			m[p.key] = p.value
+		}
+		var dropped int
+		ev.Properties, dropped = l.san.props(m)
+		l.c.invalid.Add(uint64(dropped))
+	}
+	raw, err := json.Marshal(ev)
+	if err != nil || len(raw) > wire.MaxEventBytes {
+		l.c.dropped.Add(1)
+		l.c.setLastError(fmt.Errorf("event %q dropped: encoded to %d bytes, limit %d", r.name, len(raw), wire.MaxEventBytes))
+		return
+	}
+	if l.debug != nil {
+		if _, err := l.debug.Write(append(raw, '\n')); err != nil {
+			l.c.setLastError(err)
+		}
+		return
+	}
+	l.pending = append(l.pending, queued{id: ev.ID, raw: raw})
+	if over := len(l.pending) - maxPending; over > 0 {
+		l.pending = slices.Delete(l.pending, 0, over)
+		l.c.dropped.Add(uint64(over))
+	}
+	l.updatePending()
+}
+
+func (l *loop) updatePending() {
+	n := len(l.pending)
+	if l.flight != nil {
+		n += len(l.flight.events)
+	}
+	l.c.pending.Store(int64(n))
+}
+
+// maybeSend starts a request when none is in flight, no retry wait is running,
+// and either a batch is full or the flush interval has passed.
+func (l *loop) maybeSend() {
+	if l.flight != nil || len(l.pending) == 0 || l.retryC != nil {
+		return
+	}
+	if len(l.pending) < l.batchLimit && !l.flushDue {
+		return
+	}
+	l.startFlight()
+	if len(l.pending) == 0 {
+		l.flushDue = false
+	}
+}
+
+func (l *loop) startFlight() {
+	n := min(len(l.pending), l.batchLimit)
+	events := slices.Clone(l.pending[:n])
+	l.pending = slices.Delete(l.pending, 0, n)
+	ctx, cancel := context.WithCancel(context.Background())
+	l.flight = &flight{events: events, cancel: cancel}
+	go func() {
+		l.results <- l.sender.post(ctx, events)
+	}()
+}
+
+// finish applies the outcome of the request in flight.
+func (l *loop) finish(res result) {
+	c := l.c
+	f := l.flight
+	l.flight = nil
+	f.cancel()
+	defer l.updatePending()
+	switch res.verdict {
+	case delivered:
+		l.attempts = 0
+		l.batchLimit = batchSize
+		c.sent.Add(uint64(res.resp.Accepted + res.resp.Duplicates))
+		c.rejected.Add(uint64(len(res.resp.Rejected)))
+		if len(res.resp.Rejected) > 0 {
+			c.setLastError(fmt.Errorf("collector rejected %d events, first: %s", len(res.resp.Rejected), res.resp.Rejected[0].Error))
+		}
+		l.spool.acked(f.events)
+	case tooLarge:
+		if len(f.events) > 1 {
+			l.batchLimit = max(1, len(f.events)/2)
+			l.pending = append(f.events, l.pending...)
+			return
+		}
+		c.dropped.Add(1)
+		c.setLastError(res.err)
+		l.spool.acked(f.events)
+	case retry:
+		l.attempts++
+		c.setLastError(res.err)
+		l.pending = append(f.events, l.pending...)
+		if over := len(l.pending) - maxPending; over > 0 {
+			l.pending = slices.Delete(l.pending, 0, over)
+			c.dropped.Add(uint64(over))
+		}
+		wait := res.retryAfter
+		if wait <= 0 {
+			wait = backoff(l.attempts)
+		}
+		l.retryAt = time.Now().Add(wait)
+		l.retryC = time.After(wait)
+	default: // refused: the collector will never take this batch
+		c.dropped.Add(uint64(len(f.events)))
+		c.setLastError(res.err)
+		l.spool.acked(f.events)
+	}
+}
+
+// shutdown sends what it can until shortly before deadline, then spools the rest.
+func (l *loop) shutdown(deadline time.Time) {
+	c := l.c
+	for {
+		select {
+		case r := <-c.queue:
+			l.add(r)
+			continue
+		default:
+		}
+		break
+	}
+	if l.debug != nil {
+		return
+	}
+	defer l.sender.closeIdle()
+	// Keep a third of the budget (at most 100ms) for writing the spool: on a busy
+	// machine a write can take tens of milliseconds, and a request that needs
+	// more than the rest is better retried by the next run.
+	reserve := min(time.Until(deadline)/3, 100*time.Millisecond)
+	sendBy := time.NewTimer(time.Until(deadline.Add(-reserve)))
+	defer sendBy.Stop()
+send:
+	for {
+		if l.flight == nil {
+			if len(l.pending) == 0 || time.Now().Before(l.retryAt) {
+				break
+			}
+			l.startFlight()
+			l.updatePending()
+		}
+		select {
+		case res := <-l.results:
+			l.finish(res)
+		case <-sendBy.C:
+			break send
+		}
+	}
+	if l.flight != nil {
+		// Cancelling makes the request return at once; take its answer if it
+		// arrives in the few milliseconds that are left.
+		l.flight.cancel()
+		select {
+		case res := <-l.results:
+			l.finish(res)
+		case <-time.After(min(reserve/2, 10*time.Millisecond)):
+		}
+	}
+	l.spoolUnsent()
+}
+
+// spoolUnsent writes every unacknowledged event to the spool.
+func (l *loop) spoolUnsent() {
+	if l.spool == nil {
+		return
+	}
+	unsent := l.pending
+	if l.flight != nil {
+		unsent = append(slices.Clone(l.flight.events), unsent...)
+		l.flight.cancel()
+		l.flight = nil
+	}
+	l.pending = nil
+	written, dropped, err := l.spool.save(unsent)
+	l.c.spooled.Add(uint64(written))
+	l.c.dropped.Add(uint64(dropped))
+	if err != nil {
+		l.c.setLastError(err)
+		err = fmt.Errorf("telemetry: %w", err)
+		l.c.closeErr.Store(&err)
+	}
+	l.updatePending()
+}

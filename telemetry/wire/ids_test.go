@@ -1,0 +1,49 @@
+package wire
+
+import "testing"
+
+func TestProjectIDs(t *testing.T) {
+	const u = "7b581c0d-89b7-479e-b379-a76ab90b8754"
+	for _, tc := range []struct {
+		in      string
+		valid   bool
+		uuidOut string
+	}{
+		{u, true, u},
+		{"7B581C0D-89B7-479E-B379-A76AB90B8754", true, u},
+		{"getstarted-" + u, true, u},
+		{"a-" + u, true, u},
+		{"-" + u, true, u}, // the prefix may be only dashes: [a-z0-9-]{1,32}
+		{"Get-" + u, false, ""},
+		{"x_y-" + u, false, ""},
+		{"abcdefghijklmnopqrstuvwxyz0123456-" + u, false, ""}, // 33-character prefix
+		{"abcdefghijklmnopqrstuvwxyz012345-" + u, true, u},
+		{u[:35], false, ""},
+		{u + "0", false, ""},
+		{"7b581c0d-89b7-479e-b379_a76ab90b8754", false, ""},
+		{"7b581c0d-89b7-479e-b379-a76ab90b875g", false, ""},
+		{"", false, ""},
+	} {
+		if got := IsProjectID(tc.in); got != tc.valid {
+			t.Errorf("IsProjectID(%q) = %v, want %v", tc.in, got, tc.valid)
+		}
+		if got := ProjectUUID(tc.in); got != tc.uuidOut {
+			t.Errorf("ProjectUUID(%q) = %q, want %q", tc.in, got, tc.uuidOut)
+		}
+	}
+}
+
+func TestMachineIDsAndEnvironments(t *testing.T) {
+	hex64 := "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	if !IsMachineID(hex64) || IsMachineID(hex64[:63]) || IsMachineID("0123456789ABCDEF"+hex64[16:]) {
+		t.Error("IsMachineID accepts only 64 lowercase hex characters")
+	}
+	for _, e := range Environments {
+		if !IsEnvironment(e) {
+			t.Errorf("IsEnvironment(%q) = false", e)
+		}
+	}
+	if IsEnvironment("Production") || IsEnvironment("") {
+		t.Error("environments are the five lowercase values only")
+	}
+}
