@@ -13,7 +13,8 @@ func TestProjectIDs(t *testing.T) {
 		{"7B581C0D-89B7-479E-B379-A76AB90B8754", true, u},
 		{"getstarted-" + u, true, u},
 		{"a-" + u, true, u},
-		{"-" + u, true, u}, // the prefix may be only dashes: [a-z0-9-]{1,32}
+		{"-" + u, false, ""}, // an empty prefix
+		{"--" + u, true, u},  // a prefix of one dash: [a-z0-9-]{1,32}
 		{"Get-" + u, false, ""},
 		{"x_y-" + u, false, ""},
 		{"abcdefghijklmnopqrstuvwxyz0123456-" + u, false, ""}, // 33-character prefix
