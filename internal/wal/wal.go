@@ -691,6 +691,18 @@ func (l *Log) activeSeq() uint64 {
 	return l.active.seq
 }
 
+// End returns the position just past the last record written so far. A record
+// appended after End returns lies at or after it, so a caller that takes End
+// before Append knows a position its record cannot precede.
+func (l *Log) End() Pos {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.active == nil {
+		return Pos{}
+	}
+	return Pos{l.active.seq, l.active.size}
+}
+
 // Release says everything before p is safely stored elsewhere. Every sealed segment that
 // lies entirely before p (its sequence number is below p.Segment, or it is p.Segment and p
 // is at or past its last valid record) is deleted, and the directory fsynced.

@@ -621,3 +621,24 @@ func TestReopenReusesEmptySegment(t *testing.T) {
 		t.Fatalf("reopening without appends created %v", files)
 	}
 }
+
+func TestEndIsAtOrBeforeTheNextRecord(t *testing.T) {
+	l, err := Open(t.TempDir(), Options{SegmentBytes: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for i := range 50 {
+		before := l.End()
+		end, err := l.Append(context.Background(), make([]byte, 300))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if end.Less(before) || end == before {
+			t.Fatalf("append %d ended at %v, not after End() = %v", i, end, before)
+		}
+		if after := l.End(); after != end {
+			t.Fatalf("End() after append %d = %v, want %v", i, after, end)
+		}
+	}
+}

@@ -1,0 +1,143 @@
+package server
+
+import (
+	"bufio"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/abacushq/abacus/internal/store"
+	"github.com/abacushq/abacus/telemetry/wire"
+)
+
+// admin guards a handler with the admin token: Authorization: Bearer <token>.
+func (s *Server) admin(h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		auth := r.Header.Get("Authorization")
+		token, ok := strings.CutPrefix(auth, "Bearer ")
+		if !ok || !tokenMatches(strings.TrimSpace(token), s.token) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="abacus"`)
+			return errorf(http.StatusUnauthorized, "Authorization: expected Bearer and the admin token")
+		}
+		return h(w, r)
+	}
+}
+
+// exportEvent is one line of GET /api/v1/export.
+type exportEvent struct {
+	ID          string         `json:"id"`
+	Event       string         `json:"event"`
+	Time        time.Time      `json:"time"`
+	ReceivedAt  time.Time      `json:"receivedAt"`
+	ProjectID   string         `json:"projectId"`
+	MachineID   string         `json:"machineId"`
+	SessionID   string         `json:"sessionId,omitempty"`
+	Environment string         `json:"environment"`
+	Product     wire.Product   `json:"product"`
+	Context     wire.Context   `json:"context"`
+	Build       map[string]any `json:"build,omitempty"`
+	Properties  map[string]any `json:"properties,omitempty"`
+}
+
+// parseTime reads a from/to parameter: an RFC 3339 time or a date (UTC).
+func parseTime(name, v string, def time.Time) (time.Time, error) {
+	if v == "" {
+		return def, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t.UTC(), nil
+	}
+	if t, err := time.Parse(time.DateOnly, v); err == nil {
+		return t, nil
+	}
+	return time.Time{}, errorf(http.StatusBadRequest, "%s: expected an RFC 3339 time or a YYYY-MM-DD date, got %q", name, v)
+}
+
+// export serves GET /api/v1/export?from=&to=: stored events as JSON lines, with
+// re-keyed IDs, oldest first.
+func (s *Server) export(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	from, err := parseTime("from", q.Get("from"), time.Unix(0, 0).UTC())
+	if err != nil {
+		return err
+	}
+	to, err := parseTime("to", q.Get("to"), time.Now().UTC().Add(48*time.Hour))
+	if err != nil {
+		return err
+	}
+	if !from.Before(to) {
+		return errorf(http.StatusBadRequest, "from: expected a time before to")
+	}
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.Header().Set("Cache-Control", "no-store")
+	bw := bufio.NewWriterSize(w, 64<<10)
+	enc := json.NewEncoder(bw)
+	n := 0
+	err = s.cfg.Store.Export(r.Context(), from, to, func(e *store.Event) error {
+		n++
+		return enc.Encode(exportEvent{
+			ID: e.ID, Event: e.Name, Time: e.Time, ReceivedAt: e.ReceivedAt,
+			ProjectID: e.ProjectID, MachineID: e.MachineID, SessionID: e.SessionID, Environment: e.Environment,
+			Product: wire.Product{Name: e.Product, Version: e.ProductVersion},
+			Context: wire.Context{OS: e.OS, OSVersion: e.OSVersion, Arch: e.Arch, CPUs: e.CPUs, MemoryMB: e.MemoryMB,
+				Runtime: e.Runtime, RuntimeVersion: e.RuntimeVersion, CI: e.CI, CIName: e.CIName,
+				Docker: e.Docker, WSL: e.WSL, SDK: e.SDK},
+			Build: e.Build, Properties: e.Properties,
+		})
+	})
+	if err != nil {
+		if n == 0 {
+			return err
+		}
+		// Lines are out already: end the stream short; the client sees no final newline.
+		s.logger.Error("export ended early", "err", err, "events", n)
+		return nil
+	}
+	return bw.Flush()
+}
+
+// deleteProject serves DELETE /api/v1/projects/{projectId}. The ID is the raw
+// project UUID from package.json (re-keyed here) or an already re-keyed ID
+// (32 hex characters, as in the export). Events still in the write-ahead log are
+// stored first, so the deletion covers everything acknowledged before it.
+func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request) error {
+	raw := r.PathValue("projectId")
+	var id string
+	switch {
+	case wire.IsProjectID(raw):
+		id = s.keyer.Project(raw)
+	case isRekeyed(raw):
+		id = raw
+	default:
+		return errorf(http.StatusBadRequest, "projectId: expected the project UUID from package.json or a re-keyed ID of 32 hex characters")
+	}
+	// Record the erasure first: if the process dies before the log is released,
+	// replay must not bring the project's events back.
+	if err := s.erased.add(id, time.Now()); err != nil {
+		return err
+	}
+	if err := s.writer.flush(r.Context()); err != nil {
+		return &httpError{http.StatusServiceUnavailable, "cannot store pending events before the deletion: " + err.Error(), 5 * time.Second}
+	}
+	n, err := s.cfg.Store.DeleteProject(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	s.logger.Info("project erased", "events", n)
+	writeJSON(w, http.StatusOK, map[string]any{"deleted": n, "projectId": id})
+	return nil
+}
+
+func isRekeyed(s string) bool {
+	if len(s) != 32 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}

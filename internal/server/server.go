@@ -1,0 +1,261 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/abacushq/abacus/internal/ingest"
+	"github.com/abacushq/abacus/internal/plan"
+	"github.com/abacushq/abacus/internal/store"
+	"github.com/abacushq/abacus/internal/wal"
+)
+
+// Config configures a collector. DataDir, Plan and Store are required; the zero
+// value of every other field means its default.
+type Config struct {
+	// DataDir holds the write-ahead log (wal/), the re-keying secret and the
+	// admin token. Created with mode 0700 if missing.
+	DataDir string
+	// Plan is the tracking plan events are checked against.
+	Plan *plan.Plan
+	// Store keeps the events. The collector does not close it.
+	Store store.Store
+	// Token is the admin token; "" means the one in <DataDir>/token, created on
+	// first start.
+	Token string
+	// Retention is how long events are kept; 0 means 400 days.
+	Retention time.Duration
+	// RateIP is the requests per second one client address may make (burst: 10
+	// seconds' worth); 0 means 50, negative means no limit.
+	RateIP float64
+	// RateProject is the events per second one project may send (burst: 60
+	// seconds' worth); 0 means 100, negative means no limit.
+	RateProject float64
+	// TrustProxy takes the client address for rate limits from the first
+	// X-Forwarded-For entry instead of the TCP peer. Only behind a proxy that
+	// sets it.
+	TrustProxy bool
+	// MaxLag is how many acknowledged events may wait for the store before
+	// ingest answers 503; 0 means 1,000,000.
+	MaxLag int
+	// WAL tunes the write-ahead log.
+	WAL wal.Options
+	// Logger receives structured logs; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Server is a running collector: ingest, write-ahead log, store writer, admin
+// API and operations endpoints.
+type Server struct {
+	cfg      Config
+	logger   *slog.Logger
+	token    string
+	created  bool
+	keyer    *ingest.Keyer
+	pipeline *ingest.Pipeline
+	log      *wal.Log
+	dedup    *dedup
+	writer   *writer
+	metrics  *serverMetrics
+	ipLimit  *limiter
+	prjLimit *limiter
+	ipKey    []byte // keys the hash of client addresses for the limiter
+	erased   *erasures
+
+	ready   atomic.Bool // the log is replayed; ingest is open
+	started atomic.Bool // Start succeeded: the writer and retention run
+	stop    chan struct{}
+	stopped chan struct{}
+}
+
+// Open prepares a collector in cfg.DataDir: the secret, the token, the log.
+// Nothing is served or replayed until Start.
+func Open(cfg Config) (*Server, error) {
+	if cfg.DataDir == "" || cfg.Plan == nil || cfg.Store == nil {
+		return nil, errors.New("server: Config needs DataDir, Plan and Store")
+	}
+	if cfg.Retention <= 0 {
+		cfg.Retention = 400 * 24 * time.Hour
+	}
+	if cfg.RateIP == 0 {
+		cfg.RateIP = 50
+	}
+	if cfg.RateProject == 0 {
+		cfg.RateProject = 100
+	}
+	if cfg.MaxLag <= 0 {
+		cfg.MaxLag = 1_000_000
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("cannot create data directory %q: %w", cfg.DataDir, err)
+	}
+	secret, err := serverSecret(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	token, created, err := adminToken(cfg.DataDir, cfg.Token)
+	if err != nil {
+		return nil, err
+	}
+	erased, err := loadErasures(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.WAL.Logger == nil {
+		cfg.WAL.Logger = cfg.Logger.With("component", "wal")
+	}
+	log, err := wal.Open(filepath.Join(cfg.DataDir, "wal"), cfg.WAL)
+	if err != nil {
+		return nil, fmt.Errorf("cannot open the write-ahead log: %w", err)
+	}
+	s := &Server{
+		cfg:      cfg,
+		logger:   cfg.Logger,
+		token:    token,
+		created:  created,
+		keyer:    ingest.NewKeyer(secret),
+		log:      log,
+		dedup:    newDedup(cfg.Store),
+		metrics:  newServerMetrics(),
+		ipLimit:  newLimiter(cfg.RateIP, cfg.RateIP*10),
+		prjLimit: newLimiter(cfg.RateProject, cfg.RateProject*60),
+		ipKey:    secret,
+		erased:   erased,
+		stop:     make(chan struct{}),
+		stopped:  make(chan struct{}),
+	}
+	s.pipeline = ingest.New(ingest.Config{Plan: cfg.Plan, Keyer: s.keyer, Retention: cfg.Retention})
+	s.writer = newWriter(cfg.Store, log, s.dedup, cfg.Logger.With("component", "writer"), s.metrics)
+	s.registerGauges()
+	return s, nil
+}
+
+// Token returns the admin token and whether Open created it (the caller prints
+// a new token once).
+func (s *Server) Token() (token string, created bool) { return s.token, s.created }
+
+// Keyer returns the re-keying of identifiers under this data directory's secret.
+func (s *Server) Keyer() *ingest.Keyer { return s.keyer }
+
+// Start replays the write-ahead log into the store, opens ingest and starts
+// the store writer and the daily retention job. It returns when ingest is open.
+func (s *Server) Start(ctx context.Context) error {
+	start := time.Now()
+	n, err := s.replay(ctx)
+	if err != nil {
+		return err
+	}
+	since := time.Now().Add(-s.cfg.Retention - 48*time.Hour)
+	ids := 0
+	if err := s.cfg.Store.IDs(ctx, since, func(id string) error { s.dedup.warm(id); ids++; return nil }); err != nil {
+		return fmt.Errorf("cannot read stored event ids: %w", err)
+	}
+	s.logger.Info("write-ahead log replayed", "events", n, "known_ids", ids, "took", time.Since(start).Round(time.Millisecond))
+	s.started.Store(true)
+	go s.writer.run()
+	go s.retention()
+	s.ready.Store(true)
+	return nil
+}
+
+// replay stores every event left in the log by the last run (acknowledged,
+// maybe not stored) and releases the log. Inserts are idempotent, so events
+// that were stored already are skipped.
+func (s *Server) replay(ctx context.Context) (int, error) {
+	var batch []store.Event
+	var last wal.Pos
+	total := 0
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if _, err := s.cfg.Store.Insert(ctx, batch); err != nil {
+			return fmt.Errorf("cannot store replayed events: %w", err)
+		}
+		total += len(batch)
+		batch = batch[:0]
+		return nil
+	}
+	st, err := s.log.Replay(func(rec []byte, end wal.Pos) error {
+		var r walRecord
+		if err := json.Unmarshal(rec, &r); err != nil {
+			// A record that passed its checksum but does not decode was written
+			// by a different version; keep going rather than refuse to start.
+			s.logger.Error("skipping an undecodable write-ahead log record", "pos", end.String(), "err", err)
+			return nil
+		}
+		for _, e := range r.Events {
+			if !s.erased.erased(e.ProjectID, e.ReceivedAt) {
+				batch = append(batch, e)
+			}
+		}
+		last = end
+		if len(batch) >= 20000 {
+			return flush()
+		}
+		return nil
+	})
+	if err != nil {
+		return total, fmt.Errorf("cannot replay the write-ahead log: %w", err)
+	}
+	for _, t := range st.Tails {
+		s.logger.Warn("write-ahead log had a torn tail (an append that was never acknowledged)",
+			"segment", t.Segment, "offset", t.Offset, "skipped_bytes", t.Skipped, "reason", t.Reason)
+	}
+	if err := flush(); err != nil {
+		return total, err
+	}
+	if err := s.log.Release(last); err != nil {
+		s.logger.Warn("cannot release replayed write-ahead log segments", "err", err)
+	}
+	return total, nil
+}
+
+// walRecord is what one accepted request writes to the log.
+type walRecord struct {
+	Events []store.Event `json:"events"`
+}
+
+// retention deletes events past the retention window, at start and daily.
+func (s *Server) retention() {
+	defer close(s.stopped)
+	t := time.NewTimer(time.Minute) // let a fresh start settle first
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		cutoff := time.Now().Add(-s.cfg.Retention)
+		n, err := s.cfg.Store.DeleteBefore(context.Background(), cutoff)
+		if err != nil {
+			s.logger.Error("retention: cannot delete old events", "err", err)
+		} else if n > 0 {
+			s.logger.Info("retention: deleted old events", "events", n, "before", cutoff.Format(time.DateOnly))
+		}
+		t.Reset(24 * time.Hour)
+	}
+}
+
+// Close stops ingest, stores every acknowledged event and closes the log. Call
+// it after the HTTP server has finished its requests; the caller closes the store.
+func (s *Server) Close() error {
+	s.ready.Store(false)
+	if s.started.Load() {
+		close(s.stop)
+		<-s.stopped
+		s.writer.close()
+	}
+	return s.log.Close()
+}

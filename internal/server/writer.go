@@ -1,0 +1,252 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/abacushq/abacus/internal/store"
+	"github.com/abacushq/abacus/internal/wal"
+)
+
+// writer moves acknowledged events from memory into the store in large batches,
+// off the request path, and releases the write-ahead log behind them. The log,
+// not the writer's memory, is what makes events durable: if the process dies,
+// replay brings back whatever the writer had not stored.
+type writer struct {
+	store   store.Store
+	log     *wal.Log
+	dedup   *dedup
+	logger  *slog.Logger
+	metrics *serverMetrics
+
+	maxBatch int           // events per Insert
+	maxWait  time.Duration // how long an event may wait for a batch to fill
+
+	mu      sync.Mutex // protects queue, queued, oldest, flushes, tickets, stored
+	queue   []logged
+	queued  int
+	oldest  time.Time // when the oldest queued event was queued
+	flushes []chan struct{}
+	tickets map[uint64]wal.Pos // appends under way: log end when each began
+	nextID  uint64
+	stored  wal.Pos // end of the last record whose events are stored
+
+	kick chan struct{} // capacity 1: "there is work"
+	stop chan struct{}
+	done chan struct{}
+}
+
+// logged is a group of events and the log position just past their record.
+type logged struct {
+	events []store.Event
+	end    wal.Pos
+}
+
+func newWriter(s store.Store, l *wal.Log, d *dedup, logger *slog.Logger, m *serverMetrics) *writer {
+	return &writer{
+		store: s, log: l, dedup: d, logger: logger, metrics: m,
+		maxBatch: 20000, maxWait: 500 * time.Millisecond,
+		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
+		tickets: map[uint64]wal.Pos{},
+	}
+}
+
+// enter is called before a log append: until the append's events are added (or
+// the append failed and leave is called), the log is not released past the
+// point where the append began.
+func (w *writer) enter() uint64 {
+	end := w.log.End()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.nextID++
+	w.tickets[w.nextID] = end
+	return w.nextID
+}
+
+func (w *writer) leave(ticket uint64) {
+	w.mu.Lock()
+	delete(w.tickets, ticket)
+	w.mu.Unlock()
+}
+
+// releasableLocked is how far the log may be released: up to the last stored
+// record, but never into a segment holding a record that is queued or still
+// being appended (records never span segments, so a segment's start is safe).
+func (w *writer) releasableLocked() wal.Pos {
+	p := w.stored
+	for _, g := range w.queue {
+		if s := (wal.Pos{Segment: g.end.Segment}); s.Less(p) {
+			p = s
+		}
+	}
+	for _, t := range w.tickets {
+		if s := (wal.Pos{Segment: t.Segment}); s.Less(p) {
+			p = s
+		}
+	}
+	return p
+}
+
+// add queues events that are in the log up to end, and ends the append's
+// ticket. It never blocks.
+func (w *writer) add(ticket uint64, events []store.Event, end wal.Pos) {
+	w.mu.Lock()
+	delete(w.tickets, ticket)
+	if w.queued == 0 {
+		w.oldest = time.Now()
+	}
+	w.queue = append(w.queue, logged{events, end})
+	w.queued += len(events)
+	full := w.queued >= w.maxBatch
+	w.mu.Unlock()
+	if full {
+		w.poke()
+	}
+}
+
+func (w *writer) poke() {
+	select {
+	case w.kick <- struct{}{}:
+	default:
+	}
+}
+
+// lag reports the events not yet stored and how long the oldest has waited.
+func (w *writer) lag() (int, time.Duration) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.queued == 0 {
+		return 0, 0
+	}
+	return w.queued, time.Since(w.oldest)
+}
+
+// flush waits until everything queued before the call is stored.
+func (w *writer) flush(ctx context.Context) error {
+	ch := make(chan struct{})
+	w.mu.Lock()
+	w.flushes = append(w.flushes, ch)
+	w.mu.Unlock()
+	w.poke()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-w.done:
+		return store.ErrClosed
+	}
+}
+
+// run stores batches until close; on close it stores everything queued.
+func (w *writer) run() {
+	defer close(w.done)
+	tick := time.NewTicker(w.maxWait / 2)
+	defer tick.Stop()
+	failures := 0
+	for {
+		stopping := false
+		select {
+		case <-w.kick:
+		case <-tick.C:
+		case <-w.stop:
+			stopping = true
+		}
+		for {
+			n, flushWanted := w.ready(stopping)
+			if n == 0 && !flushWanted {
+				break
+			}
+			if err := w.storeBatch(); err != nil {
+				failures++
+				w.logger.Error("cannot store events; they stay in the write-ahead log", "err", err, "attempt", failures)
+				if stopping && failures > 3 {
+					return // replay stores them at the next start
+				}
+				select {
+				case <-time.After(min(time.Duration(failures)*time.Second, 30*time.Second)):
+				case <-w.stop:
+					stopping = true
+				}
+				continue
+			}
+			failures = 0
+		}
+		if stopping {
+			return
+		}
+	}
+}
+
+// ready says whether a batch should be stored now.
+func (w *writer) ready(stopping bool) (int, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.flushes) > 0 && w.queued == 0 {
+		for _, ch := range w.flushes {
+			close(ch)
+		}
+		w.flushes = nil
+	}
+	if w.queued == 0 {
+		return 0, false
+	}
+	if stopping || len(w.flushes) > 0 || w.queued >= w.maxBatch || time.Since(w.oldest) >= w.maxWait {
+		return w.queued, len(w.flushes) > 0
+	}
+	return 0, false
+}
+
+// storeBatch inserts up to maxBatch queued events and releases the log behind
+// them. On error nothing is dequeued.
+func (w *writer) storeBatch() error {
+	w.mu.Lock()
+	var batch []store.Event
+	groups := 0
+	for _, g := range w.queue {
+		if len(batch) > 0 && len(batch)+len(g.events) > w.maxBatch {
+			break
+		}
+		batch = append(batch, g.events...)
+		groups++
+	}
+	var end wal.Pos
+	for _, g := range w.queue[:groups] {
+		if end.Less(g.end) {
+			end = g.end
+		}
+	}
+	w.mu.Unlock()
+
+	start := time.Now()
+	inserted, err := w.store.Insert(context.Background(), batch)
+	if err != nil {
+		return err
+	}
+	w.metrics.storeInsert.Observe(time.Since(start).Seconds())
+	w.metrics.stored.Add(uint64(inserted))
+
+	w.mu.Lock()
+	w.queue = append(w.queue[:0], w.queue[groups:]...)
+	w.queued -= len(batch)
+	if w.queued > 0 {
+		w.oldest = time.Now() // close enough: the next batch is due within maxWait
+	}
+	if w.stored.Less(end) {
+		w.stored = end
+	}
+	release := w.releasableLocked()
+	w.mu.Unlock()
+	w.dedup.done(batch)
+	if err := w.log.Release(release); err != nil {
+		w.logger.Warn("cannot release write-ahead log segments", "err", err)
+	}
+	return nil
+}
+
+func (w *writer) close() {
+	close(w.stop)
+	<-w.done
+}
