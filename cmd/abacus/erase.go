@@ -1,0 +1,62 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// erase runs `abacus erase --project UUID`: DELETE /api/v1/projects/{id}.
+func erase(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("erase", "erase --project UUID [--server URL]", stderr)
+	project := fs.String("project", "", "the project's uuid, as in its package.json (required)")
+	server := fs.String("server", "http://127.0.0.1:8080", "the collector's base URL")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *project == "" {
+		fs.Usage()
+		return fmt.Errorf("%w: --project is required", errUsage)
+	}
+	var out struct {
+		Deleted int64 `json:"deleted"`
+	}
+	if err := adminRequest(http.MethodDelete, *server, "/api/v1/projects/"+url.PathEscape(*project), &out); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "erased %d events of project %s\n", out.Deleted, *project)
+	return nil
+}
+
+// adminRequest calls an admin route with ABACUS_TOKEN and decodes the JSON answer.
+func adminRequest(method, server, path string, out any) error {
+	token := os.Getenv("ABACUS_TOKEN")
+	if token == "" {
+		return fmt.Errorf("%w: set ABACUS_TOKEN to the admin token (printed by the first `abacus serve`, kept in <data>/token)", errUsage)
+	}
+	req, err := http.NewRequest(method, strings.TrimRight(server, "/")+path, nil)
+	if err != nil {
+		return fmt.Errorf("--server: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	client := &http.Client{Timeout: 5 * time.Minute}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("cannot reach %s: %w", server, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if resp.StatusCode/100 != 2 {
+		var e struct{ Error string }
+		if json.Unmarshal(body, &e) == nil && e.Error != "" {
+			return fmt.Errorf("%s answered %d: %s", server, resp.StatusCode, e.Error)
+		}
+		return fmt.Errorf("%s answered %d", server, resp.StatusCode)
+	}
+	return json.Unmarshal(body, out)
+}

@@ -1,0 +1,89 @@
+// Command abacus is the Abacus collector and its tools: serve ingests and
+// stores telemetry, plan checks and documents tracking plans, erase removes a
+// project's events, version prints the version.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "0.1.0-dev"
+
+const usage = `abacus — self-hosted, privacy-first product telemetry
+
+Usage:
+  abacus serve    [--addr 127.0.0.1:8080] [--data ./abacus-data] [--plan plan.yaml] [flags]
+  abacus plan     check|doc FILE
+  abacus erase    --project UUID [--server URL]
+  abacus version
+
+Commands:
+  serve     run the collector: ingest (POST /v1/batch, /v1/track), write-ahead log,
+            DuckDB store in <data>/events.duckdb, admin API, /privacy, /metrics
+  plan      check a tracking plan (errors give file and line), or print its
+            "What data is collected?" page as Markdown
+  erase     delete every event of one project (by the uuid in its package.json)
+  version   print the version
+
+Run 'abacus COMMAND --help' for a command's flags.
+Environment: ABACUS_TOKEN sets the admin token (serve) and authenticates the
+client commands; without it serve creates <data>/token on first start.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// errUsage marks an error the user can fix by reading the help.
+var errUsage = errors.New("usage")
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = serve(args[1:], stdout, stderr)
+	case "plan":
+		err = planCmd(args[1:], stdout, stderr)
+	case "erase":
+		err = erase(args[1:], stdout, stderr)
+	case "version", "--version", "-v":
+		fmt.Fprintf(stdout, "abacus %s\n", version)
+	case "help", "--help", "-h":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "abacus: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(stderr, "abacus %s: %v\n", args[0], err)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "abacus %s: %v\n", args[0], err)
+		return 1
+	}
+}
+
+// newFlags makes a flag set whose help names the command.
+func newFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: abacus %s\n\nFlags:\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}

@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/abacushq/abacus/internal/server"
+	"github.com/abacushq/abacus/internal/store/duckdb"
+)
+
+// serve runs the collector until SIGINT or SIGTERM. Shutdown stops accepting
+// connections, finishes the requests in flight, stores every acknowledged event
+// and closes the store, in that order.
+func serve(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("serve", "serve [flags]", stderr)
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	data := fs.String("data", "./abacus-data", "data directory: events.duckdb, wal/, secret, token")
+	planFile := fs.String("plan", "", "tracking plan YAML (default: the built-in headless-CMS plan)")
+	retention := fs.Duration("retention", 400*24*time.Hour, "how long events are kept; older ones are deleted daily")
+	tlsCert := fs.String("tls-cert", "", "TLS certificate file (PEM); with --tls-key, serve HTTPS")
+	tlsKey := fs.String("tls-key", "", "TLS private key file (PEM)")
+	rateIP := fs.Float64("rate-ip", 50, "requests per second per client address (burst 10s' worth); negative: no limit")
+	rateProject := fs.Float64("rate-project", 100, "events per second per project (burst 60s' worth); negative: no limit")
+	trustProxy := fs.Bool("trust-proxy", false, "take the client address for rate limits from X-Forwarded-For (only behind a proxy that sets it)")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	logFormat := fs.String("log-format", "text", "text or json")
+	debugAddr := fs.String("debug-addr", "", "serve Go's /debug/pprof on this separate address (keep it on loopback)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return fmt.Errorf("%w: --tls-cert and --tls-key go together", errUsage)
+	}
+	logger, err := newLogger(stderr, *logLevel, *logFormat)
+	if err != nil {
+		return err
+	}
+	p, err := loadPlan(*planFile)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(*data, 0o700); err != nil {
+		return fmt.Errorf("cannot create data directory %q: %w", *data, err)
+	}
+	st, err := duckdb.Open(filepath.Join(*data, "events.duckdb"), duckdb.Options{})
+	if err != nil {
+		return fmt.Errorf("cannot open the store: %w", err)
+	}
+	defer func() {
+		if err := st.Close(); err != nil {
+			logger.Error("cannot close the store", "err", err)
+		}
+	}()
+	srv, err := server.Open(server.Config{
+		DataDir: *data, Plan: p, Store: st, Token: os.Getenv("ABACUS_TOKEN"), Retention: *retention,
+		RateIP: *rateIP, RateProject: *rateProject, TrustProxy: *trustProxy, Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
+	if token, created := srv.Token(); created {
+		fmt.Fprintf(stdout, "Admin token (shown once; also kept in %s):\n  %s\n",
+			filepath.Join(*data, "token"), token)
+	}
+
+	if *debugAddr != "" {
+		dln, err := net.Listen("tcp", *debugAddr)
+		if err != nil {
+			srv.Close()
+			return fmt.Errorf("cannot listen on --debug-addr %s: %w", *debugAddr, err)
+		}
+		defer dln.Close()
+		go http.Serve(dln, pprofMux())
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		srv.Close()
+		return fmt.Errorf("cannot listen on %s: %w", *addr, err)
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	scheme := "http"
+	if *tlsCert != "" {
+		scheme = "https"
+	}
+	errc := make(chan error, 1)
+	go func() {
+		if *tlsCert != "" {
+			errc <- hs.ServeTLS(ln, *tlsCert, *tlsKey)
+		} else {
+			errc <- hs.Serve(ln)
+		}
+	}()
+	// The port answers /healthz at once; /readyz and ingest wait for the replay.
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	if err := srv.Start(ctx); err != nil {
+		hs.Close()
+		srv.Close()
+		return err
+	}
+	logger.Info("abacus is serving", "url", fmt.Sprintf("%s://%s", scheme, ln.Addr()), "data", *data,
+		"plan", p.Product, "version", version)
+	fmt.Fprintf(stdout, "abacus %s serving on %s://%s (data in %s)\n", version, scheme, ln.Addr(), *data)
+
+	select {
+	case err := <-errc:
+		srv.Close()
+		return fmt.Errorf("server stopped: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: finishing requests, storing acknowledged events")
+	shutdownCtx, cancelShutdown := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancelShutdown()
+	if err := hs.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		logger.Warn("requests still running at shutdown were cut off", "err", err)
+	}
+	if err := srv.Close(); err != nil {
+		return fmt.Errorf("cannot close the collector cleanly: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+func pprofMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("%w: --log-level: expected debug, info, warn or error, got %q", errUsage, level)
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	switch strings.ToLower(format) {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("%w: --log-format: expected text or json, got %q", errUsage, format)
+}

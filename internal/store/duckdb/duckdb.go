@@ -1,0 +1,249 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strconv"
+	"sync"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/abacushq/abacus/internal/store"
+)
+
+// Options tune the embedded database. The zero value gives the defaults.
+type Options struct {
+	// MemoryLimit caps DuckDB's buffer memory, in DuckDB's syntax ("256MB",
+	// "1GB"). Default "256MB". Larger queries spill to <path>.tmp.
+	MemoryLimit string
+	// Threads is how many threads one query may use. Default 2.
+	Threads int
+}
+
+const (
+	defaultMemoryLimit = "256MB"
+	defaultThreads     = 2
+)
+
+// Store is the embedded DuckDB backend of store.Store. It is safe for
+// concurrent use: reads run in parallel on a pool of connections, writes
+// (Insert, the deletes) take turns on one connection.
+type Store struct {
+	path string
+	db   *sql.DB
+
+	wmu sync.Mutex // serializes writes; guards w
+	w   *sql.Conn  // the writer's connection, with the staging tables
+
+	mu      sync.Mutex // guards closed and the Add of active
+	closed  bool
+	active  sync.WaitGroup     // calls in progress
+	closing context.Context    // done when Close starts: stops reads in progress
+	stop    context.CancelFunc // cancels closing
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens the store in the DuckDB file at path, creating the file and its
+// tables when they do not exist. An empty path opens a store in memory, gone at
+// Close. Only one Store (one process) may have a file open at a time.
+func Open(path string, opt Options) (*Store, error) {
+	if opt.MemoryLimit == "" {
+		opt.MemoryLimit = defaultMemoryLimit
+	}
+	if opt.Threads <= 0 {
+		opt.Threads = defaultThreads
+	}
+	q := url.Values{}
+	q.Set("access_mode", "read_write")
+	q.Set("threads", strconv.Itoa(opt.Threads))
+	q.Set("memory_limit", opt.MemoryLimit)
+	q.Set("storage_compatibility_version", storageVersion)
+	// No downloads: everything the store and its reports need (json) is
+	// built into the driver's library.
+	q.Set("autoinstall_known_extensions", "false")
+	q.Set("autoload_known_extensions", "false")
+	connector, err := duckdb.NewConnector(path+"?"+q.Encode(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("duckdb: open %s: %w", path, err)
+	}
+	db := sql.OpenDB(connector)
+	db.SetMaxIdleConns(4)
+	s := &Store{path: path, db: db}
+	s.closing, s.stop = context.WithCancel(context.Background())
+	ctx := context.Background()
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("duckdb: open %s: %w", path, err)
+	}
+	if err := s.newWriter(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("duckdb: open %s: %w", path, err)
+	}
+	return s, nil
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, q := range schema {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("create schema: %w", err)
+		}
+	}
+	var v string
+	err = tx.QueryRowContext(ctx, `SELECT value FROM abacus_meta WHERE key = 'schema_version'`).Scan(&v)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if _, err := tx.ExecContext(ctx, `INSERT INTO abacus_meta VALUES ('schema_version', ?)`, schemaVersion); err != nil {
+			return err
+		}
+	case err != nil:
+		return err
+	case v != schemaVersion:
+		return fmt.Errorf("the file has schema version %s; this build reads version %s", v, schemaVersion)
+	}
+	return tx.Commit()
+}
+
+// newWriter opens the writer's connection and its staging tables.
+func (s *Store) newWriter(ctx context.Context) error {
+	w, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	for _, q := range staging {
+		if _, err := w.ExecContext(ctx, q); err != nil {
+			w.Close()
+			return fmt.Errorf("create staging tables: %w", err)
+		}
+	}
+	s.w = w
+	return nil
+}
+
+// DB returns the database, for reports that read it in SQL (see the package
+// documentation for the schema). It is the Store's own pool: use it to read
+// only, and not after Close.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// enter registers a call in progress; it fails once Close has started.
+func (s *Store) enter() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return store.ErrClosed
+	}
+	s.active.Add(1)
+	return nil
+}
+
+func (s *Store) leave() { s.active.Done() }
+
+// readContext returns ctx, also cancelled when Close starts.
+func (s *Store) readContext(ctx context.Context) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(s.closing, cancel)
+	return ctx, func() { stop(); cancel() }
+}
+
+// fail turns err into what a method returns: the caller's context error when
+// its context ended, ErrClosed when Close stopped the call.
+func (s *Store) fail(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if s.closing.Err() != nil {
+		return store.ErrClosed
+	}
+	return err
+}
+
+// Stats reports the number of events and the size of the database file and
+// its write-ahead log. The file does not shrink after deletes: DuckDB reuses
+// the freed blocks for new data.
+func (s *Store) Stats(ctx context.Context) (store.Stats, error) {
+	if err := s.enter(); err != nil {
+		return store.Stats{}, err
+	}
+	defer s.leave()
+	if err := ctx.Err(); err != nil {
+		return store.Stats{}, err
+	}
+	var st store.Stats
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM event_rows`).Scan(&st.Events); err != nil {
+		return store.Stats{}, s.fail(ctx, err)
+	}
+	if s.path == "" {
+		var used, block int64
+		err := s.db.QueryRowContext(ctx, `SELECT used_blocks, block_size FROM pragma_database_size() WHERE database_name = current_database()`).Scan(&used, &block)
+		if err != nil {
+			return store.Stats{}, s.fail(ctx, err)
+		}
+		st.Bytes = used * block
+		return st, nil
+	}
+	for _, p := range []string{s.path, s.path + ".wal"} {
+		if fi, err := os.Stat(p); err == nil {
+			st.Bytes += fi.Size()
+		}
+	}
+	return st, nil
+}
+
+// Checkpoint writes the write-ahead log into the database file, compressing
+// the rows appended since the last checkpoint and releasing deleted rows.
+// DuckDB also checkpoints by itself when the log passes 16 MB.
+func (s *Store) Checkpoint(ctx context.Context) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.leave()
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	_, err := s.w.ExecContext(ctx, `CHECKPOINT`)
+	return s.fail(ctx, err)
+}
+
+// Close stops reads in progress (they return ErrClosed), waits for writes in
+// progress, checkpoints and closes the file. Do not call it from an Export or
+// IDs callback. Calls after Close return ErrClosed.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return store.ErrClosed
+	}
+	s.closed = true
+	s.mu.Unlock()
+	s.stop()
+	s.active.Wait()
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	var errs []error
+	if s.path != "" {
+		if _, err := s.w.ExecContext(context.Background(), `CHECKPOINT`); err != nil {
+			errs = append(errs, fmt.Errorf("checkpoint: %w", err))
+		}
+	}
+	if err := s.w.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := s.db.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("duckdb: close %s: %w", s.path, err)
+	}
+	return nil
+}

@@ -1,0 +1,251 @@
+package duckdb
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql/driver"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/abacushq/abacus/internal/store"
+)
+
+// Insert stores the events whose IDs are not stored yet, in one transaction:
+// the batch is appended to in-memory staging tables, then copied into the
+// tables with an anti-join on the ID, so idempotency costs no index and no
+// memory in Go beyond the batch. IDs must be UUIDs (36 characters); a batch
+// with an ID that is not, or with a value that has no JSON form (NaN, a
+// channel), fails whole before anything is written.
+func (s *Store) Insert(ctx context.Context, events []store.Event) (int, error) {
+	if err := s.enter(); err != nil {
+		return 0, err
+	}
+	defer s.leave()
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if len(events) == 0 {
+		return 0, nil
+	}
+	b, err := prepare(events)
+	if err != nil {
+		return 0, fmt.Errorf("duckdb: insert: %w", err)
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	n, err := s.insert(ctx, b)
+	if err != nil {
+		if ctx.Err() != nil {
+			return 0, ctx.Err()
+		}
+		return 0, fmt.Errorf("duckdb: insert: %w", err)
+	}
+	return n, nil
+}
+
+// batch is an Insert's events, ready to append.
+type batch struct {
+	events  [][]driver.Value // stage_events rows
+	sources [][]driver.Value // stage_sources rows, one per distinct source
+	lo, hi  duckdb.UUID      // the lowest and highest event ID
+}
+
+// prepare checks and encodes the events; an event whose ID repeats an earlier
+// one of the batch is dropped.
+func prepare(events []store.Event) (*batch, error) {
+	b := &batch{events: make([][]driver.Value, 0, len(events))}
+	seen := make(map[duckdb.UUID]struct{}, len(events))
+	srcSeen := make(map[duckdb.UUID]struct{})
+	var buf, keyBuf []byte
+	for i := range events {
+		e := &events[i]
+		id, ok := parseUUID(e.ID)
+		if !ok {
+			return nil, fmt.Errorf("event %d: ID %q is not a UUID", i, e.ID)
+		}
+		if _, dup := seen[id]; dup {
+			continue
+		}
+		seen[id] = struct{}{}
+		if len(b.events) == 0 || bytes.Compare(id[:], b.lo[:]) < 0 {
+			b.lo = id
+		}
+		if len(b.events) == 0 || bytes.Compare(id[:], b.hi[:]) > 0 {
+			b.hi = id
+		}
+		var props any
+		if len(e.Properties) > 0 {
+			var err error
+			if buf, err = appendJSON(buf[:0], e.Properties); err != nil {
+				return nil, fmt.Errorf("event %s: properties: %w", e.ID, err)
+			}
+			props = string(buf)
+		}
+		plugins, build, err := splitBuild(e.Build)
+		if err != nil {
+			return nil, fmt.Errorf("event %s: build: %w", e.ID, err)
+		}
+		var key duckdb.UUID
+		key, keyBuf = sourceKey(keyBuf, e, plugins, build)
+		b.events = append(b.events, []driver.Value{
+			id, e.Time, e.ReceivedAt, e.Name, key, orNull(e.SessionID), orNull(e.Environment), props,
+		})
+		if _, ok := srcSeen[key]; ok {
+			continue
+		}
+		srcSeen[key] = struct{}{}
+		var pl any
+		if plugins != nil {
+			pl = plugins
+		}
+		var bj any
+		if build != nil {
+			bj = string(build)
+		}
+		b.sources = append(b.sources, []driver.Value{
+			key, e.ProjectID, e.MachineID, orNull(e.Product), orNull(e.ProductVersion),
+			orNull(e.OS), orNull(e.OSVersion), orNull(e.Arch), int64(e.CPUs), e.MemoryMB,
+			orNull(e.Runtime), orNull(e.RuntimeVersion), e.CI, orNull(e.CIName), e.Docker, e.WSL, orNull(e.SDK),
+			pl, bj,
+		})
+	}
+	return b, nil
+}
+
+func orNull(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// sourceKey identifies an event's source: SHA-256 (the first 128 bits) of
+// every field that goes to the sources table, each length-prefixed so that
+// no two different sources encode alike. buf is scratch space.
+func sourceKey(buf []byte, e *store.Event, plugins []string, build []byte) (duckdb.UUID, []byte) {
+	b := buf[:0]
+	field := func(s string) {
+		b = binary.LittleEndian.AppendUint64(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	flags := uint64(0)
+	for i, f := range []bool{e.CI, e.Docker, e.WSL, plugins != nil, build != nil} {
+		if f {
+			flags |= 1 << i
+		}
+	}
+	field(e.ProjectID)
+	field(e.MachineID)
+	field(e.Product)
+	field(e.ProductVersion)
+	field(e.OS)
+	field(e.OSVersion)
+	field(e.Arch)
+	b = binary.LittleEndian.AppendUint64(b, uint64(e.CPUs))
+	b = binary.LittleEndian.AppendUint64(b, uint64(e.MemoryMB))
+	field(e.Runtime)
+	field(e.RuntimeVersion)
+	field(e.CIName)
+	field(e.SDK)
+	b = binary.LittleEndian.AppendUint64(b, flags)
+	b = binary.LittleEndian.AppendUint64(b, uint64(len(plugins)))
+	for _, p := range plugins {
+		field(p)
+	}
+	b = append(b, build...)
+	sum := sha256.Sum256(b)
+	var k duckdb.UUID
+	copy(k[:], sum[:16])
+	return k, b
+}
+
+// insert runs the transaction on the writer's connection; it holds wmu.
+func (s *Store) insert(ctx context.Context, b *batch) (n int, err error) {
+	if _, err := s.w.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
+		if ctx.Err() != nil {
+			return 0, err
+		}
+		return 0, s.recoverWriter(err)
+	}
+	defer func() {
+		if err != nil {
+			err = s.rollback(err)
+		}
+	}()
+	if err := s.appendRows(ctx, "stage_sources", b.sources); err != nil {
+		return 0, err
+	}
+	if err := s.appendRows(ctx, "stage_events", b.events); err != nil {
+		return 0, err
+	}
+	if _, err := s.w.ExecContext(ctx, insertSources); err != nil {
+		return 0, err
+	}
+	res, err := s.w.ExecContext(ctx, fmt.Sprintf(insertEvents, uuidLiteral(b.lo), uuidLiteral(b.hi)))
+	if err != nil {
+		return 0, err
+	}
+	added, err := res.RowsAffected()
+	if err != nil {
+		return 0, err
+	}
+	for _, q := range []string{`DELETE FROM stage_events`, `DELETE FROM stage_sources`} {
+		if _, err := s.w.ExecContext(ctx, q); err != nil {
+			return 0, err
+		}
+	}
+	// The last moment to give up: after COMMIT the events are stored, and
+	// Insert reports them whatever the context says by then.
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if _, err := s.w.ExecContext(context.Background(), `COMMIT`); err != nil {
+		return 0, err
+	}
+	return int(added), nil
+}
+
+// appendRows appends rows to a staging table with DuckDB's appender.
+func (s *Store) appendRows(ctx context.Context, table string, rows [][]driver.Value) error {
+	return s.w.Raw(func(dc any) error {
+		a, err := duckdb.NewAppender(dc.(driver.Conn), "temp", "main", table)
+		if err != nil {
+			return err
+		}
+		for i, r := range rows {
+			if i%1024 == 0 {
+				if err := ctx.Err(); err != nil {
+					a.Close()
+					return err
+				}
+			}
+			if err := a.AppendRow(r...); err != nil {
+				a.Close()
+				return fmt.Errorf("%s row %d: %w", table, i, err)
+			}
+		}
+		return a.CloseWithCancel(ctx)
+	})
+}
+
+// rollback ends the failed transaction; it returns err, the cause.
+func (s *Store) rollback(cause error) error {
+	if _, err := s.w.ExecContext(context.Background(), `ROLLBACK`); err != nil {
+		return s.recoverWriter(errors.Join(cause, fmt.Errorf("rollback: %w", err)))
+	}
+	return cause
+}
+
+// recoverWriter replaces a writer connection that cannot roll back: closing
+// it ends its transaction, with nothing committed. It returns err.
+func (s *Store) recoverWriter(err error) error {
+	s.w.Close()
+	if nerr := s.newWriter(context.Background()); nerr != nil {
+		return errors.Join(err, fmt.Errorf("reopen the writer: %w", nerr))
+	}
+	return err
+}
