@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -36,6 +37,8 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	trustProxy := fs.Bool("trust-proxy", false, "take the client address for rate limits from X-Forwarded-For (only behind a proxy that sets it)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json")
+	storeMemory := fs.String("store-memory", "128MB", "memory limit of the embedded DuckDB store (DuckDB syntax: 128MB, 1GB)")
+	storeThreads := fs.Int("store-threads", 1, "threads the embedded DuckDB store may use; 1 keeps a core free for ingest on small machines")
 	debugAddr := fs.String("debug-addr", "", "serve Go's /debug/pprof on this separate address (keep it on loopback)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -45,6 +48,11 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return fmt.Errorf("%w: --tls-cert and --tls-key go together", errUsage)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// A soft cap on the Go heap, beside DuckDB's own --store-memory: the
+		// collector should fit a small VM. GOMEMLIMIT overrides it.
+		debug.SetMemoryLimit(160 << 20)
 	}
 	logger, err := newLogger(stderr, *logLevel, *logFormat)
 	if err != nil {
@@ -57,7 +65,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	if err := os.MkdirAll(*data, 0o700); err != nil {
 		return fmt.Errorf("cannot create data directory %q: %w", *data, err)
 	}
-	st, err := duckdb.Open(filepath.Join(*data, "events.duckdb"), duckdb.Options{})
+	st, err := duckdb.Open(filepath.Join(*data, "events.duckdb"), duckdb.Options{MemoryLimit: *storeMemory, Threads: *storeThreads})
 	if err != nil {
 		return fmt.Errorf("cannot open the store: %w", err)
 	}

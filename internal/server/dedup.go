@@ -21,8 +21,9 @@ import (
 type dedup struct {
 	store store.Store
 
-	mu      sync.Mutex            // protects pending and filter
+	mu      sync.Mutex            // protects pending, peak and filter
 	pending map[[16]byte]struct{} // claimed, not yet stored
+	peak    int                   // the most entries pending has held since it was made
 	filter  *bloom                // every ID stored or claimed since start
 }
 
@@ -72,6 +73,7 @@ func (d *dedup) claim(ctx context.Context, events []store.Event) (fresh []store.
 		d.filter.add(keys[i])
 		fresh = append(fresh, events[i])
 	}
+	d.peak = max(d.peak, len(d.pending))
 	return fresh, dups, nil
 }
 
@@ -83,6 +85,15 @@ func (d *dedup) done(events []store.Event) {
 		if k, ok := idKey(events[i].ID); ok {
 			delete(d.pending, k)
 		}
+	}
+	// A Go map keeps its buckets when emptied: after a burst (a slow store, a
+	// replay) copy the few entries left into a map of their size.
+	if d.peak > 4096 && len(d.pending) < d.peak/8 {
+		m := make(map[[16]byte]struct{}, len(d.pending))
+		for k := range d.pending {
+			m[k] = struct{}{}
+		}
+		d.pending, d.peak = m, len(m)
 	}
 	d.mu.Unlock()
 }

@@ -15,6 +15,7 @@ type serverMetrics struct {
 	dropped     *metrics.CounterVec // where: build, properties
 	limited     *metrics.CounterVec // scope: ip, project
 	stored      *metrics.CounterVec
+	unstorable  *metrics.CounterVec
 	storeInsert *metrics.Histogram
 	ack         *metrics.Histogram
 }
@@ -28,6 +29,7 @@ func newServerMetrics() *serverMetrics {
 	m.dropped = m.reg.Counter("abacus_keys_dropped_total", "Undeclared build keys and properties dropped by the tracking plan.", "where")
 	m.limited = m.reg.Counter("abacus_rate_limited_total", "Requests answered 429, by limit.", "scope")
 	m.stored = m.reg.Counter("abacus_events_stored_total", "Events inserted into the store.")
+	m.unstorable = m.reg.Counter("abacus_events_unstorable_total", "Acknowledged events the store refused while accepting others (a bug; see the logs).")
 	m.storeInsert = m.reg.Histogram("abacus_store_insert_seconds", "Duration of one batch insert into the store.",
 		0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 	m.ack = m.reg.Histogram("abacus_ingest_ack_seconds", "Time from request start to a 202 answer.",

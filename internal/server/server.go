@@ -256,6 +256,12 @@ func (s *Server) Close() error {
 		close(s.stop)
 		<-s.stopped
 		s.writer.close()
+		// Everything acknowledged is stored: leave no log to replay.
+		if n, _ := s.writer.lag(); n == 0 {
+			if err := s.log.ReleaseAll(s.log.End()); err != nil {
+				s.logger.Warn("cannot remove the write-ahead log at shutdown", "err", err)
+			}
+		}
 	}
 	return s.log.Close()
 }

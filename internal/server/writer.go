@@ -221,7 +221,7 @@ func (w *writer) storeBatch() error {
 	w.mu.Unlock()
 
 	start := time.Now()
-	inserted, err := w.store.Insert(context.Background(), batch)
+	inserted, err := w.insert(batch)
 	if err != nil {
 		return err
 	}
@@ -244,6 +244,46 @@ func (w *writer) storeBatch() error {
 		w.logger.Warn("cannot release write-ahead log segments", "err", err)
 	}
 	return nil
+}
+
+// insert stores events. When the store refuses the whole, it tries the halves,
+// to tell a store that is down (every part fails: the error is returned and the
+// events stay in the log) from one event it cannot take (its sibling went in:
+// that event is dropped and logged, so that it cannot hold back the log
+// forever). Ingest validates what the store needs, so a drop means a bug.
+func (w *writer) insert(events []store.Event) (int, error) {
+	n, err := w.store.Insert(context.Background(), events)
+	if err == nil || len(events) == 1 {
+		return n, err
+	}
+	// Narrow down: while one half goes in and the other does not, the store
+	// works and the fault is in the other half. O(log n) inserts; when the
+	// store is down, two.
+	total := 0
+	for len(events) > 1 {
+		half := len(events) / 2
+		left, right := events[:half], events[half:]
+		n1, err1 := w.store.Insert(context.Background(), left)
+		n2, err2 := w.store.Insert(context.Background(), right)
+		total += n1 + n2
+		switch {
+		case err1 != nil && err2 != nil:
+			return total, err // both fail: the store, or more than one bad event
+		case err1 != nil:
+			events, err = left, err1
+		case err2 != nil:
+			events, err = right, err2
+		default:
+			return total, nil // a passing fault
+		}
+	}
+	w.dropUnstorable(events[0], err)
+	return total, nil
+}
+
+func (w *writer) dropUnstorable(e store.Event, err error) {
+	w.metrics.unstorable.Inc()
+	w.logger.Error("the store refuses an event that the store accepts others like; dropping it", "id", e.ID, "event", e.Name, "err", err)
 }
 
 func (w *writer) close() {

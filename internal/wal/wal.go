@@ -711,13 +711,20 @@ func (l *Log) End() Pos {
 // min(SegmentBytes, MaxBytes)/8 bytes, it is rolled first (a new active segment is started)
 // and then deleted, so that a quiet log still gives its space back; smaller fully released
 // active segments are kept, to avoid a new file per Release at low traffic.
-func (l *Log) Release(p Pos) error {
+func (l *Log) Release(p Pos) error { return l.release(p, false) }
+
+// ReleaseAll is Release that also deletes a fully released active segment of
+// any size (rolling to a new, empty one): for a clean shutdown, so that a
+// stopped collector leaves no log behind.
+func (l *Log) ReleaseAll(p Pos) error { return l.release(p, true) }
+
+func (l *Log) release(p Pos, all bool) error {
 	l.mu.Lock()
 	if l.filesShut {
 		l.mu.Unlock()
 		return ErrClosed
 	}
-	if a := l.active; a != nil && a.size > 0 && a.size >= l.rollAtFree && !p.Less(Pos{a.seq, a.size}) {
+	if a := l.active; a != nil && a.size > 0 && (all || a.size >= l.rollAtFree) && !p.Less(Pos{a.seq, a.size}) {
 		if err := l.newSegmentLocked(); err != nil {
 			l.mu.Unlock()
 			return err

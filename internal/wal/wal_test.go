@@ -642,3 +642,31 @@ func TestEndIsAtOrBeforeTheNextRecord(t *testing.T) {
 		}
 	}
 }
+
+func TestReleaseAllLeavesAnEmptyLog(t *testing.T) {
+	dir := t.TempDir()
+	l, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	end, err := l.Append(context.Background(), []byte("one"), []byte("two"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Release(end); err != nil || l.Size() == 0 {
+		t.Fatalf("Release kept %d bytes, err %v: a small active segment stays", l.Size(), err)
+	}
+	if err := l.ReleaseAll(end); err != nil || l.Size() != 0 {
+		t.Fatalf("ReleaseAll left %d bytes, err %v", l.Size(), err)
+	}
+	l.Close()
+	l, err = Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	st, err := l.Replay(func([]byte, Pos) error { t.Error("a released record replayed"); return nil })
+	if err != nil || st.Records != 0 {
+		t.Errorf("replay after ReleaseAll: %+v %v", st, err)
+	}
+}
