@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/abacushq/abacus/internal/ingest"
 	"github.com/abacushq/abacus/internal/store"
 	"github.com/abacushq/abacus/telemetry/wire"
 )
@@ -107,7 +108,7 @@ func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request) error {
 	switch {
 	case wire.IsProjectID(raw):
 		id = s.keyer.Project(raw)
-	case isRekeyed(raw):
+	case wire.IsLowerHex(raw, ingest.KeyLen):
 		id = raw
 	default:
 		return errorf(http.StatusBadRequest, "projectId: expected the project UUID from package.json or a re-keyed ID of 32 hex characters")
@@ -127,17 +128,4 @@ func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request) error {
 	s.logger.Info("project erased", "events", n)
 	writeJSON(w, http.StatusOK, map[string]any{"deleted": n, "projectId": id})
 	return nil
-}
-
-func isRekeyed(s string) bool {
-	if len(s) != 32 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return true
 }

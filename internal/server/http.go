@@ -180,7 +180,7 @@ func (s *Server) ingest(single bool) handlerFunc {
 			return &httpError{http.StatusServiceUnavailable, "cannot check event ids: the store is unavailable", 5 * time.Second}
 		}
 		if len(fresh) > 0 {
-			rec, err := json.Marshal(walRecord{Events: fresh})
+			rec, err := encodeEvents(nil, fresh)
 			if err != nil {
 				s.dedup.done(fresh)
 				return err

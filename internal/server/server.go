@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -187,14 +186,14 @@ func (s *Server) replay(ctx context.Context) (int, error) {
 		return nil
 	}
 	st, err := s.log.Replay(func(rec []byte, end wal.Pos) error {
-		var r walRecord
-		if err := json.Unmarshal(rec, &r); err != nil {
+		events, err := decodeEvents(rec)
+		if err != nil {
 			// A record that passed its checksum but does not decode was written
 			// by a different version; keep going rather than refuse to start.
 			s.logger.Error("skipping an undecodable write-ahead log record", "pos", end.String(), "err", err)
 			return nil
 		}
-		for _, e := range r.Events {
+		for _, e := range events {
 			if !s.erased.erased(e.ProjectID, e.ReceivedAt) {
 				batch = append(batch, e)
 			}
@@ -219,11 +218,6 @@ func (s *Server) replay(ctx context.Context) (int, error) {
 		s.logger.Warn("cannot release replayed write-ahead log segments", "err", err)
 	}
 	return total, nil
-}
-
-// walRecord is what one accepted request writes to the log.
-type walRecord struct {
-	Events []store.Event `json:"events"`
 }
 
 // retention deletes events past the retention window, at start and daily.
