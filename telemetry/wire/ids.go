@@ -58,8 +58,11 @@ func ProjectUUID(s string) string {
 
 // IsMachineID reports whether s is 64 lowercase hex characters, the shape of an
 // HMAC-SHA256 machine ID.
-func IsMachineID(s string) bool {
-	if len(s) != 64 {
+func IsMachineID(s string) bool { return IsLowerHex(s, 64) }
+
+// IsLowerHex reports whether s is n lowercase hex characters.
+func IsLowerHex(s string, n int) bool {
+	if len(s) != n {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
