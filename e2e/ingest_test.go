@@ -420,3 +420,32 @@ func readTree(t *testing.T, dir string) []byte {
 	})
 	return all
 }
+
+// Export honours from/to; a shorter --retention deletes older events at start.
+func TestExportWindowAndRetention(t *testing.T) {
+	srv := startServer(t, serveOpts{})
+	project := newUUID()
+	old := event(project, "ping", nil)
+	old.Timestamp = time.Now().UTC().Add(-10 * 24 * time.Hour)
+	recent := event(project, "ping", nil)
+	if a := postBatch(t, srv.URL, []wire.Event{old, recent}); a.status != http.StatusAccepted || a.response(t).Accepted != 2 {
+		t.Fatalf("post: %d %s", a.status, a.body)
+	}
+	waitFor(t, "both stored", func() bool { return len(export(t, srv)) == 2 })
+	day := func(d time.Duration) string { return time.Now().UTC().Add(d).Format(time.DateOnly) }
+	a := adminGet(t, srv.URL+"/api/v1/export?from="+day(-11*24*time.Hour)+"&to="+day(-9*24*time.Hour))
+	if a.status != http.StatusOK || strings.Count(string(a.body), "\n") != 1 || !strings.Contains(string(a.body), old.ID) {
+		t.Errorf("export of the old window: %d %s", a.status, a.body)
+	}
+	if a := adminGet(t, srv.URL+"/api/v1/export?from=yesterday"); a.status != http.StatusBadRequest || !strings.Contains(a.errorMsg(t), "from:") {
+		t.Errorf("bad from: %d %s", a.status, a.body)
+	}
+
+	srv.term()
+	srv.args = []string{"--retention", "120h"}
+	srv.restart()
+	waitFor(t, "retention to delete the old event", func() bool {
+		got := export(t, srv)
+		return len(got) == 1 && got[0].ID == recent.ID
+	})
+}

@@ -220,10 +220,11 @@ func (s *Server) replay(ctx context.Context) (int, error) {
 	return total, nil
 }
 
-// retention deletes events past the retention window, at start and daily.
+// retention deletes events past the retention window, at start (a shorter
+// --retention takes effect at once) and daily.
 func (s *Server) retention() {
 	defer close(s.stopped)
-	t := time.NewTimer(time.Minute) // let a fresh start settle first
+	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
 		select {
