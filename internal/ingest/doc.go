@@ -12,7 +12,7 @@
 //     stopped as soon as it has produced one byte too many). Corrupt or truncated gzip: 400.
 //  3. Bytes. The body must be valid UTF-8 (400, with the offset of the first bad byte) and
 //     must not nest objects and arrays deeper than MaxDepth (64) levels, the batch object and
-//     its events array included (400). Both checks happen before encoding/json sees the body.
+//     its events array included (400). Both checks happen before any JSON is decoded.
 //  4. Envelope. A batch body is an object with an "events" array of 1 to Limits.MaxEvents
 //     elements (more: 413; missing, not an array or empty: 400) and an optional "sentAt" (an
 //     RFC 3339 time, or null; anything else: 400). Envelope keys are matched exactly and
@@ -70,9 +70,12 @@
 //
 // Request buffers, gzip readers and per-request scratch space are pooled. The envelope is
 // split by a bracket-matching scan instead of a decode, so each event's JSON is decoded
-// once, by encoding/json, straight from the request buffer. The product, context and build
-// objects, which the events of a batch mostly repeat byte for byte, are decoded and checked
-// once per run of identical bytes (stored events still never share a map), and the
-// re-keyed IDs are memoized within a request. BenchmarkProcess against BenchmarkFloor
-// (read, gunzip, json.Unmarshal into wire.Batch) shows the cost relative to doing nothing.
+// once, straight from the request buffer, by a hand-written decoder that validates as it
+// goes and gives exactly the values and messages json.Unmarshal into the wire types would
+// (FuzzDecodeEquivalence checks it against the encoding/json-based reference). The product,
+// context and build objects, which the events of a batch mostly repeat byte for byte, are
+// decoded and checked once per run of identical bytes (stored events still never share a
+// map), strings the events repeat (names, IDs, keys) are interned, and the re-keyed IDs are
+// memoized within a request. BenchmarkProcess against BenchmarkFloor (read, gunzip,
+// json.Unmarshal into wire.Batch) shows the cost relative to doing nothing.
 package ingest

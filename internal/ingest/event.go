@@ -3,7 +3,7 @@ package ingest
 import (
 	"encoding/json"
 	"errors"
-	"reflect"
+	"maps"
 	"strconv"
 	"strings"
 	"time"
@@ -13,10 +13,11 @@ import (
 	"github.com/abacushq/abacus/telemetry/wire"
 )
 
-// inEvent is wire.Event as decoded here: the same JSON fields, but the timestamp is read by
-// jsonTime, which records a bad value instead of failing the whole decode, and product,
-// context and build are kept as raw JSON, decoded afterwards through a memo: the events of
-// one batch mostly repeat them byte for byte. A test keeps inEvent in step with wire.Event.
+// inEvent is wire.Event as decoded here (by jdec.event, as json.Unmarshal would): the same
+// JSON fields, but the timestamp is read by jsonTime, which records a bad value instead of
+// failing the whole decode, and product, context and build are kept as raw JSON, decoded
+// afterwards through a memo: the events of one batch mostly repeat them byte for byte. A
+// test keeps inEvent in step with wire.Event.
 type inEvent struct {
 	ID          string         `json:"id"`
 	Event       string         `json:"event"`
@@ -36,12 +37,16 @@ type inEvent struct {
 type rawValue struct{ b []byte }
 
 func (r *rawValue) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		r.b = nil
-		return nil
-	}
-	r.b = b
+	*r = rawOf(b)
 	return nil
+}
+
+// rawOf keeps the bytes of a JSON value, nil for null.
+func rawOf(b []byte) rawValue {
+	if string(b) == "null" {
+		return rawValue{}
+	}
+	return rawValue{b}
 }
 
 // memo remembers the outcome for the last raw value seen.
@@ -63,6 +68,15 @@ func (m *memo[T]) put(raw []byte, v T) {
 	m.key = append(m.key[:0], raw...)
 	m.ok = true
 	m.val = v
+}
+
+// validKey returns the raw value of the memo when it is an object (so it ends where the
+// same bytes in another event end), else nil. It was valid JSON when it was put.
+func (m *memo[T]) validKey() []byte {
+	if m.ok && len(m.key) > 0 && m.key[0] == '{' {
+		return m.key
+	}
+	return nil
 }
 
 func (m *memo[T]) reset() {
@@ -105,16 +119,21 @@ const (
 )
 
 func (j *jsonTime) UnmarshalJSON(b []byte) error {
+	j.set(b)
+	return nil
+}
+
+// set reads the JSON value b (valid JSON).
+func (j *jsonTime) set(b []byte) {
 	if string(b) == "null" {
 		j.state = timeAbsent
-		return nil
+		return
 	}
 	if err := j.t.UnmarshalJSON(b); err != nil {
 		j.state = timeBad
-		return nil
+		return
 	}
 	j.state = timeOK
-	return nil
 }
 
 // Messages of the envelope checks.
@@ -163,13 +182,13 @@ func (p *Pipeline) event(sc *scratch, rc *reqCtx, raw []byte, out *store.Event) 
 	}
 	in := &sc.in
 	*in = inEvent{}
-	if err := json.Unmarshal(raw, in); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return ReasonSchema, typeErrorMessage("", te), false
-		}
+	typeMsg, ok := sc.dec.event(sc, raw, in)
+	if !ok {
 		// A syntax error (the scanner only matched brackets): the body is malformed.
 		return "", "", true
+	}
+	if typeMsg != "" {
+		return ReasonSchema, typeMsg, false
 	}
 
 	// The envelope.
@@ -306,8 +325,8 @@ func (p *Pipeline) product(sc *scratch, raw []byte) productOutcome {
 		return o
 	}
 	var o productOutcome
-	if err := json.Unmarshal(raw, &o.v); err != nil {
-		o = productOutcome{reason: ReasonSchema, msg: decodeMessage("product", err)}
+	if o.v, o.msg = sc.dec.decodeProduct(raw); o.msg != "" {
+		o = productOutcome{reason: ReasonSchema, msg: o.msg}
 	} else if o.v.Name == "" {
 		o.reason, o.msg = ReasonSchema, p.msgNoProduct
 	} else if m := checkShape("product.version", o.v.Version, false); m != "" {
@@ -326,8 +345,8 @@ func (p *Pipeline) context(sc *scratch, raw []byte) contextOutcome {
 		return o
 	}
 	var o contextOutcome
-	if err := json.Unmarshal(raw, &o.v); err != nil {
-		o = contextOutcome{reason: ReasonSchema, msg: decodeMessage("context", err)}
+	if o.v, o.msg = sc.dec.decodeContext(raw); o.msg != "" {
+		o = contextOutcome{reason: ReasonSchema, msg: o.msg}
 	} else if m := checkContext(&o.v); m != "" {
 		o.reason, o.msg = ReasonSchema, m
 	}
@@ -347,8 +366,8 @@ func (p *Pipeline) build(sc *scratch, raw []byte) buildOutcome {
 		return o
 	}
 	var o buildOutcome
-	if err := json.Unmarshal(raw, &o.m); err != nil {
-		o = buildOutcome{reason: ReasonSchema, msg: decodeMessage("build", err)}
+	if o.m, o.msg = sc.dec.decodeBuild(raw); o.msg != "" {
+		o = buildOutcome{reason: ReasonSchema, msg: o.msg}
 	} else if len(o.m) > p.lim.MaxProperties {
 		o = buildOutcome{reason: ReasonTooLarge, msg: p.msgBuild}
 	} else if len(o.m) == 0 {
@@ -389,12 +408,11 @@ func (sc *scratch) takeBuild() map[string]any {
 
 // cloneValues copies a checked map: its lists are copied, scalars are immutable.
 func cloneValues(m map[string]any) map[string]any {
-	out := make(map[string]any, len(m))
+	out := maps.Clone(m) // copies the table whole, faster than inserting key by key
 	for k, v := range m {
 		if l, ok := v.([]any); ok {
-			v = append([]any(nil), l...)
+			out[k] = append([]any(nil), l...)
 		}
-		out[k] = v
 	}
 	return out
 }
@@ -553,78 +571,4 @@ func checkShape(field, s string, slash bool) string {
 		return field + ": expected only A-Z, a-z, 0-9, '.', '_', '+', '-' and space"
 	}
 	return ""
-}
-
-// decodeMessage describes an error of json.Unmarshal on a part of an event, already
-// known to be valid JSON.
-func decodeMessage(prefix string, err error) string {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		return typeErrorMessage(prefix, te)
-	}
-	return prefix + ": expected valid JSON"
-}
-
-// typeErrorMessage turns a JSON type mismatch into a field message. The path comes from
-// encoding/json and holds struct field names only (it stops at a map, so it never holds a
-// client's key); prefix is the path of the decoded part. The value is described, never
-// quoted.
-func typeErrorMessage(prefix string, te *json.UnmarshalTypeError) string {
-	field := te.Field
-	switch {
-	case prefix != "" && field != "":
-		field = prefix + "." + field
-	case prefix != "":
-		field = prefix
-	case field == "":
-		field = "event"
-	}
-	got := gotKind(te.Value)
-	if got == "a number out of range" && te.Type != nil && te.Type.Kind() >= reflect.Int && te.Type.Kind() <= reflect.Uint64 {
-		got = "a number that is not an integer in range"
-	}
-	return field + ": expected " + expectedKind(te.Type) + ", got " + got
-}
-
-func expectedKind(t reflect.Type) string {
-	if t == nil {
-		return "another type"
-	}
-	if t == reflect.TypeFor[jsonTime]() || t == reflect.TypeFor[time.Time]() {
-		return "an RFC 3339 time"
-	}
-	switch t.Kind() {
-	case reflect.String:
-		return "a string"
-	case reflect.Bool:
-		return "true or false"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "an integer"
-	case reflect.Float32, reflect.Float64, reflect.Interface:
-		return "a finite number"
-	case reflect.Struct, reflect.Map:
-		return "an object"
-	case reflect.Slice, reflect.Array:
-		return "an array"
-	}
-	return "another type"
-}
-
-func gotKind(v string) string {
-	switch {
-	case v == "string":
-		return "a string"
-	case v == "bool":
-		return "a boolean"
-	case v == "array":
-		return "an array"
-	case v == "object":
-		return "an object"
-	case v == "number":
-		return "a number"
-	case strings.HasPrefix(v, "number "):
-		return "a number out of range"
-	}
-	return "another type"
 }

@@ -20,7 +20,7 @@ const (
 	DefaultMaxFuture     = 24 * time.Hour
 
 	// MaxDepth is how deeply a body may nest objects and arrays (the batch object and
-	// its events array count). Deeper bodies are answered 400 before encoding/json sees them.
+	// its events array count). Deeper bodies are answered 400 before any JSON is decoded.
 	MaxDepth = 64
 )
 
@@ -323,6 +323,7 @@ type scratch struct {
 	spans  []span
 	in     inEvent
 	out    store.Event
+	dec    jdec                  // the event decoder's buffers and interned strings
 	seen   map[[16]byte]struct{} // dedup for large batches
 	ids    [][16]byte            // dedup for small batches
 	useMap bool
@@ -370,6 +371,7 @@ func putScratch(sc *scratch) {
 	sc.ctxMemo.reset()
 	sc.buildMemo.reset()
 	sc.buildCur = nil
+	sc.dec.reset()
 	scratchPool.Put(sc)
 }
 

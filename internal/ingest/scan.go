@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"strconv"
@@ -12,10 +13,11 @@ import (
 //
 // A batch body is split without decoding it twice: one pass over the bytes finds the
 // top-level keys, the "sentAt" value and the span of every element of "events", and checks
-// the nesting depth on the way. Every byte is still validated by encoding/json exactly once:
-// each event span by its own json.Unmarshal, the few other values (keys, unknown fields)
-// by json.Valid. When anything is malformed, encoding/json is asked to check the whole body
-// so that the message and position are its own (the earliest error in the body).
+// the nesting depth on the way. Every byte is still validated exactly once: each event span
+// by the event decoder (decode.go), which validates as it decodes, the few other values
+// (keys, unknown fields) by json.Valid. When anything is malformed, encoding/json is asked to
+// check the whole body so that the message and position are its own (the earliest error in
+// the body).
 
 // span is a half-open byte range of the body.
 type span struct{ start, end int }
@@ -225,30 +227,38 @@ func skipWS(b []byte, i int) int {
 }
 
 // skipString returns the index after the string starting at b[i] == '"', or -1 when it is
-// not terminated. It does not validate the string's content.
+// not terminated. It does not validate the string's content: a backslash escapes the byte
+// after it, whatever it is.
 func skipString(b []byte, i int) int {
 	j := i + 1
 	for {
-		k := bytes.IndexByte(b[j:], '"')
-		if k < 0 {
+		// Eight bytes at a time while none is '"' or '\\' (event strings are short: this
+		// beats bytes.IndexByte).
+		for len(b)-j >= 8 {
+			x := binary.LittleEndian.Uint64(b[j:])
+			q, bs := x^(ones8*'"'), x^(ones8*'\\')
+			if ((q-ones8)&^q|(bs-ones8)&^bs)&highs8 != 0 {
+				break
+			}
+			j += 8
+		}
+		for j < len(b) && b[j] != '"' && b[j] != '\\' {
+			j++
+		}
+		if j >= len(b) {
 			return -1
 		}
-		q := j + k
-		n := 0
-		for p := q - 1; p > i && b[p] == '\\'; p-- {
-			n++
+		if b[j] == '"' {
+			return j + 1
 		}
-		if n%2 == 0 {
-			return q + 1
-		}
-		j = q + 1
+		j += 2
 	}
 }
 
 // skipValue returns the index after the JSON value starting at b[i] (not whitespace),
 // found by matching brackets outside strings; depth is the nesting of the position. It
 // fails when brackets nest deeper than MaxDepth or are not closed; the content is left to
-// encoding/json to validate.
+// the event decoder (or json.Valid) to validate.
 func skipValue(b []byte, i, depth int) (int, *Error) {
 	switch c := b[i]; c {
 	case '"':
@@ -260,6 +270,10 @@ func skipValue(b []byte, i, depth int) (int, *Error) {
 	case '{', '[':
 		d := 0
 		for i < len(b) {
+			if !scanStop[b[i]] {
+				i++
+				continue
+			}
 			switch b[i] {
 			case '"':
 				end := skipString(b, i)
@@ -299,6 +313,9 @@ func skipValue(b []byte, i, depth int) (int, *Error) {
 		return i, nil
 	}
 }
+
+// scanStop marks the bytes skipValue stops at inside an array or object.
+var scanStop = [256]bool{'"': true, '{': true, '[': true, '}': true, ']': true}
 
 // noop accepts any JSON value without keeping it: unmarshalling into it only validates.
 type noop struct{}

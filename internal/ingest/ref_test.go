@@ -1,0 +1,313 @@
+package ingest
+
+// The encoding/json-based decoding of events, kept as the reference that the hand-written
+// decoder (decode.go) is checked against by FuzzDecodeEquivalence. It is the code of
+// event.go before that decoder, with its functions renamed; what both share (the plan,
+// typed, takeBuild, the re-keying) is not repeated.
+
+import (
+	"encoding/json"
+	"errors"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/abacushq/abacus/internal/store"
+	"github.com/abacushq/abacus/telemetry/wire"
+)
+
+// eventRef is the encoding/json-based event, as it was before the hand-written decoder:
+// the reference of FuzzDecodeEquivalence. It checks and converts one event. On success it fills out and returns msg == "".
+// A rejection returns its reason and message; bad reports invalid JSON, which fails
+// the whole request.
+func (p *Pipeline) eventRef(sc *scratch, rc *reqCtx, raw []byte, out *store.Event) (reason, msg string, bad bool) {
+	sc.droppedBuild, sc.droppedProps = 0, 0
+	if raw[0] != '{' {
+		if !json.Valid(raw) {
+			return "", "", true
+		}
+		return ReasonSchema, msgNotObject + describeJSON(raw[0]), false
+	}
+	if len(raw) > p.lim.MaxEventBytes {
+		if !json.Valid(raw) {
+			return "", "", true
+		}
+		return ReasonTooLarge, p.msgTooLarge, false
+	}
+	in := &sc.in
+	*in = inEvent{}
+	if err := json.Unmarshal(raw, in); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return ReasonSchema, typeErrorMessageRef("", te), false
+		}
+		// A syntax error (the scanner only matched brackets): the body is malformed.
+		return "", "", true
+	}
+
+	// The envelope.
+	switch {
+	case in.ID == "":
+		return ReasonSchema, msgIDMissing, false
+	case !wire.IsUUID(in.ID):
+		return ReasonSchema, msgID, false
+	case in.Event == "":
+		return ReasonSchema, msgEventMissing, false
+	case in.Timestamp.state == timeAbsent:
+		return ReasonSchema, msgTimeMissing, false
+	case in.Timestamp.state == timeBad:
+		return ReasonSchema, msgTime, false
+	case in.ProjectID == "":
+		return ReasonSchema, msgProjectMissing, false
+	case !wire.IsProjectID(in.ProjectID):
+		return ReasonSchema, msgProject, false
+	case in.MachineID == "":
+		return ReasonSchema, msgMachineMissing, false
+	case !wire.IsMachineID(in.MachineID):
+		return ReasonSchema, msgMachine, false
+	case in.SessionID != "" && !wire.IsUUID(in.SessionID):
+		return ReasonSchema, msgSession, false
+	case in.Environment == "":
+		return ReasonSchema, msgEnvMissing, false
+	case !wire.IsEnvironment(in.Environment):
+		return ReasonSchema, msgEnv, false
+	}
+	prod := p.productRef(sc, in.Product.b)
+	if prod.msg != "" {
+		return prod.reason, prod.msg, false
+	}
+	ctx := p.contextRef(sc, in.Context.b)
+	if ctx.msg != "" {
+		return ctx.reason, ctx.msg, false
+	}
+	if len(in.Properties) > p.lim.MaxProperties {
+		return ReasonTooLarge, p.msgProps, false
+	}
+	// Build: decoded, counted and checked against the plan together (memoized), but its plan
+	// verdict is only used after the product and event name, as Apply orders them.
+	build := p.buildRef(sc, in.Build.b)
+	if build.reason == ReasonSchema || build.reason == ReasonTooLarge {
+		return build.reason, build.msg, false
+	}
+
+	// Time: correct the client's clock skew, then the window.
+	t := in.Timestamp.t
+	if rc.hasSentAt {
+		t = rc.received.Add(t.Sub(rc.sentAt))
+	}
+	t = t.UTC().Truncate(time.Millisecond)
+	if t.Before(rc.oldest) {
+		return ReasonTooOld, p.msgTooOld, false
+	}
+	if t.After(rc.latest) {
+		return ReasonFuture, p.msgFuture, false
+	}
+
+	// The tracking plan, in Apply's order: product, event, build, properties.
+	we := wire.Event{
+		ID:          in.ID,
+		Event:       in.Event,
+		Timestamp:   in.Timestamp.t,
+		ProjectID:   in.ProjectID,
+		MachineID:   in.MachineID,
+		SessionID:   in.SessionID,
+		Environment: in.Environment,
+		Product:     prod.v,
+		Context:     ctx.v,
+		Properties:  in.Properties,
+	}
+	ev := p.plan.Event(in.Event)
+	if prod.v.Name != p.plan.Product || ev == nil {
+		_, err := p.plan.Apply(&we) // for its message
+		reason, msg := planRejection(err)
+		return reason, msg, false
+	}
+	if build.msg != "" {
+		return build.reason, build.msg, false
+	}
+	dropped, err := p.plan.Apply(&we)
+	if err != nil {
+		reason, msg := planRejection(err)
+		return reason, msg, false
+	}
+	sc.droppedBuild = build.dropped
+	sc.droppedProps = len(dropped)
+
+	*out = store.Event{
+		ID:             strings.ToLower(in.ID),
+		Name:           ev.Name, // the plan's string: shared, not the decoded copy
+		Time:           t,
+		ReceivedAt:     rc.received,
+		ProjectID:      sc.project(p.keyer, in.ProjectID),
+		MachineID:      sc.machine(p.keyer, in.MachineID),
+		SessionID:      sc.session(p.keyer, in.SessionID),
+		Environment:    internEnv(in.Environment),
+		Product:        p.plan.Product,
+		ProductVersion: prod.v.Version,
+		OS:             ctx.v.OS,
+		OSVersion:      ctx.v.OSVersion,
+		Arch:           ctx.v.Arch,
+		CPUs:           ctx.v.CPUs,
+		MemoryMB:       ctx.v.MemoryMB,
+		Runtime:        ctx.v.Runtime,
+		RuntimeVersion: ctx.v.RuntimeVersion,
+		CI:             ctx.v.CI,
+		CIName:         ctx.v.CIName,
+		Docker:         ctx.v.Docker,
+		WSL:            ctx.v.WSL,
+		SDK:            ctx.v.SDK,
+		Build:          sc.takeBuild(),
+		Properties:     p.typed(we.Properties, ev),
+	}
+	return "", "", false
+}
+
+// product decodes and checks the event's product object.
+func (p *Pipeline) productRef(sc *scratch, raw []byte) productOutcome {
+	if raw == nil {
+		return productOutcome{reason: ReasonSchema, msg: p.msgNoProduct}
+	}
+	if o, ok := sc.prodMemo.get(raw); ok {
+		return o
+	}
+	var o productOutcome
+	if err := json.Unmarshal(raw, &o.v); err != nil {
+		o = productOutcome{reason: ReasonSchema, msg: decodeMessageRef("product", err)}
+	} else if o.v.Name == "" {
+		o.reason, o.msg = ReasonSchema, p.msgNoProduct
+	} else if m := checkShape("product.version", o.v.Version, false); m != "" {
+		o.reason, o.msg = ReasonSchema, m
+	}
+	sc.prodMemo.put(raw, o)
+	return o
+}
+
+// context decodes and checks the event's context object.
+func (p *Pipeline) contextRef(sc *scratch, raw []byte) contextOutcome {
+	if raw == nil {
+		return contextOutcome{}
+	}
+	if o, ok := sc.ctxMemo.get(raw); ok {
+		return o
+	}
+	var o contextOutcome
+	if err := json.Unmarshal(raw, &o.v); err != nil {
+		o = contextOutcome{reason: ReasonSchema, msg: decodeMessageRef("context", err)}
+	} else if m := checkContext(&o.v); m != "" {
+		o.reason, o.msg = ReasonSchema, m
+	}
+	sc.ctxMemo.put(raw, o)
+	return o
+}
+
+// build decodes the event's build object, counts its keys and checks it against the plan.
+// The outcome's m is only handed out by takeBuild.
+func (p *Pipeline) buildRef(sc *scratch, raw []byte) buildOutcome {
+	sc.buildCur = nil
+	if raw == nil {
+		return buildOutcome{}
+	}
+	if o, ok := sc.buildMemo.get(raw); ok {
+		sc.buildCur = &sc.buildMemo.val
+		return o
+	}
+	var o buildOutcome
+	if err := json.Unmarshal(raw, &o.m); err != nil {
+		o = buildOutcome{reason: ReasonSchema, msg: decodeMessageRef("build", err)}
+	} else if len(o.m) > p.lim.MaxProperties {
+		o = buildOutcome{reason: ReasonTooLarge, msg: p.msgBuild}
+	} else if len(o.m) == 0 {
+		o.m = nil
+	} else {
+		// Apply with a declared event and no properties checks the build alone.
+		we := wire.Event{Product: wire.Product{Name: p.plan.Product}, Build: o.m}
+		if len(p.plan.Events) > 0 {
+			we.Event = p.plan.Events[0].Name
+		}
+		dropped, err := p.plan.Apply(&we)
+		if err != nil {
+			o.m = nil
+			o.reason, o.msg = planRejection(err)
+		} else {
+			o.dropped = len(dropped)
+			o.m = p.typed(o.m, nil)
+		}
+	}
+	sc.buildMemo.put(raw, o)
+	sc.buildCur = &sc.buildMemo.val
+	return o
+}
+
+// decodeMessageRef describes an error of json.Unmarshal on a part of an event, already
+// known to be valid JSON.
+func decodeMessageRef(prefix string, err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return typeErrorMessageRef(prefix, te)
+	}
+	return prefix + ": expected valid JSON"
+}
+
+// typeErrorMessageRef turns a JSON type mismatch into a field message. The path comes from
+// encoding/json and holds struct field names only (it stops at a map, so it never holds a
+// client's key); prefix is the path of the decoded part. The value is described, never
+// quoted.
+func typeErrorMessageRef(prefix string, te *json.UnmarshalTypeError) string {
+	field := te.Field
+	switch {
+	case prefix != "" && field != "":
+		field = prefix + "." + field
+	case prefix != "":
+		field = prefix
+	case field == "":
+		field = "event"
+	}
+	got := gotKind(te.Value)
+	if got == "a number out of range" && te.Type != nil && te.Type.Kind() >= reflect.Int && te.Type.Kind() <= reflect.Uint64 {
+		got = "a number that is not an integer in range"
+	}
+	return field + ": expected " + expectedKind(te.Type) + ", got " + got
+}
+
+func expectedKind(t reflect.Type) string {
+	if t == nil {
+		return "another type"
+	}
+	if t == reflect.TypeFor[jsonTime]() || t == reflect.TypeFor[time.Time]() {
+		return "an RFC 3339 time"
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64, reflect.Interface:
+		return "a finite number"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	}
+	return "another type"
+}
+
+func gotKind(v string) string {
+	switch {
+	case v == "string":
+		return "a string"
+	case v == "bool":
+		return "a boolean"
+	case v == "array":
+		return "an array"
+	case v == "object":
+		return "an object"
+	case v == "number":
+		return "a number"
+	case strings.HasPrefix(v, "number "):
+		return "a number out of range"
+	}
+	return "another type"
+}
