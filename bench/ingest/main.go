@@ -94,6 +94,13 @@ type result struct {
 
 func (r result) rate() float64 { return float64(r.events) / r.elapsed.Seconds() }
 
+func (r *result) add(o result) {
+	r.events += o.events
+	r.elapsed += o.elapsed
+	r.errors += o.errors
+	r.latencies = append(r.latencies, o.latencies...)
+}
+
 func (r result) pct(p float64) time.Duration {
 	if len(r.latencies) == 0 {
 		return 0
@@ -128,17 +135,15 @@ func run(duration time.Duration, senders, total int, root string) error {
 	floorBodies := gen.bodies(perPhase) // the floor may see the same bodies as the server
 	serverBodies := gen.take(perPhase)
 
-	// Floor.
+	// Both servers run side by side, idle when not measured; the closed-loop
+	// phases alternate between them in rounds, so that a noisy neighbour on a
+	// shared machine weighs on both sides alike.
 	floorAddr := freeAddr()
 	floorCmd := exec.Command(self, "floor", floorAddr)
 	if err := startAndWait(floorCmd, "http://"+floorAddr+"/v1/batch"); err != nil {
 		return err
 	}
-	floorRes := closedLoop("http://"+floorAddr, floorBodies, senders, duration)
-	floorCmd.Process.Kill()
-	floorCmd.Wait()
-
-	// The real server.
+	defer func() { floorCmd.Process.Kill(); floorCmd.Wait() }()
 	data := filepath.Join(work, "data")
 	addr := freeAddr()
 	srv := exec.Command(bin, "serve", "--addr", addr, "--data", data, "--rate-ip", "-1", "--rate-project", "-1", "--log-level", "warn")
@@ -148,7 +153,13 @@ func run(duration time.Duration, senders, total int, root string) error {
 		return err
 	}
 	url := "http://" + addr
-	realRes := closedLoop(url, serverBodies, senders, duration)
+	const rounds = 3
+	var floorRes, realRes result
+	for i := range rounds {
+		part := len(floorBodies) / rounds
+		floorRes.add(closedLoop("http://"+floorAddr, floorBodies[i*part:(i+1)*part], senders, duration/rounds))
+		realRes.add(closedLoop(url, serverBodies[i*part:(i+1)*part], senders, duration/rounds))
+	}
 	half := realRes.rate() / 2
 	latRes := openLoop(url, gen, senders, half, duration)
 	sent := realRes.events + latRes.events
@@ -239,8 +250,9 @@ func (g *generator) body() []byte {
 		case "didFailWithError":
 			props["code"] = []string{"E_DB_CONNECT", "E_PLUGIN_LOAD", "E_BUILD"}[r.IntN(3)]
 		}
+		at := now.Add(-time.Duration(r.IntN(3600)) * time.Second)
 		events[i] = wire.Event{
-			ID: uuid(), Event: name, Timestamp: now.Add(-time.Duration(r.IntN(3600)) * time.Second),
+			ID: uuidAt(at), Event: name, Timestamp: at,
 			ProjectID: g.projects[p], MachineID: g.machines[m], SessionID: g.sessions[m],
 			Environment: []string{"development", "development", "production", "staging"}[p%4],
 			Product:     wire.Product{Name: "strapi", Version: []string{"5.3.1", "5.2.0", "4.25.1"}[p%3]},
@@ -259,10 +271,17 @@ func (g *generator) body() []byte {
 	return buf.Bytes()
 }
 
-func uuid() string {
+// uuid returns a version-7 UUID, time-ordered like the ones the SDK makes.
+func uuid() string { return uuidAt(time.Now()) }
+
+func uuidAt(t time.Time) string {
 	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
+	rand.Read(b[6:])
+	ms := uint64(t.UnixMilli())
+	for i := range 6 {
+		b[i] = byte(ms >> (40 - 8*i))
+	}
+	b[6] = b[6]&0x0f | 0x70
 	b[8] = b[8]&0x3f | 0x80
 	h := hex.EncodeToString(b[:])
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
