@@ -1,0 +1,11 @@
+// Package e2e drives the real abacus binary over HTTP. TestMain builds
+// cmd/abacus once (with the race detector when the tests run with it); each
+// test starts `abacus serve` on loopback with a data directory of its own, and
+// kills it with SIGKILL or stops it with SIGTERM for real.
+//
+// What it shows: the SDK delivering to the collector, no acknowledged event
+// lost across repeated SIGKILLs and none stored twice, every kind of bad input
+// answered with its status and a JSON error, no client address or user agent
+// kept anywhere, 503 when the log's disk is full, TLS, the admin token,
+// erasure, retention, and the simulator's population stored whole.
+package e2e
