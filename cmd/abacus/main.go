@@ -19,6 +19,7 @@ const usage = `abacus — self-hosted, privacy-first product telemetry
 Usage:
   abacus serve    [--addr 127.0.0.1:8080] [--data ./abacus-data] [--plan plan.yaml] [flags]
   abacus plan     check|doc FILE
+  abacus report   NAME [--server URL | --data DIR] [--last 30d | --from D --to D] [--format table|json|csv]
   abacus simulate [--server URL] [--projects N] [--days D] [--seed S]
   abacus erase    --project UUID [--server URL]
   abacus version
@@ -28,6 +29,8 @@ Commands:
             DuckDB store in <data>/events.duckdb, admin API, /privacy, /metrics
   plan      check a tracking plan (errors give file and line), or print its
             "What data is collected?" page as Markdown
+  report    answer a product question: overview, features, cohort, setup, errors,
+            plugins, runtimes (from a running collector, or a stopped one's --data)
   simulate  send a synthetic population with planted, known effects to a collector
             (through the SDK's transport), with a progress bar and a summary
   erase     delete every event of one project (by the uuid in its package.json)
@@ -58,6 +61,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = planCmd(args[1:], stdout, stderr)
 	case "erase":
 		err = erase(args[1:], stdout, stderr)
+	case "report":
+		err = report(args[1:], stdout, stderr)
 	case "simulate":
 		err = simulateCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-v":

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/abacushq/abacus/internal/insights"
 	"github.com/abacushq/abacus/internal/server"
 	"github.com/abacushq/abacus/internal/store/duckdb"
 )
@@ -37,7 +38,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	trustProxy := fs.Bool("trust-proxy", false, "take the client address for rate limits from X-Forwarded-For (only behind a proxy that sets it)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json")
-	storeMemory := fs.String("store-memory", "128MB", "memory limit of the embedded DuckDB store (DuckDB syntax: 128MB, 1GB)")
+	storeMemory := fs.String("store-memory", "96MB", "memory limit of the embedded DuckDB store (DuckDB syntax: 128MB, 1GB)")
 	storeThreads := fs.Int("store-threads", 1, "threads the embedded DuckDB store may use; 1 keeps a core free for ingest on small machines")
 	debugAddr := fs.String("debug-addr", "", "serve Go's /debug/pprof on this separate address (keep it on loopback)")
 	if err := fs.Parse(args); err != nil {
@@ -49,10 +50,10 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return fmt.Errorf("%w: --tls-cert and --tls-key go together", errUsage)
 	}
+	// The collector should fit a small VM: beside DuckDB's own --store-memory,
+	// the Go heap has a soft cap. GOMEMLIMIT overrides it.
 	if os.Getenv("GOMEMLIMIT") == "" {
-		// A soft cap on the Go heap, beside DuckDB's own --store-memory: the
-		// collector should fit a small VM. GOMEMLIMIT overrides it.
-		debug.SetMemoryLimit(160 << 20)
+		debug.SetMemoryLimit(144 << 20)
 	}
 	logger, err := newLogger(stderr, *logLevel, *logFormat)
 	if err != nil {
@@ -75,7 +76,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		}
 	}()
 	srv, err := server.Open(server.Config{
-		DataDir: *data, Plan: p, Store: st, Token: os.Getenv("ABACUS_TOKEN"), Retention: *retention,
+		DataDir: *data, Plan: p, Store: st, Insights: insights.New(st.DB(), p), Token: os.Getenv("ABACUS_TOKEN"), Retention: *retention,
 		RateIP: *rateIP, RateProject: *rateProject, TrustProxy: *trustProxy, Logger: logger,
 	})
 	if err != nil {

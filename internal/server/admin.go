@@ -3,11 +3,13 @@ package server
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/abacushq/abacus/internal/ingest"
+	"github.com/abacushq/abacus/internal/insights"
 	"github.com/abacushq/abacus/internal/store"
 	"github.com/abacushq/abacus/telemetry/wire"
 )
@@ -127,5 +129,28 @@ func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.logger.Info("project erased", "events", n)
 	writeJSON(w, http.StatusOK, map[string]any{"deleted": n, "projectId": id})
+	return nil
+}
+
+// report serves GET /api/v1/reports/{name}: one of the product questions, for
+// the window and options in the query string (see internal/insights/api.md).
+func (s *Server) report(w http.ResponseWriter, r *http.Request) error {
+	if s.cfg.Insights == nil {
+		return errorf(http.StatusNotFound, "reports are not available with this store")
+	}
+	p, err := insights.ParseParams(r.URL.Query(), time.Now().UTC())
+	if err != nil {
+		return errorf(http.StatusBadRequest, "%v", err)
+	}
+	rep, err := s.cfg.Insights.Run(r.Context(), r.PathValue("name"), p)
+	switch {
+	case errors.Is(err, insights.ErrUnknownReport):
+		return errorf(http.StatusNotFound, "%v", err)
+	case errors.Is(err, insights.ErrBadParams):
+		return errorf(http.StatusBadRequest, "%v", err)
+	case err != nil:
+		return err
+	}
+	writeJSON(w, http.StatusOK, rep)
 	return nil
 }

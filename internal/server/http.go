@@ -50,6 +50,7 @@ func (s *Server) Handler() http.Handler {
 	route("GET /readyz", s.readyz)
 	route("GET /metrics", s.metricsText)
 	route("GET /api/v1/export", s.admin(s.export))
+	route("GET /api/v1/reports/{name}", s.admin(s.report))
 	route("DELETE /api/v1/projects/{projectId}", s.admin(s.deleteProject))
 	route("/", func(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusNotFound, "no route for %s %s", r.Method, r.URL.Path)

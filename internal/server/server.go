@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/abacushq/abacus/internal/ingest"
+	"github.com/abacushq/abacus/internal/insights"
 	"github.com/abacushq/abacus/internal/plan"
 	"github.com/abacushq/abacus/internal/store"
 	"github.com/abacushq/abacus/internal/wal"
@@ -26,6 +27,9 @@ type Config struct {
 	Plan *plan.Plan
 	// Store keeps the events. The collector does not close it.
 	Store store.Store
+	// Insights computes the reports of GET /api/v1/reports/{name}; nil means the
+	// store offers none (the route answers 404).
+	Insights *insights.Insights
 	// Token is the admin token; "" means the one in <DataDir>/token, created on
 	// first start.
 	Token string

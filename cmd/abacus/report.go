@@ -1,0 +1,161 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/abacushq/abacus/internal/insights"
+	"github.com/abacushq/abacus/internal/store/duckdb"
+)
+
+// report runs `abacus report NAME`: against a running collector (--server,
+// token from ABACUS_TOKEN) or straight from the data directory of a stopped
+// one (--data).
+func report(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("report", "report NAME [--server URL | --data DIR] [--last 30d | --from D --to D] [--format table|json|csv]\n\n  NAME: "+strings.Join(insights.Names, ", "), stderr)
+	server := fs.String("server", "http://127.0.0.1:8080", "the collector's base URL (token from ABACUS_TOKEN)")
+	data := fs.String("data", "", "read the data directory of a stopped collector instead of asking a server")
+	planFile := fs.String("plan", "", "with --data: the tracking plan the collector used (default: built-in)")
+	last := fs.String("last", "", "window ending today, as 30d or 12w (default 30d)")
+	from := fs.String("from", "", "first day of the window, YYYY-MM-DD (UTC)")
+	to := fs.String("to", "", "last day of the window, YYYY-MM-DD (UTC)")
+	feature := fs.String("feature", "", "cohort: the feature whose users form the cohort")
+	event := fs.String("event", "", "cohort: the event whose senders form the cohort")
+	format := fs.String("format", "table", "table, json or csv")
+	// Accept NAME before or after the flags.
+	var name string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if name == "" && fs.NArg() > 0 {
+		name = fs.Arg(0)
+	}
+	if name == "" {
+		fs.Usage()
+		return fmt.Errorf("%w: expected a report NAME: %s", errUsage, strings.Join(insights.Names, ", "))
+	}
+	if *format != "table" && *format != "json" && *format != "csv" {
+		return fmt.Errorf("%w: --format: expected table, json or csv, got %q", errUsage, *format)
+	}
+	q := url.Values{}
+	for k, v := range map[string]string{"last": *last, "from": *from, "to": *to, "feature": *feature, "event": *event} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	var rep *insights.Report
+	var err error
+	if *data != "" {
+		rep, err = localReport(*data, *planFile, name, q)
+	} else {
+		rep = new(insights.Report)
+		err = adminRequest("GET", *server, "/api/v1/reports/"+url.PathEscape(name)+"?"+q.Encode(), rep)
+	}
+	if err != nil {
+		return err
+	}
+	return printReport(stdout, rep, *format)
+}
+
+// localReport computes a report from a data directory.
+func localReport(dir, planFile, name string, q url.Values) (*insights.Report, error) {
+	path := filepath.Join(dir, "events.duckdb")
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("--data: no events.duckdb in %s: %w", dir, err)
+	}
+	p, err := loadPlan(planFile)
+	if err != nil {
+		return nil, err
+	}
+	st, err := duckdb.Open(path, duckdb.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("cannot open %s (is its collector still running?): %w", path, err)
+	}
+	defer st.Close()
+	params, err := insights.ParseParams(q, time.Now().UTC())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return insights.New(st.DB(), p).Run(context.Background(), name, params)
+}
+
+// printReport prints a report as indented JSON, as CSV of its rows, or as a
+// header line, the summary's figures and an aligned table of its rows.
+func printReport(w io.Writer, rep *insights.Report, format string) error {
+	if format == "json" {
+		b, err := json.MarshalIndent(rep, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(append(b, '\n'))
+		return err
+	}
+	header, rows, err := rep.Table()
+	if err != nil {
+		return err
+	}
+	if format == "csv" {
+		cw := csv.NewWriter(w)
+		cw.Write(header)
+		cw.WriteAll(rows)
+		return cw.Error()
+	}
+	fmt.Fprintf(w, "%s, %s to %s: %d active projects (groups under %d projects hidden: %d)\n",
+		rep.Report, rep.From, rep.To, rep.ActiveProjects, rep.K, rep.Suppressed)
+	if line := summaryLine(rep.Summary); line != "" {
+		fmt.Fprintln(w, line)
+	}
+	fmt.Fprintln(w)
+	if len(rows) == 0 {
+		fmt.Fprintln(w, "(no rows)")
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, strings.Join(header, "\t")+"\t")
+	for _, r := range rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t")+"\t")
+	}
+	return tw.Flush()
+}
+
+// summaryLine lists the summary's scalar figures, in field order.
+func summaryLine(summary any) string {
+	b, err := json.Marshal(summary)
+	if err != nil {
+		return ""
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return ""
+	}
+	var parts []string
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return ""
+		}
+		switch x := v.(type) {
+		case json.Number, string, bool:
+			parts = append(parts, fmt.Sprintf("%v %v", k, x))
+		}
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,131 @@
+package insights
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/abacushq/abacus/internal/plan"
+	"github.com/abacushq/abacus/internal/simulate"
+	"github.com/abacushq/abacus/internal/store"
+	"github.com/abacushq/abacus/internal/store/duckdb"
+	"github.com/abacushq/abacus/telemetry/wire"
+)
+
+// TestSimulatedEffects runs the reports on internal/simulate's default
+// population (2000 projects, 90 days) and checks that they find the four
+// effects it plants (simulate.Truths).
+func TestSimulatedEffects(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates and stores 200k events")
+	}
+	end := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	st, err := duckdb.Open("", duckdb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	var batch []store.Event
+	flush := func() {
+		if _, err := st.Insert(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+		batch = batch[:0]
+	}
+	sum, err := simulate.Generate(simulate.Config{Seed: 1, End: end}, func(e *wire.Event) error {
+		batch = append(batch, store.Event{ID: e.ID, Name: e.Event, Time: e.Timestamp, ReceivedAt: e.Timestamp,
+			ProjectID: e.ProjectID, MachineID: e.MachineID, SessionID: e.SessionID, Environment: e.Environment,
+			Product: e.Product.Name, ProductVersion: e.Product.Version, OS: e.Context.OS, OSVersion: e.Context.OSVersion,
+			Arch: e.Context.Arch, CPUs: e.Context.CPUs, MemoryMB: e.Context.MemoryMB, Runtime: e.Context.Runtime,
+			RuntimeVersion: e.Context.RuntimeVersion, CI: e.Context.CI, CIName: e.Context.CIName, Docker: e.Context.Docker,
+			WSL: e.Context.WSL, SDK: e.Context.SDK, Build: e.Build, Properties: e.Properties})
+		if len(batch) == 20000 {
+			flush()
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	flush()
+	truth := sum.Truths
+	in := New(st.DB(), plan.Default())
+	last := end.AddDate(0, 0, -1)
+	whole := Params{From: end.AddDate(0, 0, -90), To: last}
+	run := func(name string, p Params) *Report {
+		t.Helper()
+		r, err := in.Run(ctx, name, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+
+	// 1. Users of "releases" have seo three times as often.
+	p := whole
+	p.Feature = truth.Feature
+	found := false
+	for _, row := range run("cohort", p).Rows.([]CohortRow) {
+		if row.Attribute == "plugin" && row.Value == truth.Plugin {
+			found = true
+			t.Logf("cohort: %s lift %.2f (planted %.1f), p %.2g", row.Value, row.Lift, truth.PluginLift, row.PValue)
+			if row.Lift < 0.85*truth.PluginLift || row.Lift > 1.15*truth.PluginLift || row.PValue > 1e-6 || row.Direction != "more" {
+				t.Errorf("cohort row %+v, want lift about %.1f, tiny p-value, more", row, truth.PluginLift)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("cohort of %s: no row for plugin %s", truth.Feature, truth.Plugin)
+	}
+
+	// 2. Setups on windows take longer in the last 14 days (p90 ×2.5).
+	p90 := func(p Params) int64 {
+		for _, row := range run("setup", p).Rows.([]SetupRow) {
+			if row.Dimension == "os" && row.Value == truth.SlowOS {
+				return row.P90Ms
+			}
+		}
+		t.Fatalf("setup %s…%s: no row for %s", p.From.Format(dateLayout), p.To.Format(dateLayout), truth.SlowOS)
+		return 0
+	}
+	before := p90(Params{From: whole.From, To: truth.SlowSince.AddDate(0, 0, -1)})
+	after := p90(Params{From: truth.SlowSince, To: last})
+	t.Logf("setup: %s p90 %v before, %v in the last 14 days (planted ×%.1f)", truth.SlowOS,
+		time.Duration(before)*time.Millisecond, time.Duration(after)*time.Millisecond, truth.SlowP90Ratio)
+	if ratio := float64(after) / float64(before); ratio < 1.8 {
+		t.Errorf("setup p90 on %s rose %.2f×, want about %.1f×", truth.SlowOS, ratio, truth.SlowP90Ratio)
+	}
+	// Over every OS the change is diluted; the flag is reported, not required.
+	t.Logf("setup regression over all OSes: %+v", run("setup", Params{From: end.AddDate(0, 0, -30), To: last}).Summary.(SetupSummary).Regression)
+
+	// 3. node 16 fades from 20% of the active projects to 1%.
+	var first, final float64 = -1, -1
+	for _, pt := range run("runtimes", whole).Series.([]RuntimePoint) {
+		if pt.Major == truth.FadingMajor {
+			if first < 0 {
+				first = pt.Share
+			}
+			final = pt.Share
+		}
+	}
+	t.Logf("runtimes: node %s from %.1f%% to %.1f%% a week", truth.FadingMajor, 100*first, 100*final)
+	if first < 0.1 || final > 0.06 {
+		t.Errorf("node %s share %.3f → %.3f, want about %.2f → %.2f", truth.FadingMajor, first, final, truth.FadingFrom, truth.FadingTo)
+	}
+
+	// 4. E_ADMIN_BUILD_CRASH comes from 5.4.0 only, since its release.
+	found = false
+	for _, row := range run("errors", Params{From: truth.ErrorRelease, To: last}).Rows.([]ErrorRow) {
+		if row.Code == truth.ErrorCode {
+			found = true
+			t.Logf("errors: %+v", row)
+			if row.TopVersion != truth.ErrorVersion || row.FirstSeen < truth.ErrorRelease.Format(dateLayout) {
+				t.Errorf("errors row %+v, want topVersion %s", row, truth.ErrorVersion)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("errors: no row for %s", truth.ErrorCode)
+	}
+}
