@@ -17,7 +17,7 @@ var version = "0.1.0-dev"
 const usage = `abacus — self-hosted, privacy-first product telemetry
 
 Usage:
-  abacus serve    [--addr 127.0.0.1:8080] [--data ./abacus-data] [--plan plan.yaml] [flags]
+  abacus serve    [--addr 127.0.0.1:8080] [--data ./abacus-data] [--plan plan.yaml] [--demo] [flags]
   abacus plan     check|doc FILE
   abacus report   NAME [--server URL | --data DIR] [--last 30d | --from D --to D] [--format table|json|csv]
   abacus simulate [--server URL] [--projects N] [--days D] [--seed S]
@@ -26,7 +26,8 @@ Usage:
 
 Commands:
   serve     run the collector: ingest (POST /v1/batch, /v1/track), write-ahead log,
-            DuckDB store in <data>/events.duckdb, admin API, /privacy, /metrics
+            DuckDB store in <data>/events.duckdb, reports and admin API, /privacy,
+            /metrics; --demo loads 90 days of a simulated population on first run
   plan      check a tracking plan (errors give file and line), or print its
             "What data is collected?" page as Markdown
   report    answer a product question: overview, features, cohort, setup, errors,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -19,7 +20,9 @@ import (
 
 	"github.com/abacushq/abacus/internal/insights"
 	"github.com/abacushq/abacus/internal/server"
+	"github.com/abacushq/abacus/internal/simulate"
 	"github.com/abacushq/abacus/internal/store/duckdb"
+	"github.com/abacushq/abacus/telemetry"
 )
 
 // serve runs the collector until SIGINT or SIGTERM. Shutdown stops accepting
@@ -30,6 +33,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	data := fs.String("data", "./abacus-data", "data directory: events.duckdb, wal/, secret, token")
 	planFile := fs.String("plan", "", "tracking plan YAML (default: the built-in headless-CMS plan)")
+	demo := fs.Bool("demo", false, "on a new data directory, load 90 days of a simulated population (see abacus simulate)")
 	retention := fs.Duration("retention", 400*24*time.Hour, "how long events are kept; older ones are deleted daily")
 	tlsCert := fs.String("tls-cert", "", "TLS certificate file (PEM); with --tls-key, serve HTTPS")
 	tlsKey := fs.String("tls-key", "", "TLS private key file (PEM)")
@@ -132,6 +136,14 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		"plan", p.Product, "version", version)
 	fmt.Fprintf(stdout, "abacus %s serving on %s://%s (data in %s)\n", version, scheme, ln.Addr(), *data)
 
+	if *demo {
+		if n, err := st.Stats(ctx); err == nil && n.Events == 0 {
+			go seedDemo(ctx, scheme+"://"+ln.Addr().String(), *tlsCert != "", stdout, logger)
+		} else {
+			logger.Info("--demo: the data directory already holds events; nothing loaded")
+		}
+	}
+
 	select {
 	case err := <-errc:
 		srv.Close()
@@ -149,6 +161,24 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// seedDemo sends the default simulated population (90 days) to this collector,
+// through the SDK's transport like any client, with the progress on stdout.
+func seedDemo(ctx context.Context, url string, tlsOn bool, stdout io.Writer, logger *slog.Logger) {
+	var client *http.Client
+	if tlsOn { // our own certificate, on our own address
+		client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	}
+	sender, err := telemetry.NewSender(url, client)
+	if err != nil {
+		logger.Error("--demo: cannot send", "err", err)
+		return
+	}
+	fmt.Fprintln(stdout, "--demo: loading 90 days of a simulated population…")
+	if _, err := simulate.Run(ctx, simulate.Config{}, sender, 0, stdout); err != nil {
+		logger.Error("--demo: loading stopped", "err", err)
+	}
 }
 
 func pprofMux() *http.ServeMux {
