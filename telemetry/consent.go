@@ -16,7 +16,6 @@ const (
 	ReasonNoManifest   = "no package.json"
 	ReasonNoUUID       = "no uuid"
 	ReasonBadManifest  = "invalid package.json"
-	reasonBadConfigure = "configuration error"
 )
 
 // consent decides whether a client for cfg may collect anything. It reads the

@@ -191,6 +191,17 @@ func (p *Pipeline) event(sc *scratch, rc *reqCtx, raw []byte, out *store.Event) 
 		return ReasonSchema, typeMsg, false
 	}
 
+	return p.finish(sc, rc, in, out, p.product, p.context, p.build)
+}
+
+// finish checks a decoded event and converts it. The decoders of its product,
+// context and build objects are parameters so that the reference decoding of
+// the equivalence tests runs the same checks.
+func (p *Pipeline) finish(sc *scratch, rc *reqCtx, in *inEvent, out *store.Event,
+	product func(*scratch, []byte) productOutcome,
+	context func(*scratch, []byte) contextOutcome,
+	decodeBuild func(*scratch, []byte) buildOutcome,
+) (reason, msg string, bad bool) {
 	// The envelope.
 	switch {
 	case in.ID == "":
@@ -218,11 +229,11 @@ func (p *Pipeline) event(sc *scratch, rc *reqCtx, raw []byte, out *store.Event) 
 	case !wire.IsEnvironment(in.Environment):
 		return ReasonSchema, msgEnv, false
 	}
-	prod := p.product(sc, in.Product.b)
+	prod := product(sc, in.Product.b)
 	if prod.msg != "" {
 		return prod.reason, prod.msg, false
 	}
-	ctx := p.context(sc, in.Context.b)
+	ctx := context(sc, in.Context.b)
 	if ctx.msg != "" {
 		return ctx.reason, ctx.msg, false
 	}
@@ -231,7 +242,7 @@ func (p *Pipeline) event(sc *scratch, rc *reqCtx, raw []byte, out *store.Event) 
 	}
 	// Build: decoded, counted and checked against the plan together (memoized), but its plan
 	// verdict is only used after the product and event name, as Apply orders them.
-	build := p.build(sc, in.Build.b)
+	build := decodeBuild(sc, in.Build.b)
 	if build.reason == ReasonSchema || build.reason == ReasonTooLarge {
 		return build.reason, build.msg, false
 	}

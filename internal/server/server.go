@@ -147,9 +147,6 @@ func Open(cfg Config) (*Server, error) {
 // a new token once).
 func (s *Server) Token() (token string, created bool) { return s.token, s.created }
 
-// Keyer returns the re-keying of identifiers under this data directory's secret.
-func (s *Server) Keyer() *ingest.Keyer { return s.keyer }
-
 // Start replays the write-ahead log into the store, opens ingest and starts
 // the store writer and the daily retention job. It returns when ingest is open.
 func (s *Server) Start(ctx context.Context) error {
