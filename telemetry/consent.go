@@ -9,13 +9,13 @@ import (
 // The rules that decide whether a client is enabled, in the order they are checked.
 // Status().Reason starts with the name of the rule that decided.
 const (
-	ReasonEnabled      = "enabled"
-	ReasonDoNotTrack   = "DO_NOT_TRACK"
-	ReasonEnvDisabled  = "TELEMETRY_DISABLED" // <PRODUCT>_TELEMETRY_DISABLED
-	ReasonOptOutFile   = "opt-out file"
-	ReasonNoManifest   = "no package.json"
-	ReasonNoUUID       = "no uuid"
-	ReasonBadManifest  = "invalid package.json"
+	ReasonEnabled     = "enabled"
+	ReasonDoNotTrack  = "DO_NOT_TRACK"
+	ReasonEnvDisabled = "TELEMETRY_DISABLED" // <PRODUCT>_TELEMETRY_DISABLED
+	ReasonOptOutFile  = "opt-out file"
+	ReasonNoManifest  = "no package.json"
+	ReasonNoUUID      = "no uuid"
+	ReasonBadManifest = "invalid package.json"
 )
 
 // consent decides whether a client for cfg may collect anything. It reads the
