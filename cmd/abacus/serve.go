@@ -42,7 +42,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	trustProxy := fs.Bool("trust-proxy", false, "take the client address for rate limits from X-Forwarded-For (only behind a proxy that sets it)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json")
-	storeMemory := fs.String("store-memory", "96MB", "memory limit of the embedded DuckDB store (DuckDB syntax: 128MB, 1GB)")
+	storeMemory := fs.String("store-memory", "64MB", "memory limit of the embedded DuckDB store (DuckDB syntax: 128MB, 1GB)")
 	storeThreads := fs.Int("store-threads", 1, "threads the embedded DuckDB store may use; 1 keeps a core free for ingest on small machines")
 	debugAddr := fs.String("debug-addr", "", "serve Go's /debug/pprof on this separate address (keep it on loopback)")
 	if err := fs.Parse(args); err != nil {
