@@ -47,7 +47,7 @@ type logged struct {
 func newWriter(s store.Store, l *wal.Log, d *dedup, logger *slog.Logger, m *serverMetrics) *writer {
 	return &writer{
 		store: s, log: l, dedup: d, logger: logger, metrics: m,
-		maxBatch: 10000, maxWait: 500 * time.Millisecond,
+		maxBatch: 5000, maxWait: 250 * time.Millisecond,
 		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 		tickets: map[uint64]wal.Pos{},
 	}
