@@ -62,6 +62,10 @@ func Open(path string, opt Options) (*Store, error) {
 	q.Set("access_mode", "read_write")
 	q.Set("threads", strconv.Itoa(opt.Threads))
 	q.Set("memory_limit", opt.MemoryLimit)
+	// The collector's own write-ahead log already makes every insert durable;
+	// fewer, larger DuckDB checkpoints keep their disk writes away from its
+	// fsyncs (Close still checkpoints).
+	q.Set("checkpoint_threshold", "256MB")
 	q.Set("storage_compatibility_version", storageVersion)
 	// No downloads: everything the store and its reports need (json) is
 	// built into the driver's library.
