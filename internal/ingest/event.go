@@ -319,6 +319,32 @@ func (p *Pipeline) finish(sc *scratch, rc *reqCtx, in *inEvent, out *store.Event
 	return "", "", false
 }
 
+// checkBuild checks a decoded build object: its size, then the plan (Apply
+// with a declared event and no properties checks the build alone).
+func (p *Pipeline) checkBuild(m map[string]any) buildOutcome {
+	o := buildOutcome{m: m}
+	switch {
+	case len(o.m) > p.lim.MaxProperties:
+		return buildOutcome{reason: ReasonTooLarge, msg: p.msgBuild}
+	case len(o.m) == 0:
+		o.m = nil
+		return o
+	}
+	we := wire.Event{Product: wire.Product{Name: p.plan.Product}, Build: o.m}
+	if len(p.plan.Events) > 0 {
+		we.Event = p.plan.Events[0].Name
+	}
+	dropped, err := p.plan.Apply(&we)
+	if err != nil {
+		o.m = nil
+		o.reason, o.msg = planRejection(err)
+		return o
+	}
+	o.dropped = len(dropped)
+	o.m = p.typed(o.m, nil)
+	return o
+}
+
 func planRejection(err error) (reason, msg string) {
 	var fe *plan.FieldError
 	if errors.As(err, &fe) && strings.HasPrefix(fe.Msg, "value looks like personal data") {
@@ -377,26 +403,10 @@ func (p *Pipeline) build(sc *scratch, raw []byte) buildOutcome {
 		return o
 	}
 	var o buildOutcome
-	if o.m, o.msg = sc.dec.decodeBuild(raw); o.msg != "" {
-		o = buildOutcome{reason: ReasonSchema, msg: o.msg}
-	} else if len(o.m) > p.lim.MaxProperties {
-		o = buildOutcome{reason: ReasonTooLarge, msg: p.msgBuild}
-	} else if len(o.m) == 0 {
-		o.m = nil
+	if m, msg := sc.dec.decodeBuild(raw); msg != "" {
+		o = buildOutcome{reason: ReasonSchema, msg: msg}
 	} else {
-		// Apply with a declared event and no properties checks the build alone.
-		we := wire.Event{Product: wire.Product{Name: p.plan.Product}, Build: o.m}
-		if len(p.plan.Events) > 0 {
-			we.Event = p.plan.Events[0].Name
-		}
-		dropped, err := p.plan.Apply(&we)
-		if err != nil {
-			o.m = nil
-			o.reason, o.msg = planRejection(err)
-		} else {
-			o.dropped = len(dropped)
-			o.m = p.typed(o.m, nil)
-		}
+		o = p.checkBuild(m)
 	}
 	sc.buildMemo.put(raw, o)
 	sc.buildCur = &sc.buildMemo.val

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/abacushq/abacus/internal/store"
-	"github.com/abacushq/abacus/telemetry/wire"
 )
 
 // eventRef is the encoding/json-based event, as it was before the hand-written decoder:
@@ -98,26 +97,11 @@ func (p *Pipeline) buildRef(sc *scratch, raw []byte) buildOutcome {
 		return o
 	}
 	var o buildOutcome
-	if err := json.Unmarshal(raw, &o.m); err != nil {
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
 		o = buildOutcome{reason: ReasonSchema, msg: decodeMessageRef("build", err)}
-	} else if len(o.m) > p.lim.MaxProperties {
-		o = buildOutcome{reason: ReasonTooLarge, msg: p.msgBuild}
-	} else if len(o.m) == 0 {
-		o.m = nil
 	} else {
-		// Apply with a declared event and no properties checks the build alone.
-		we := wire.Event{Product: wire.Product{Name: p.plan.Product}, Build: o.m}
-		if len(p.plan.Events) > 0 {
-			we.Event = p.plan.Events[0].Name
-		}
-		dropped, err := p.plan.Apply(&we)
-		if err != nil {
-			o.m = nil
-			o.reason, o.msg = planRejection(err)
-		} else {
-			o.dropped = len(dropped)
-			o.m = p.typed(o.m, nil)
-		}
+		o = p.checkBuild(m)
 	}
 	sc.buildMemo.put(raw, o)
 	sc.buildCur = &sc.buildMemo.val
