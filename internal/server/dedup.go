@@ -2,8 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/hex"
-	"strings"
 	"sync"
 
 	"github.com/abacushq/abacus/internal/store"
@@ -44,8 +42,15 @@ func (d *dedup) warm(id string) {
 
 // claim marks the events whose IDs are new as pending and returns them, with
 // the number of repeats.
+//
+// When every event is new, fresh is events itself.
 func (d *dedup) claim(ctx context.Context, events []store.Event) (fresh []store.Event, dups int, err error) {
-	keys := make([][16]byte, len(events))
+	var buf [128][16]byte
+	keys := buf[:0]
+	if len(events) > len(buf) {
+		keys = make([][16]byte, 0, len(events))
+	}
+	keys = keys[:len(events)]
 	var maybe []string
 	d.mu.Lock()
 	for i := range events {
@@ -62,19 +67,31 @@ func (d *dedup) claim(ctx context.Context, events []store.Event) (fresh []store.
 			return nil, 0, err
 		}
 	}
-	fresh = events[:0:0]
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	var skip []bool // events that repeat, when there are any
 	for i := range events {
 		if _, ok := d.pending[keys[i]]; ok || stored[events[i].ID] {
+			if skip == nil {
+				skip = make([]bool, len(events))
+			}
+			skip[i] = true
 			dups++
 			continue
 		}
 		d.pending[keys[i]] = struct{}{}
 		d.filter.add(keys[i])
-		fresh = append(fresh, events[i])
 	}
 	d.peak = max(d.peak, len(d.pending))
+	if dups == 0 {
+		return events, 0, nil
+	}
+	fresh = make([]store.Event, 0, len(events)-dups)
+	for i := range events {
+		if !skip[i] {
+			fresh = append(fresh, events[i])
+		}
+	}
 	return fresh, dups, nil
 }
 
@@ -99,13 +116,33 @@ func (d *dedup) done(events []store.Event) {
 	d.mu.Unlock()
 }
 
-// idKey parses a UUID into 16 bytes.
+// idKey parses a UUID (hex digits, dashes anywhere) into 16 bytes.
 func idKey(id string) ([16]byte, bool) {
 	var k [16]byte
-	s := strings.ReplaceAll(id, "-", "")
-	if len(s) != 32 {
-		return k, false
+	n := 0 // hex digits read
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if c == '-' {
+			continue
+		}
+		v, ok := unhex(c)
+		if !ok || n == 32 {
+			return k, false
+		}
+		k[n/2] |= v << (4 * (1 - n%2))
+		n++
 	}
-	_, err := hex.Decode(k[:], []byte(s))
-	return k, err == nil
+	return k, n == 32
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/abacushq/abacus/internal/store"
 	"github.com/abacushq/abacus/internal/wal"
+	"github.com/abacushq/abacus/internal/web"
 	"github.com/abacushq/abacus/telemetry/wire"
 )
 
@@ -52,6 +53,12 @@ func (s *Server) Handler() http.Handler {
 	route("GET /api/v1/export", s.admin(s.export))
 	route("GET /api/v1/reports/{name}", s.admin(s.report))
 	route("DELETE /api/v1/projects/{projectId}", s.admin(s.deleteProject))
+	for _, pattern := range web.Routes {
+		route(pattern, func(w http.ResponseWriter, r *http.Request) error {
+			s.dash.ServeHTTP(w, r)
+			return nil
+		})
+	}
 	route("/", func(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusNotFound, "no route for %s %s", r.Method, r.URL.Path)
 	})
@@ -181,7 +188,7 @@ func (s *Server) ingest(single bool) handlerFunc {
 			return &httpError{http.StatusServiceUnavailable, "cannot check event ids: the store is unavailable", 5 * time.Second}
 		}
 		if len(fresh) > 0 {
-			rec, err := encodeEvents(nil, fresh)
+			rec, err := encodeEvents(getRecord(), fresh)
 			if err != nil {
 				s.dedup.done(fresh)
 				return err
@@ -191,6 +198,7 @@ func (s *Server) ingest(single bool) handlerFunc {
 			if err != nil {
 				s.writer.leave(ticket)
 				s.dedup.done(fresh)
+				putRecord(rec)
 				switch {
 				case errors.Is(err, wal.ErrFull):
 					return &httpError{http.StatusServiceUnavailable, "the write-ahead log is full: the store is behind", 10 * time.Second}
@@ -201,7 +209,7 @@ func (s *Server) ingest(single bool) handlerFunc {
 					return &httpError{http.StatusServiceUnavailable, "cannot write the write-ahead log", 5 * time.Second}
 				}
 			}
-			s.writer.add(ticket, fresh, end)
+			s.writer.add(ticket, rec, len(fresh), end)
 		}
 		dups += b.DuplicatesInBatch
 		s.metrics.accepted.Add(uint64(len(fresh)))

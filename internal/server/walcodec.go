@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/abacushq/abacus/internal/store"
@@ -62,6 +64,26 @@ func encodeEvents(b []byte, events []store.Event) ([]byte, error) {
 	return b, nil
 }
 
+// recordPool recycles record buffers: a request encodes into one, the writer
+// puts it back once the record's events are stored.
+var recordPool sync.Pool
+
+// getRecord returns an empty buffer for encodeEvents.
+func getRecord() []byte {
+	if p, ok := recordPool.Get().(*[]byte); ok {
+		return (*p)[:0]
+	}
+	return make([]byte, 0, 32<<10)
+}
+
+// putRecord recycles b; the caller no longer uses it.
+func putRecord(b []byte) {
+	if cap(b) > 1<<20 {
+		return // a rare huge batch: let it go
+	}
+	recordPool.Put(&b)
+}
+
 func appendString(b []byte, s string) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))
 	return append(b, s...)
@@ -112,9 +134,12 @@ func appendValue(b []byte, v any, listOK bool) ([]byte, error) {
 
 var errBadRecord = errors.New("malformed write-ahead log record")
 
-// decoder reads a record; the first error sticks.
+// decoder reads a record; the first error sticks. Its strings are substrings
+// of s, one copy of the whole record: one allocation per record, not one per
+// string.
 type decoder struct {
-	b   []byte
+	b   []byte // what is left to read
+	s   string // the whole record
 	err error
 }
 
@@ -160,9 +185,9 @@ func (d *decoder) string() string {
 		d.err = errBadRecord
 		return ""
 	}
-	s := string(d.b[:n])
+	off := len(d.s) - len(d.b)
 	d.b = d.b[n:]
-	return s
+	return d.s[off : off+int(n)]
 }
 
 func (d *decoder) value(listOK bool) any {
@@ -218,15 +243,23 @@ func (d *decoder) mapValue() map[string]any {
 
 // decodeEvents reads a record written by encodeEvents.
 func decodeEvents(rec []byte) ([]store.Event, error) {
-	d := &decoder{b: rec}
+	return appendDecoded(nil, rec)
+}
+
+// appendDecoded appends the events of a record written by encodeEvents to
+// dst. On error dst is returned as it was.
+func appendDecoded(dst []store.Event, rec []byte) ([]store.Event, error) {
+	d := &decoder{b: rec, s: string(rec)}
 	if d.byte1() != walRecordTag {
-		return nil, errBadRecord
+		return dst, errBadRecord
 	}
 	n := d.uvarint()
 	if d.err != nil || n > uint64(len(d.b))/20 { // an event takes at least 20 bytes
-		return nil, errBadRecord
+		return dst, errBadRecord
 	}
-	events := make([]store.Event, n)
+	start := len(dst)
+	dst = slices.Grow(dst, int(n))[:start+int(n)]
+	events := dst[start:]
 	for i := range events {
 		e := &events[i]
 		for _, p := range [...]*string{&e.ID, &e.Name, &e.ProjectID, &e.MachineID, &e.SessionID, &e.Environment,
@@ -242,11 +275,13 @@ func decodeEvents(rec []byte) ([]store.Event, error) {
 		e.Build = d.mapValue()
 		e.Properties = d.mapValue()
 		if d.err != nil {
-			return nil, d.err
+			clear(events)
+			return dst[:start], d.err
 		}
 	}
 	if len(d.b) != 0 {
-		return nil, errBadRecord
+		clear(events)
+		return dst[:start], errBadRecord
 	}
-	return events, nil
+	return dst, nil
 }

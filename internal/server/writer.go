@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -33,15 +34,20 @@ type writer struct {
 	nextID  uint64
 	stored  wal.Pos // end of the last record whose events are stored
 
+	batch []store.Event // run's decoding space, reused from batch to batch
+
 	kick chan struct{} // capacity 1: "there is work"
 	stop chan struct{}
 	done chan struct{}
 }
 
-// logged is a group of events and the log position just past their record.
+// logged is one log record's events, still encoded, and the log position
+// just past the record. Queued events stay in this form, plain bytes that the
+// garbage collector never scans, until the batch that stores them.
 type logged struct {
-	events []store.Event
-	end    wal.Pos
+	rec []byte
+	n   int // events in rec
+	end wal.Pos
 }
 
 func newWriter(s store.Store, l *wal.Log, d *dedup, logger *slog.Logger, m *serverMetrics) *writer {
@@ -89,16 +95,18 @@ func (w *writer) releasableLocked() wal.Pos {
 	return p
 }
 
-// add queues events that are in the log up to end, and ends the append's
-// ticket. It never blocks.
-func (w *writer) add(ticket uint64, events []store.Event, end wal.Pos) {
+// add queues the n events of rec, a record written by encodeEvents that is
+// in the log up to end, and ends the append's ticket. The writer owns rec
+// from then on (it goes back to the record pool once stored). It never
+// blocks.
+func (w *writer) add(ticket uint64, rec []byte, n int, end wal.Pos) {
 	w.mu.Lock()
 	delete(w.tickets, ticket)
 	if w.queued == 0 {
 		w.oldest = time.Now()
 	}
-	w.queue = append(w.queue, logged{events, end})
-	w.queued += len(events)
+	w.queue = append(w.queue, logged{rec, n, end})
+	w.queued += n
 	full := w.queued >= w.maxBatch
 	w.mu.Unlock()
 	if full {
@@ -203,22 +211,32 @@ func (w *writer) ready(stopping bool) (int, bool) {
 // them. On error nothing is dequeued.
 func (w *writer) storeBatch() error {
 	w.mu.Lock()
-	var batch []store.Event
-	groups := 0
+	count, groups := 0, 0
 	for _, g := range w.queue {
-		if len(batch) > 0 && len(batch)+len(g.events) > w.maxBatch {
+		if count > 0 && count+g.n > w.maxBatch {
 			break
 		}
-		batch = append(batch, g.events...)
+		count += g.n
 		groups++
 	}
+	taken := slices.Clone(w.queue[:groups])
+	w.mu.Unlock()
+
 	var end wal.Pos
-	for _, g := range w.queue[:groups] {
+	batch := w.batch[:0]
+	for _, g := range taken {
 		if end.Less(g.end) {
 			end = g.end
 		}
+		var err error
+		if batch, err = appendDecoded(batch, g.rec); err != nil {
+			// The record was encoded by this process: a bug, not bad input.
+			w.metrics.unstorable.Add(uint64(g.n))
+			w.logger.Error("cannot decode queued events; dropping them", "events", g.n, "err", err)
+		}
 	}
-	w.mu.Unlock()
+	w.batch = batch
+	defer clear(batch) // drop the references until the next batch
 
 	start := time.Now()
 	inserted, err := w.insert(batch)
@@ -229,8 +247,10 @@ func (w *writer) storeBatch() error {
 	w.metrics.stored.Add(uint64(inserted))
 
 	w.mu.Lock()
-	w.queue = append(w.queue[:0], w.queue[groups:]...)
-	w.queued -= len(batch)
+	n := copy(w.queue, w.queue[groups:])
+	clear(w.queue[n:])
+	w.queue = w.queue[:n]
+	w.queued -= count
 	if w.queued > 0 {
 		w.oldest = time.Now() // close enough: the next batch is due within maxWait
 	}
@@ -240,6 +260,9 @@ func (w *writer) storeBatch() error {
 	release := w.releasableLocked()
 	w.mu.Unlock()
 	w.dedup.done(batch)
+	for _, g := range taken {
+		putRecord(g.rec)
+	}
 	if err := w.log.Release(release); err != nil {
 		w.logger.Warn("cannot release write-ahead log segments", "err", err)
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -78,12 +77,16 @@ func testEvents(n int) []store.Event {
 
 // append logs events and queues them, as a request does.
 func appendEvents(t *testing.T, w *writer, l *wal.Log, events []store.Event) {
-	ticket := w.enter()
-	end, err := l.Append(context.Background(), []byte(strings.Repeat("x", 100)))
+	rec, err := encodeEvents(nil, events)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.add(ticket, events, end)
+	ticket := w.enter()
+	end, err := l.Append(context.Background(), rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.add(ticket, rec, len(events), end)
 }
 
 func TestWriterDropsOnlyTheEventTheStoreRefuses(t *testing.T) {
