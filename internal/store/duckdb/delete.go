@@ -35,6 +35,7 @@ func (s *Store) delete(ctx context.Context, what, events string, arg any, source
 	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
+	clear(s.sourceIDs) // whatever the outcome: the sources may be gone
 	defer func() {
 		if err != nil {
 			if ctx.Err() != nil {

@@ -36,8 +36,11 @@ type Store struct {
 	path string
 	db   *sql.DB
 
-	wmu sync.Mutex // serializes writes; guards w
+	wmu sync.Mutex // serializes writes; guards w and sourceIDs
 	w   *sql.Conn  // the writer's connection, with the staging tables
+	// sourceIDs caches the source_id of stored sources by source_key, so that
+	// an Insert appends only the sources it has not seen. Deletes empty it.
+	sourceIDs map[duckdb.UUID]int32
 
 	mu      sync.Mutex // guards closed and the Add of active
 	closed  bool
@@ -77,7 +80,7 @@ func Open(path string, opt Options) (*Store, error) {
 	}
 	db := sql.OpenDB(connector)
 	db.SetMaxIdleConns(4)
-	s := &Store{path: path, db: db}
+	s := &Store{path: path, db: db, sourceIDs: map[duckdb.UUID]int32{}}
 	s.closing, s.stop = context.WithCancel(context.Background())
 	ctx := context.Background()
 	if err := s.migrate(ctx); err != nil {

@@ -31,12 +31,12 @@ func (s *Store) Insert(ctx context.Context, events []store.Event) (int, error) {
 	if len(events) == 0 {
 		return 0, nil
 	}
-	b, err := prepare(events)
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	b, err := s.prepare(events)
 	if err != nil {
 		return 0, fmt.Errorf("duckdb: insert: %w", err)
 	}
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
 	n, err := s.insert(ctx, b)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -49,15 +49,20 @@ func (s *Store) Insert(ctx context.Context, events []store.Event) (int, error) {
 
 // batch is an Insert's events, ready to append.
 type batch struct {
-	events  [][]driver.Value // stage_events rows
-	sources [][]driver.Value // stage_sources rows, one per distinct source
+	events  [][]driver.Value // stage_events rows, the source ID still to set
+	keys    []duckdb.UUID    // the source key of each row of events
+	sources [][]driver.Value // stage_sources rows, one per distinct source not in the cache
 	lo, hi  duckdb.UUID      // the lowest and highest event ID
 }
 
+// maxSourceIDs bounds the cache of source IDs (about 6 MB): past it, the
+// cache starts again empty.
+const maxSourceIDs = 1 << 18
+
 // prepare checks and encodes the events; an event whose ID repeats an earlier
-// one of the batch is dropped.
-func prepare(events []store.Event) (*batch, error) {
-	b := &batch{events: make([][]driver.Value, 0, len(events))}
+// one of the batch is dropped. It holds wmu (for the cache of source IDs).
+func (s *Store) prepare(events []store.Event) (*batch, error) {
+	b := &batch{events: make([][]driver.Value, 0, len(events)), keys: make([]duckdb.UUID, 0, len(events))}
 	seen := make(map[duckdb.UUID]struct{}, len(events))
 	srcSeen := make(map[duckdb.UUID]struct{})
 	var buf, keyBuf []byte
@@ -92,8 +97,12 @@ func prepare(events []store.Event) (*batch, error) {
 		var key duckdb.UUID
 		key, keyBuf = sourceKey(keyBuf, e, plugins, build)
 		b.events = append(b.events, []driver.Value{
-			id, e.Time, e.ReceivedAt, e.Name, key, orNull(e.SessionID), orNull(e.Environment), props,
+			id, e.Time, e.ReceivedAt, e.Name, nil, orNull(e.SessionID), orNull(e.Environment), props,
 		})
+		b.keys = append(b.keys, key)
+		if _, ok := s.sourceIDs[key]; ok {
+			continue
+		}
 		if _, ok := srcSeen[key]; ok {
 			continue
 		}
@@ -176,27 +185,34 @@ func (s *Store) insert(ctx context.Context, b *batch) (n int, err error) {
 			err = s.rollback(err)
 		}
 	}()
-	if err := s.appendRows(ctx, "stage_sources", b.sources); err != nil {
-		return 0, err
+	var added map[duckdb.UUID]int32 // source IDs learnt in this transaction
+	if len(b.sources) > 0 {
+		if added, err = s.insertSources(ctx, b.sources); err != nil {
+			return 0, err
+		}
+	}
+	for i, r := range b.events {
+		id, ok := s.sourceIDs[b.keys[i]]
+		if !ok {
+			if id, ok = added[b.keys[i]]; !ok {
+				return 0, fmt.Errorf("no source ID for source key %s", formatUUID(b.keys[i][:]))
+			}
+		}
+		r[4] = id
 	}
 	if err := s.appendRows(ctx, "stage_events", b.events); err != nil {
-		return 0, err
-	}
-	if _, err := s.w.ExecContext(ctx, insertSources); err != nil {
 		return 0, err
 	}
 	res, err := s.w.ExecContext(ctx, fmt.Sprintf(insertEvents, uuidLiteral(b.lo), uuidLiteral(b.hi)))
 	if err != nil {
 		return 0, err
 	}
-	added, err := res.RowsAffected()
+	stored, err := res.RowsAffected()
 	if err != nil {
 		return 0, err
 	}
-	for _, q := range []string{`DELETE FROM stage_events`, `DELETE FROM stage_sources`} {
-		if _, err := s.w.ExecContext(ctx, q); err != nil {
-			return 0, err
-		}
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM stage_events`); err != nil {
+		return 0, err
 	}
 	// The last moment to give up: after COMMIT the events are stored, and
 	// Insert reports them whatever the context says by then.
@@ -206,7 +222,45 @@ func (s *Store) insert(ctx context.Context, b *batch) (n int, err error) {
 	if _, err := s.w.ExecContext(context.Background(), `COMMIT`); err != nil {
 		return 0, err
 	}
-	return int(added), nil
+	if len(s.sourceIDs)+len(added) > maxSourceIDs {
+		clear(s.sourceIDs)
+	}
+	for k, id := range added {
+		s.sourceIDs[k] = id
+	}
+	return int(stored), nil
+}
+
+// insertSources adds the sources not stored yet and returns the ID of every
+// source of rows, stored before or now. It runs in insert's transaction.
+func (s *Store) insertSources(ctx context.Context, rows [][]driver.Value) (map[duckdb.UUID]int32, error) {
+	if err := s.appendRows(ctx, "stage_sources", rows); err != nil {
+		return nil, err
+	}
+	if _, err := s.w.ExecContext(ctx, insertSources); err != nil {
+		return nil, err
+	}
+	ids := make(map[duckdb.UUID]int32, len(rows))
+	q, err := s.w.QueryContext(ctx, stagedSourceIDs)
+	if err != nil {
+		return nil, err
+	}
+	defer q.Close()
+	for q.Next() {
+		var key duckdb.UUID
+		var id int32
+		if err := q.Scan(&key, &id); err != nil {
+			return nil, err
+		}
+		ids[key] = id
+	}
+	if err := q.Err(); err != nil {
+		return nil, err
+	}
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM stage_sources`); err != nil {
+		return nil, err
+	}
+	return ids, nil
 }
 
 // appendRows appends rows to a staging table with DuckDB's appender.

@@ -64,7 +64,7 @@ var staging = []string{
 		time        TIMESTAMP_MS,
 		received_at TIMESTAMP_MS,
 		name        VARCHAR,
-		source_key  UUID,
+		source_id   INTEGER,
 		session_id  VARCHAR,
 		environment VARCHAR,
 		properties  VARCHAR
@@ -99,14 +99,18 @@ const insertSources = `INSERT INTO sources
 	FROM stage_sources n
 	WHERE NOT EXISTS (SELECT 1 FROM sources s WHERE s.source_key = n.source_key)`
 
+// stagedSourceIDs reads the IDs of the staged sources, once they are stored.
+const stagedSourceIDs = `SELECT source_key, source_id FROM sources
+	WHERE source_key IN (SELECT source_key FROM stage_sources)`
+
 // insertEvents adds the staged events whose IDs are not stored, in ID order
 // (v7 IDs are time-ordered: neighbouring rows then have neighbouring times,
 // which compresses better and keeps the zone maps of id and time narrow).
 // The %s is a BETWEEN on the batch's lowest and highest ID, so that the
 // anti-join reads only the row groups whose ID range overlaps the batch.
 const insertEvents = `INSERT INTO event_rows
-	SELECT n.id, n.time, n.received_at, n.name, s.source_id, n.session_id, n.environment, n.properties
-	FROM stage_events n JOIN sources s ON s.source_key = n.source_key
+	SELECT n.id, n.time, n.received_at, n.name, n.source_id, n.session_id, n.environment, n.properties
+	FROM stage_events n
 	WHERE NOT EXISTS (SELECT 1 FROM event_rows e WHERE e.id = n.id AND e.id BETWEEN %s AND %s)
 	ORDER BY n.id`
 
