@@ -2,6 +2,8 @@ package server
 
 import (
 	"bufio"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -11,12 +13,20 @@ import (
 	"github.com/abacushq/abacus/internal/ingest"
 	"github.com/abacushq/abacus/internal/insights"
 	"github.com/abacushq/abacus/internal/store"
+	"github.com/abacushq/abacus/internal/web"
 	"github.com/abacushq/abacus/telemetry/wire"
 )
 
 // admin guards a handler with the admin token: Authorization: Bearer <token>.
+// A GET without that header may also come from a browser signed in to the
+// dashboard (its "as JSON" links); the session cookie is SameSite=Strict, so
+// another site cannot make the browser send it, and nothing that changes data
+// is a GET.
 func (s *Server) admin(h handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
+		if r.Method == http.MethodGet && r.Header.Get("Authorization") == "" && s.dash.SignedIn(r) {
+			return h(w, r)
+		}
 		auth := r.Header.Get("Authorization")
 		token, ok := strings.CutPrefix(auth, "Bearer ")
 		if !ok || !tokenMatches(strings.TrimSpace(token), s.token) {
@@ -153,4 +163,23 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, rep)
 	return nil
+}
+
+// newDashboard returns the dashboard's handler. Its session cookies are signed
+// with a key derived from the server secret and the admin token, so a new
+// token ends the sessions made with the old one.
+func newDashboard(cfg Config, secret []byte, token string) (*web.Handler, error) {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("abacus dashboard sessions\x00" + token))
+	var reports web.Reporter
+	if cfg.Insights != nil {
+		reports = cfg.Insights
+	}
+	return web.New(web.Config{
+		Reports:   reports,
+		Plan:      cfg.Plan,
+		Authorize: func(t string) bool { return tokenMatches(t, token) },
+		Key:       m.Sum(nil),
+		Logger:    cfg.Logger.With("component", "dashboard"),
+	})
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/abacushq/abacus/internal/plan"
 	"github.com/abacushq/abacus/internal/store"
 	"github.com/abacushq/abacus/internal/wal"
+	"github.com/abacushq/abacus/internal/web"
 )
 
 // Config configures a collector. DataDir, Plan and Store are required; the zero
@@ -71,6 +72,7 @@ type Server struct {
 	prjLimit *limiter
 	ipKey    []byte // keys the hash of client addresses for the limiter
 	erased   *erasures
+	dash     *web.Handler
 
 	ready   atomic.Bool // the log is replayed; ingest is open
 	started atomic.Bool // Start succeeded: the writer and retention run
@@ -138,6 +140,10 @@ func Open(cfg Config) (*Server, error) {
 		stopped:  make(chan struct{}),
 	}
 	s.pipeline = ingest.New(ingest.Config{Plan: cfg.Plan, Keyer: s.keyer, Retention: cfg.Retention})
+	if s.dash, err = newDashboard(cfg, secret, token); err != nil {
+		log.Close()
+		return nil, err
+	}
 	s.writer = newWriter(cfg.Store, log, s.dedup, cfg.Logger.With("component", "writer"), s.metrics)
 	s.registerGauges()
 	return s, nil

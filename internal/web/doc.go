@@ -1,0 +1,26 @@
+// Package web is the dashboard of `abacus serve`: a page per report of
+// package insights, at / (overview), /features, /cohort, /setup, /errors,
+// /plugins and /runtimes, behind a sign-in with the admin token.
+//
+// Pages are rendered on the server with html/template. Charts are inline SVG
+// drawn in Go (chart.go): lines and areas for series, bars for rankings, a
+// histogram for setup time; each is an image with a label for screen
+// readers, and a data table with the same numbers sits under it. A page is
+// one request — the report runs on the server and the HTML carries its
+// answer — plus three embedded assets (a stylesheet, a small script that
+// submits the controls when they change, an icon), so the dashboard works
+// with no internet and a strict Content-Security-Policy (no inline script or
+// style, nothing from elsewhere).
+//
+// The controls are a GET form: range (7d … 365d, or custom with from/to),
+// and per page a breakdown (by=environment|os|productVersion on the
+// overview, by=os|runtimeMajor on setup, env=all|production|other on
+// runtimes) or the cohort (cohort=feature:NAME or event:NAME). A page's
+// "as JSON" link is the same report from GET /api/v1/reports/{name}.
+//
+// Sign-in posts the token to /signin; the answer is a session cookie,
+// HttpOnly and SameSite=Strict (and Secure over TLS), valid 30 days, whose
+// value is an expiry and an HMAC of it under Config.Key — never the token.
+// The collector derives that key from its secret and the token, so changing
+// the token ends every session.
+package web

@@ -1,0 +1,343 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/abacushq/abacus/internal/insights"
+)
+
+// view is what a template shows.
+type view struct {
+	Product  string
+	Page     string // the report, "" on the sign-in and not-found pages
+	Title    string
+	Question string
+	Nav      []navLink
+	Controls *controls
+	Error    string
+	Window   string
+	KPIs     []kpi
+	Figures  []*figure
+	Tables   []*table
+	Notes    []string
+	APIURL   string
+	Next     string // sign-in: where to go after
+}
+
+type navLink struct {
+	Title, URL string
+	Current    bool
+}
+
+type kpi struct{ Label, Value, Note string }
+
+// figure is a chart with its caption, legend and data table. A figure with
+// no data shows Empty instead of a chart.
+type figure struct {
+	ID, Title, Kind string
+	SVG             template.HTML
+	Legend          []string
+	Data            *table
+	Empty           string
+}
+
+type table struct {
+	Caption string
+	Head    []column
+	Rows    [][]string
+}
+
+type column struct {
+	Name string
+	Num  bool // right-aligned
+}
+
+type controls struct {
+	Range    string
+	Ranges   []option
+	From, To string
+	Selects  []selectControl
+}
+
+type selectControl struct {
+	Name, Label string
+	Groups      []optionGroup
+}
+
+type optionGroup struct {
+	Label   string // "" for options outside any group
+	Options []option
+}
+
+type option struct {
+	Value, Label string
+	Selected     bool
+}
+
+// page is one report's page.
+type page struct {
+	name, title, question string
+	url                   string
+	build                 func(h *Handler, r *http.Request, v *view, q url.Values, p insights.Params) error
+}
+
+var pages = []*page{
+	{"overview", "Overview", "How many projects use the product, where, and on which version?", "/", (*Handler).overview},
+	{"features", "Features", "Is each feature used, and is its use growing?", "/features", (*Handler).features},
+	{"cohort", "Cohorts", "What do the projects that use a feature have in common?", "/cohort", (*Handler).cohort},
+	{"setup", "Setup time", "How long does setting up a project take, and is it getting longer?", "/setup", (*Handler).setup},
+	{"errors", "Errors", "Which errors do users hit, and on what?", "/errors", (*Handler).errors},
+	{"plugins", "Plugins", "Which plugins are most used?", "/plugins", (*Handler).plugins},
+	{"runtimes", "Runtimes", "Which runtime versions does the community run?", "/runtimes", (*Handler).runtimes},
+}
+
+// ranges are the windows of the range control; "custom" takes from and to.
+var ranges = []option{{"7d", "Last 7 days", false}, {"14d", "Last 14 days", false}, {"30d", "Last 30 days", false},
+	{"90d", "Last 90 days", false}, {"180d", "Last 180 days", false}, {"365d", "Last 365 days", false}, {"custom", "Dates below", false}}
+
+// errBadControl marks a control value the page does not know.
+var errBadControl = errors.New("bad control")
+
+func badControl(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{errBadControl}, args...)...)
+}
+
+// page serves a report's page: the report named by the path, with the
+// window and the controls of the query string.
+func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("page")
+	if name == "" {
+		name = "overview"
+	}
+	i := slices.IndexFunc(pages, func(p *page) bool { return p.name == name })
+	if i < 0 || (name == "overview" && r.URL.Path != "/") {
+		h.render(w, http.StatusNotFound, "notfound", &view{Title: "Not found", Product: h.cfg.Plan.Product})
+		return
+	}
+	if !h.SignedIn(r) {
+		http.Redirect(w, r, "/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+		return
+	}
+	pg := pages[i]
+	form := r.URL.Query()
+	v := &view{Product: h.cfg.Plan.Product, Page: pg.name, Title: pg.title, Question: pg.question}
+	window := url.Values{}
+	for _, k := range []string{"range", "from", "to"} {
+		if s := form.Get(k); s != "" {
+			window.Set(k, s)
+		}
+	}
+	for _, p := range pages {
+		v.Nav = append(v.Nav, navLink{Title: p.title, URL: withQuery(p.url, window), Current: p == pg})
+	}
+	v.Controls = &controls{Range: form.Get("range"), From: form.Get("from"), To: form.Get("to")}
+	q, err := reportQuery(form)
+	var p insights.Params
+	if err == nil {
+		p, err = insights.ParseParams(q, h.cfg.Now().UTC())
+	}
+	if err == nil && v.Controls.Range == "" {
+		v.Controls.Range = "30d"
+		if form.Get("from") != "" || form.Get("to") != "" {
+			v.Controls.Range = "custom"
+		}
+	}
+	if err == nil {
+		v.Controls.From, v.Controls.To = p.From.Format(time.DateOnly), p.To.Format(time.DateOnly)
+	}
+	for _, o := range ranges {
+		o.Selected = o.Value == v.Controls.Range
+		v.Controls.Ranges = append(v.Controls.Ranges, o)
+	}
+	status := http.StatusOK
+	switch {
+	case err != nil:
+		v.Error, status = err.Error(), http.StatusBadRequest
+	case h.cfg.Reports == nil:
+		v.Error, status = "This store offers no reports.", http.StatusNotFound
+	default:
+		v.APIURL = "/api/v1/reports/" + pg.name
+		if err := pg.build(h, r, v, q, p); err != nil {
+			v.Figures, v.Tables, v.KPIs = nil, nil, nil
+			switch {
+			case errors.Is(err, insights.ErrBadParams), errors.Is(err, errBadControl):
+				v.Error, status = strings.TrimPrefix(err.Error(), errBadControl.Error()+": "), http.StatusBadRequest
+			case r.Context().Err() != nil:
+				return // the browser has gone
+			default:
+				h.cfg.Logger.Error("dashboard: report failed", "report", pg.name, "err", err)
+				v.Error, status = "The report could not be computed; the server log says why.", http.StatusInternalServerError
+			}
+		}
+	}
+	h.render(w, status, "page", v)
+}
+
+// reportQuery turns the dashboard's query (range, from, to, cohort) into
+// the report API's (last, from, to, feature, event).
+func reportQuery(form url.Values) (url.Values, error) {
+	q := url.Values{}
+	switch rng := form.Get("range"); {
+	case rng == "custom" || rng == "":
+		for _, k := range []string{"from", "to"} {
+			if s := form.Get(k); s != "" {
+				q.Set(k, s)
+			}
+		}
+	case slices.ContainsFunc(ranges, func(o option) bool { return o.Value == rng }):
+		q.Set("last", rng)
+	default:
+		return nil, fmt.Errorf("range: expected one of 7d, 14d, 30d, 90d, 180d, 365d or custom, got %q", rng)
+	}
+	if c := form.Get("cohort"); c != "" {
+		kind, name, ok := strings.Cut(c, ":")
+		if !ok || (kind != "feature" && kind != "event") || name == "" {
+			return nil, fmt.Errorf("cohort: expected feature:NAME or event:NAME, got %q", c)
+		}
+		q.Set(kind, name)
+	}
+	return q, nil
+}
+
+// run computes a report within the page's time budget.
+func (h *Handler) run(r *http.Request, name string, p insights.Params) (*insights.Report, error) {
+	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.Timeout)
+	defer cancel()
+	return h.cfg.Reports.Run(ctx, name, p)
+}
+
+// choose reads a select control's value from the query: one of values, the
+// first when absent.
+func choose(form url.Values, name string, values ...string) (string, error) {
+	s := form.Get(name)
+	if s == "" {
+		return values[0], nil
+	}
+	if !slices.Contains(values, s) {
+		return "", badControl("%s: expected one of %s, got %q", name, strings.Join(values, ", "), s)
+	}
+	return s, nil
+}
+
+// selectOf builds a select control from values and their labels.
+func selectOf(name, label, current string, values, labels []string) selectControl {
+	g := optionGroup{}
+	for i, val := range values {
+		g.Options = append(g.Options, option{Value: val, Label: labels[i], Selected: val == current})
+	}
+	return selectControl{Name: name, Label: label, Groups: []optionGroup{g}}
+}
+
+func withQuery(u string, q url.Values) string {
+	if len(q) == 0 {
+		return u
+	}
+	return u + "?" + q.Encode()
+}
+
+// windowText describes the report's window.
+func windowText(rep *insights.Report) string {
+	from, _ := time.Parse(time.DateOnly, rep.From)
+	to, _ := time.Parse(time.DateOnly, rep.To)
+	days := int(to.Sub(from)/(24*time.Hour)) + 1
+	return fmt.Sprintf("%s – %s (%s days, UTC) · %s active projects · buckets under %d projects are hidden",
+		longDate(rep.From), longDate(rep.To), count(float64(days)), count(float64(rep.ActiveProjects)), rep.K)
+}
+
+// suppressedNote says how many buckets k-anonymity hid, if any.
+func suppressedNote(rep *insights.Report) []string {
+	if rep.Suppressed == 0 {
+		return nil
+	}
+	return []string{fmt.Sprintf("%s buckets covered fewer than %d projects and were folded into “other” or left out.",
+		count(float64(rep.Suppressed)), rep.K)}
+}
+
+// newFigure returns a figure to draw with line, bars or histogram.
+func newFigure(id, title, kind string) *figure {
+	return &figure{ID: id, Title: title, Kind: kind}
+}
+
+func (f *figure) line(c lineChart) *figure {
+	if len(c.X) == 0 || len(c.Series) == 0 {
+		f.Empty = "No data in this window."
+		return f
+	}
+	f.SVG = c.svg(fmt.Sprintf("%s: %s over %d points from %s to %s", chartWord(f.Kind), f.Title, len(c.X), c.X[0], c.X[len(c.X)-1]))
+	if len(c.Series) > 1 {
+		for _, s := range c.Series {
+			f.Legend = append(f.Legend, s.Name)
+		}
+	}
+	head := []column{{Name: "Date"}}
+	for _, s := range c.Series {
+		head = append(head, column{Name: s.Name, Num: true})
+	}
+	f.Data = &table{Head: head}
+	for i, x := range c.X {
+		row := []string{x}
+		for _, s := range c.Series {
+			row = append(row, c.Format(s.Values[i]))
+		}
+		f.Data.Rows = append(f.Data.Rows, row)
+	}
+	return f
+}
+
+func (f *figure) bars(c barChart) *figure {
+	if len(c.Rows) == 0 {
+		f.Empty = "No data in this window."
+		return f
+	}
+	f.SVG = c.svg(fmt.Sprintf("%s: %s, %d rows, first %s", chartWord(f.Kind), f.Title, len(c.Rows), c.Rows[0].Label))
+	groups := c.Groups
+	if len(groups) == 0 {
+		groups = []string{"Value"}
+	} else if len(groups) > 1 {
+		f.Legend = groups
+	}
+	head := []column{{Name: ""}}
+	for _, g := range groups {
+		head = append(head, column{Name: g, Num: true})
+	}
+	f.Data = &table{Head: head}
+	for _, r := range c.Rows {
+		row := []string{r.Label}
+		for _, v := range r.Values {
+			row = append(row, c.Format(v))
+		}
+		f.Data.Rows = append(f.Data.Rows, row)
+	}
+	return f
+}
+
+func (f *figure) histogram(c histogram) *figure {
+	if len(c.Counts) == 0 || len(c.Edges) != len(c.Counts)+1 {
+		f.Empty = "No data in this window."
+		return f
+	}
+	f.SVG = c.svg(fmt.Sprintf("Histogram: %s, %d buckets", f.Title, len(c.Counts)))
+	f.Data = &table{Head: []column{{Name: "From"}, {Name: "To"}, {Name: "Projects", Num: true}}}
+	for i, n := range c.Counts {
+		f.Data.Rows = append(f.Data.Rows, []string{c.Edges[i], c.Edges[i+1], c.Format(n)})
+	}
+	return f
+}
+
+func chartWord(kind string) string {
+	switch kind {
+	case "line":
+		return "Line chart"
+	case "area":
+		return "Area chart"
+	}
+	return "Bar chart"
+}
