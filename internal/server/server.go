@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -73,6 +74,9 @@ type Server struct {
 	ipKey    []byte // keys the hash of client addresses for the limiter
 	erased   *erasures
 	dash     *web.Handler
+
+	closeOnce sync.Once
+	closeErr  error
 
 	ready   atomic.Bool // the log is replayed; ingest is open
 	started atomic.Bool // Start succeeded: the writer and retention run
@@ -252,7 +256,13 @@ func (s *Server) retention() {
 
 // Close stops ingest, stores every acknowledged event and closes the log. Call
 // it after the HTTP server has finished its requests; the caller closes the store.
+// Later calls return what the first returned.
 func (s *Server) Close() error {
+	s.closeOnce.Do(func() { s.closeErr = s.close() })
+	return s.closeErr
+}
+
+func (s *Server) close() error {
 	s.ready.Store(false)
 	if s.started.Load() {
 		close(s.stop)

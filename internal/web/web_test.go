@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,12 +26,15 @@ import (
 
 // reports answers every report with a fixed, hand-built value.
 type reports struct {
+	mu    sync.Mutex // the cohort page runs two reports at once
 	calls []string
 	err   error
 	empty bool
 }
 
 func (f *reports) Run(_ context.Context, name string, p insights.Params) (*insights.Report, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.calls = append(f.calls, fmt.Sprintf("%s %s %s %s%s", name, p.From.Format(time.DateOnly), p.To.Format(time.DateOnly), p.Feature, p.Event))
 	if f.err != nil {
 		return nil, f.err
