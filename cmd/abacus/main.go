@@ -26,8 +26,9 @@ Usage:
 
 Commands:
   serve     run the collector: ingest (POST /v1/batch, /v1/track), write-ahead log,
-            DuckDB store in <data>/events.duckdb, reports and admin API, /privacy,
-            /metrics; --demo loads 90 days of a simulated population on first run
+            DuckDB store in <data>/events.duckdb, the dashboard at / (sign in with
+            the admin token), reports and admin API, /privacy, /metrics; --demo
+            loads 90 days of a simulated population on first run
   plan      check a tracking plan (errors give file and line), or print its
             "What data is collected?" page as Markdown
   report    answer a product question: overview, features, cohort, setup, errors,

@@ -135,6 +135,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	logger.Info("abacus is serving", "url", fmt.Sprintf("%s://%s", scheme, ln.Addr()), "data", *data,
 		"plan", p.Product, "version", version)
 	fmt.Fprintf(stdout, "abacus %s serving on %s://%s (data in %s)\n", version, scheme, ln.Addr(), *data)
+	fmt.Fprintf(stdout, "Dashboard: %s://%s/ (sign in with the admin token)\n", scheme, ln.Addr())
 
 	if *demo {
 		if n, err := st.Stats(ctx); err == nil && n.Events == 0 {
