@@ -301,17 +301,17 @@ func (d *jdec) event(sc *scratch, raw []byte, in *inEvent) (typeMsg string, ok b
 				// The events of a batch mostly repeat these byte for byte: a value equal to
 				// the memo's (valid JSON, and an object, so it ends where the memo's does)
 				// needs no validation.
-				var key []byte
+				var n int
 				switch f {
 				case fProduct:
-					key = sc.prodMemo.validKey()
+					n = sc.prodMemo.match(b[i:])
 				case fContext:
-					key = sc.ctxMemo.validKey()
+					n = sc.ctxMemo.match(b[i:])
 				default:
-					key = sc.buildMemo.validKey()
+					n = sc.buildMemo.match(b[i:])
 				}
-				if len(key) > 0 && len(b)-i >= len(key) && string(b[i:i+len(key)]) == string(key) {
-					i += len(key)
+				if n > 0 {
+					i += n
 				} else if i = skipJSON(b, i, depth); i < 0 {
 					return "", false
 				}

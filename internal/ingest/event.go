@@ -49,42 +49,72 @@ func rawOf(b []byte) rawValue {
 	return rawValue{b}
 }
 
-// memo remembers the outcome for the last raw value seen.
+// memoSize is how many raw values a memo remembers: events of one batch come
+// from a few distinct products, contexts and builds, interleaved.
+const memoSize = 8
+
+// memo remembers the outcomes for the last memoSize distinct raw values seen.
 type memo[T any] struct {
+	ents [memoSize]memoEntry[T]
+	n    int // entries in use
+	next int // the entry put replaces once all are in use
+	cur  int // the entry get found or put filled last
+}
+
+type memoEntry[T any] struct {
 	key []byte
-	ok  bool
 	val T
 }
 
 func (m *memo[T]) get(raw []byte) (T, bool) {
-	if m.ok && string(m.key) == string(raw) {
-		return m.val, true
+	for i := range m.n {
+		if string(m.ents[i].key) == string(raw) {
+			m.cur = i
+			return m.ents[i].val, true
+		}
 	}
 	var zero T
 	return zero, false
 }
 
 func (m *memo[T]) put(raw []byte, v T) {
-	m.key = append(m.key[:0], raw...)
-	m.ok = true
-	m.val = v
+	i := m.n
+	if i < memoSize {
+		m.n++
+	} else {
+		i = m.next
+		m.next = (m.next + 1) % memoSize
+	}
+	m.ents[i].key = append(m.ents[i].key[:0], raw...)
+	m.ents[i].val = v
+	m.cur = i
 }
 
-// validKey returns the raw value of the memo when it is an object (so it ends where the
-// same bytes in another event end), else nil. It was valid JSON when it was put.
-func (m *memo[T]) validKey() []byte {
-	if m.ok && len(m.key) > 0 && m.key[0] == '{' {
-		return m.key
+// last returns the value of the entry the last get found or put filled.
+func (m *memo[T]) last() *T { return &m.ents[m.cur].val }
+
+// match returns the length of the raw value of a memo entry that is an object (so it
+// ends where the same bytes in another event end) and that b starts with, else 0. It was
+// valid JSON when it was put.
+func (m *memo[T]) match(b []byte) int {
+	for i := range m.n {
+		k := m.ents[i].key
+		if len(k) > 0 && k[0] == '{' && len(b) >= len(k) && string(b[:len(k)]) == string(k) {
+			return len(k)
+		}
 	}
-	return nil
+	return 0
 }
 
 func (m *memo[T]) reset() {
 	var zero T
-	m.ok, m.val = false, zero
-	if cap(m.key) > 4096 {
-		m.key = nil
+	for i := range m.ents {
+		m.ents[i].val = zero
+		if cap(m.ents[i].key) > 4096 {
+			m.ents[i].key = nil
+		}
 	}
+	m.n, m.next, m.cur = 0, 0, 0
 }
 
 // Outcomes kept in the memos: a decoded value, or the rejection it causes.
@@ -399,7 +429,7 @@ func (p *Pipeline) build(sc *scratch, raw []byte) buildOutcome {
 		return buildOutcome{}
 	}
 	if o, ok := sc.buildMemo.get(raw); ok {
-		sc.buildCur = &sc.buildMemo.val
+		sc.buildCur = sc.buildMemo.last()
 		return o
 	}
 	var o buildOutcome
@@ -409,7 +439,7 @@ func (p *Pipeline) build(sc *scratch, raw []byte) buildOutcome {
 		o = p.checkBuild(m)
 	}
 	sc.buildMemo.put(raw, o)
-	sc.buildCur = &sc.buildMemo.val
+	sc.buildCur = sc.buildMemo.last()
 	return o
 }
 

@@ -93,7 +93,7 @@ func (p *Pipeline) buildRef(sc *scratch, raw []byte) buildOutcome {
 		return buildOutcome{}
 	}
 	if o, ok := sc.buildMemo.get(raw); ok {
-		sc.buildCur = &sc.buildMemo.val
+		sc.buildCur = sc.buildMemo.last()
 		return o
 	}
 	var o buildOutcome
@@ -104,7 +104,7 @@ func (p *Pipeline) buildRef(sc *scratch, raw []byte) buildOutcome {
 		o = p.checkBuild(m)
 	}
 	sc.buildMemo.put(raw, o)
-	sc.buildCur = &sc.buildMemo.val
+	sc.buildCur = sc.buildMemo.last()
 	return o
 }
 
