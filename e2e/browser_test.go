@@ -94,7 +94,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 
 	srv := startServer(t, serveOpts{args: []string{"--demo"}})
-	waitFor(t, "the demo data to load", func() bool { return strings.Contains(srv.logs(), "collector:") })
+	waitForDemo(t, srv)
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(browser),

@@ -16,13 +16,7 @@ func TestServeDemo(t *testing.T) {
 	}
 	srv := startServer(t, serveOpts{args: []string{"--demo"}})
 	accepted := regexp.MustCompile(`(?m)^abacus_events_accepted_total (\d+)$`)
-	deadline := time.Now().Add(3 * time.Minute)
-	for !strings.Contains(srv.logs(), "collector:") {
-		if time.Now().After(deadline) {
-			t.Fatalf("the demo did not finish loading:\n%s", srv.logs())
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	waitForDemo(t, srv)
 	m := accepted.FindStringSubmatch(string(adminGet(t, srv.URL+"/metrics").body))
 	n, _ := strconv.Atoi(m[1])
 	if n < 100000 {
@@ -31,4 +25,17 @@ func TestServeDemo(t *testing.T) {
 	srv.term()
 	srv.restart()
 	waitFor(t, "the second start to see the data", func() bool { return strings.Contains(srv.logs(), "already holds events") })
+}
+
+// waitForDemo waits until serve --demo has sent its population (its summary
+// line); the race detector's build takes a minute or more.
+func waitForDemo(t *testing.T, srv *proc) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Minute)
+	for !strings.Contains(srv.logs(), "collector:") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the demo did not finish loading:\n%s", srv.logs())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
