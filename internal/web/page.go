@@ -86,7 +86,7 @@ type option struct {
 type page struct {
 	name, title, question string
 	url                   string
-	build                 func(h *Handler, r *http.Request, v *view, q url.Values, p insights.Params) error
+	build                 func(h *Handler, r *http.Request, v *view, q url.Values, p insights.Params) (*insights.Report, error)
 }
 
 var pages = []*page{
@@ -164,18 +164,21 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 	case h.cfg.Reports == nil:
 		v.Error, status = "This store offers no reports.", http.StatusNotFound
 	default:
-		v.APIURL = "/api/v1/reports/" + pg.name
-		if err := pg.build(h, r, v, q, p); err != nil {
+		rep, err := pg.build(h, r, v, q, p)
+		switch {
+		case err == nil:
+			v.Window, v.Notes = windowText(rep), suppressedNote(rep)
+			v.APIURL = withQuery("/api/v1/reports/"+pg.name, q)
+		case errors.Is(err, insights.ErrBadParams), errors.Is(err, errBadControl):
+			v.Error, status = strings.TrimPrefix(err.Error(), errBadControl.Error()+": "), http.StatusBadRequest
+		case r.Context().Err() != nil:
+			return // the browser has gone
+		default:
+			h.cfg.Logger.Error("dashboard: report failed", "report", pg.name, "err", err)
+			v.Error, status = "The report could not be computed; the server log says why.", http.StatusInternalServerError
+		}
+		if err != nil {
 			v.Figures, v.Tables, v.KPIs = nil, nil, nil
-			switch {
-			case errors.Is(err, insights.ErrBadParams), errors.Is(err, errBadControl):
-				v.Error, status = strings.TrimPrefix(err.Error(), errBadControl.Error()+": "), http.StatusBadRequest
-			case r.Context().Err() != nil:
-				return // the browser has gone
-			default:
-				h.cfg.Logger.Error("dashboard: report failed", "report", pg.name, "err", err)
-				v.Error, status = "The report could not be computed; the server log says why.", http.StatusInternalServerError
-			}
 		}
 	}
 	h.render(w, status, "page", v)

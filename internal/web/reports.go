@@ -78,19 +78,18 @@ var dimensionLabels = map[string]string{
 	"environment": "environment", "os": "operating system", "productVersion": "product version", "runtimeMajor": "runtime major",
 }
 
-func (h *Handler) overview(r *http.Request, v *view, q url.Values, p insights.Params) error {
+func (h *Handler) overview(r *http.Request, v *view, q url.Values, p insights.Params) (*insights.Report, error) {
 	by, err := choose(r.URL.Query(), "by", "environment", "os", "productVersion")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	v.Controls.Selects = append(v.Controls.Selects, selectOf("by", "Projects by", by,
 		[]string{"environment", "os", "productVersion"}, []string{"Environment", "Operating system", "Product version"}))
 	rep, err := h.run(r, "overview", p)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sum := rep.Summary.(insights.OverviewSummary)
-	v.Window, v.Notes = windowText(rep), suppressedNote(rep)
 	v.KPIs = []kpi{
 		{"Active projects", count(float64(rep.ActiveProjects)), "sent at least one event"},
 		{"Machines", count(float64(sum.Machines)), "distinct hashed machine IDs"},
@@ -121,16 +120,14 @@ func (h *Handler) overview(r *http.Request, v *view, q url.Values, p insights.Pa
 		t.Rows = append(t.Rows, []string{dimensionLabels[row.Dimension], row.Value, count(float64(row.Projects)), percent(row.Share)})
 	}
 	v.Tables = append(v.Tables, t)
-	v.APIURL = withQuery(v.APIURL, q)
-	return nil
+	return rep, nil
 }
 
-func (h *Handler) features(r *http.Request, v *view, q url.Values, p insights.Params) error {
+func (h *Handler) features(r *http.Request, v *view, q url.Values, p insights.Params) (*insights.Report, error) {
 	rep, err := h.run(r, "features", p)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	v.Window, v.Notes = windowText(rep), suppressedNote(rep)
 	rows := rep.Rows.([]insights.FeatureRow)
 	var bars []bar
 	var top []string
@@ -156,11 +153,10 @@ func (h *Handler) features(r *http.Request, v *view, q url.Values, p insights.Pa
 	v.Figures = append(v.Figures, newFigure("adoption-weekly", "Weekly adoption of the most adopted features (week starting)", "line").
 		line(lineChart{X: x, Series: s, Format: percent}))
 	v.Tables = append(v.Tables, t)
-	v.APIURL = withQuery(v.APIURL, q)
-	return nil
+	return rep, nil
 }
 
-func (h *Handler) cohort(r *http.Request, v *view, q url.Values, p insights.Params) error {
+func (h *Handler) cohort(r *http.Request, v *view, q url.Values, p insights.Params) (*insights.Report, error) {
 	// The picker lists the features in use in the window and the plan's
 	// events; with none picked, the page shows the most adopted feature.
 	var (
@@ -176,7 +172,7 @@ func (h *Handler) cohort(r *http.Request, v *view, q url.Values, p insights.Para
 	if p.Feature == "" && p.Event == "" {
 		wg.Wait()
 		if featsErr != nil {
-			return featsErr
+			return nil, featsErr
 		}
 		if rows := feats.Rows.([]insights.FeatureRow); len(rows) > 0 && rows[0].Feature != "other" {
 			p.Feature = rows[0].Feature
@@ -190,7 +186,7 @@ func (h *Handler) cohort(r *http.Request, v *view, q url.Values, p insights.Para
 		err = featsErr
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	current := "feature:" + p.Feature
 	if p.Event != "" {
@@ -216,7 +212,6 @@ func (h *Handler) cohort(r *http.Request, v *view, q url.Values, p insights.Para
 	if sum.Event != "" {
 		who = "event " + sum.Event
 	}
-	v.Window, v.Notes = windowText(rep), suppressedNote(rep)
 	v.KPIs = []kpi{
 		{"In the cohort", count(float64(sum.Cohort)), "active projects that used the " + who},
 		{"The rest", count(float64(sum.Rest)), "active projects that did not"},
@@ -248,23 +243,21 @@ func (h *Handler) cohort(r *http.Request, v *view, q url.Values, p insights.Para
 			q.Set("event", p.Event)
 		}
 	}
-	v.APIURL = withQuery(v.APIURL, q)
-	return nil
+	return rep, nil
 }
 
-func (h *Handler) setup(r *http.Request, v *view, q url.Values, p insights.Params) error {
+func (h *Handler) setup(r *http.Request, v *view, q url.Values, p insights.Params) (*insights.Report, error) {
 	by, err := choose(r.URL.Query(), "by", "os", "runtimeMajor")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	v.Controls.Selects = append(v.Controls.Selects, selectOf("by", "Break down by", by,
 		[]string{"os", "runtimeMajor"}, []string{"Operating system", "Runtime major"}))
 	rep, err := h.run(r, "setup", p)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sum := rep.Summary.(insights.SetupSummary)
-	v.Window, v.Notes = windowText(rep), suppressedNote(rep)
 	reg := sum.Regression
 	regText, regNote := "No", fmt.Sprintf("%s, p = %s, week of %s against the four before", reg.Test, pvalue(reg.PValue), longDate(reg.LastWeek))
 	if reg.Flag {
@@ -327,16 +320,14 @@ func (h *Handler) setup(r *http.Request, v *view, q url.Values, p insights.Param
 	v.Figures = append(v.Figures, newFigure("setup-errors", "Errors of projects that started setup and did not complete it", "bars").
 		bars(barChart{Rows: errs, Format: count}))
 	v.Tables = append(v.Tables, t)
-	v.APIURL = withQuery(v.APIURL, q)
-	return nil
+	return rep, nil
 }
 
-func (h *Handler) errors(r *http.Request, v *view, q url.Values, p insights.Params) error {
+func (h *Handler) errors(r *http.Request, v *view, q url.Values, p insights.Params) (*insights.Report, error) {
 	rep, err := h.run(r, "errors", p)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	v.Window, v.Notes = windowText(rep), suppressedNote(rep)
 	rows := rep.Rows.([]insights.ErrorRow)
 	var bars []bar
 	var top []string
@@ -366,16 +357,14 @@ func (h *Handler) errors(r *http.Request, v *view, q url.Values, p insights.Para
 	v.Figures = append(v.Figures, newFigure("errors-weekly", "Weekly events of the most widespread codes (week starting)", "line").
 		line(lineChart{X: x, Series: s, Format: count, Ticks: wholeTicks}))
 	v.Tables = append(v.Tables, t)
-	v.APIURL = withQuery(v.APIURL, q)
-	return nil
+	return rep, nil
 }
 
-func (h *Handler) plugins(r *http.Request, v *view, q url.Values, p insights.Params) error {
+func (h *Handler) plugins(r *http.Request, v *view, q url.Values, p insights.Params) (*insights.Report, error) {
 	rep, err := h.run(r, "plugins", p)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	v.Window, v.Notes = windowText(rep), suppressedNote(rep)
 	rows := rep.Rows.([]insights.PluginRow)
 	var bars []bar
 	t := &table{Caption: "Plugins in the latest build of each project",
@@ -391,22 +380,20 @@ func (h *Handler) plugins(r *http.Request, v *view, q url.Values, p insights.Par
 	v.Figures = append(v.Figures, newFigure("plugins-projects", "Projects using each plugin, this window and the one before", "bars").
 		bars(barChart{Rows: head(bars, maxBars), Groups: []string{"This window", "Previous window"}, Format: count}))
 	v.Tables = append(v.Tables, t)
-	v.APIURL = withQuery(v.APIURL, q)
-	return nil
+	return rep, nil
 }
 
-func (h *Handler) runtimes(r *http.Request, v *view, q url.Values, p insights.Params) error {
+func (h *Handler) runtimes(r *http.Request, v *view, q url.Values, p insights.Params) (*insights.Report, error) {
 	env, err := choose(r.URL.Query(), "env", "all", "production", "other")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	v.Controls.Selects = append(v.Controls.Selects, selectOf("env", "Environment", env,
 		[]string{"all", "production", "other"}, []string{"All", "Production", "Development and staging"}))
 	rep, err := h.run(r, "runtimes", p)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	v.Window, v.Notes = windowText(rep), suppressedNote(rep)
 	var majors, minors []bar
 	t := &table{Caption: "Runtime versions: majors, then major.minor",
 		Head: []column{{Name: "Runtime"}, {Name: "Version"}, {Name: "Projects", Num: true}, {Name: "Share", Num: true},
@@ -445,8 +432,7 @@ func (h *Handler) runtimes(r *http.Request, v *view, q url.Values, p insights.Pa
 	v.Figures = append(v.Figures, newFigure("runtime-weekly", "Weekly share of active projects per runtime major (week starting)", "line").
 		line(lineChart{X: x, Series: s, Format: percent}))
 	v.Tables = append(v.Tables, t)
-	v.APIURL = withQuery(v.APIURL, q)
-	return nil
+	return rep, nil
 }
 
 func runtimeLabel(runtime, major string) string {

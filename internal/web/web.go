@@ -129,8 +129,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr := w.Header()
 	hdr.Set("X-Content-Type-Options", "nosniff")
 	hdr.Set("Referrer-Policy", "same-origin")
-	switch {
-	case strings.HasPrefix(r.URL.Path, "/assets/"):
+	if strings.HasPrefix(r.URL.Path, "/assets/") {
 		h.asset(w, r)
 		return
 	}
