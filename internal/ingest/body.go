@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"io"
 	"mime"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/klauspost/compress/gzip"
 )
 
 // checkContentType accepts application/json, in any case, with parameters; a charset
@@ -144,6 +145,8 @@ func readLimited(dst []byte, r io.Reader, limit int64, hint int) (buf []byte, ov
 	}
 }
 
+// gzState is a pooled gunzip reader: klauspost/compress inflates about twice
+// as fast as compress/gzip, the same format and the same errors.
 type gzState struct {
 	br bytes.Reader
 	zr gzip.Reader
