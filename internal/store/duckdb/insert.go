@@ -53,6 +53,7 @@ type batch struct {
 	keys    []duckdb.UUID    // the source key of each row of events
 	sources [][]driver.Value // stage_sources rows, one per distinct source not in the cache
 	lo, hi  duckdb.UUID      // the lowest and highest event ID
+	stored  bool             // some event ID may be stored already (see idFilter)
 }
 
 // maxSourceIDs bounds the cache of source IDs (about 6 MB): past it, the
@@ -76,6 +77,9 @@ func (s *Store) prepare(events []store.Event) (*batch, error) {
 			continue
 		}
 		seen[id] = struct{}{}
+		if !b.stored && s.ids.has(id) {
+			b.stored = true
+		}
 		if len(b.events) == 0 || bytes.Compare(id[:], b.lo[:]) < 0 {
 			b.lo = id
 		}
@@ -203,7 +207,11 @@ func (s *Store) insert(ctx context.Context, b *batch) (n int, err error) {
 	if err := s.appendRows(ctx, "stage_events", b.events); err != nil {
 		return 0, err
 	}
-	res, err := s.w.ExecContext(ctx, fmt.Sprintf(insertEvents, uuidLiteral(b.lo), uuidLiteral(b.hi)))
+	q := insertNewEvents
+	if b.stored {
+		q = fmt.Sprintf(insertEvents, uuidLiteral(b.lo), uuidLiteral(b.hi))
+	}
+	res, err := s.w.ExecContext(ctx, q)
 	if err != nil {
 		return 0, err
 	}
@@ -227,6 +235,9 @@ func (s *Store) insert(ctx context.Context, b *batch) (n int, err error) {
 	}
 	for k, id := range added {
 		s.sourceIDs[k] = id
+	}
+	for _, r := range b.events {
+		s.ids.add(r[0].(duckdb.UUID))
 	}
 	return int(stored), nil
 }
