@@ -15,8 +15,9 @@
 //  4. The new events go to the write-ahead log as one record; concurrent
 //     requests share an fsync (package wal). Only then does the client get 202
 //     {"accepted", "duplicates", "rejected"}.
-//  5. The writer stores events in batches of up to 20,000 or every 500 ms, and
-//     releases log segments whose events are all stored.
+//  5. The writer queues the record as it is, bytes the garbage collector never
+//     scans; it decodes and stores events in batches of up to 5,000 or every
+//     250 ms, and releases log segments whose events are all stored.
 //
 // On start, the log is replayed into the store (inserts are idempotent) before
 // /readyz and ingest open. SIGKILL at any moment loses no acknowledged event.

@@ -75,22 +75,34 @@
 //
 // # Writes
 //
-// Insert appends the batch with DuckDB's appender to two temporary tables of
-// the writer's connection, then, in the same transaction, adds the sources it
-// has not seen and copies the events whose IDs are not stored, in ID order:
+// Insert appends the batch with DuckDB's appender to a temporary table of
+// the writer's connection, then, in the same transaction, copies the events
+// whose IDs are not stored, in ID order:
 //
-//	INSERT INTO event_rows SELECT … FROM stage_events n JOIN sources s USING (source_key)
+//	INSERT INTO event_rows SELECT … FROM stage_events n
 //	WHERE NOT EXISTS (SELECT 1 FROM event_rows e WHERE e.id = n.id AND e.id BETWEEN lo AND hi)
 //	ORDER BY n.id
 //
 // lo and hi are the batch's lowest and highest IDs: event IDs are version-7
 // UUIDs, which start with their time, so DuckDB reads only the row groups
 // whose ID range overlaps the batch (a 10k batch read 657 stored IDs of
-// a million). So idempotency needs no index and no set of IDs in Go, and an
-// Insert costs the same at 100k and at 3M events. IDs of another version are
-// still deduplicated, only with more of the table read. Writes (Insert, the
-// deletes, Checkpoint) take turns on one connection; reads run in parallel
-// on the pool and see each write whole or not at all.
+// a million when events arrive soon after they happen; when a batch's IDs
+// span the last hour, it reads the id column of most of the recent table).
+// So idempotency needs no index. IDs of another version are still
+// deduplicated, only with more of the table read.
+//
+// Most batches skip that anti-join: a Bloom filter of the stored IDs (16 MiB,
+// loaded at Open, filled after each COMMIT, no false negatives) tells, for a
+// batch of new events, that none is stored, and the copy is a plain
+// INSERT … SELECT … ORDER BY id. Past about 5 M stored IDs the filter answers
+// "maybe" for more and more batches, which then take the anti-join.
+//
+// A cache of source_key to source_id (up to 262,144 entries; deletes empty it)
+// gives each staged event its source_id; only the sources missing from it are
+// staged, added when not stored (INSERT … WHERE NOT EXISTS on source_key) and
+// read back. Writes (Insert, the deletes, Checkpoint) take turns on one
+// connection; reads run in parallel on the pool and see each write whole or
+// not at all.
 //
 // Insert takes batches of any size in one transaction (the staging tables are
 // in memory). Each call costs about 6 ms plus 7 µs an
