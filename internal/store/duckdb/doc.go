@@ -92,10 +92,10 @@
 // deduplicated, only with more of the table read.
 //
 // Most batches skip that anti-join: a Bloom filter of the stored IDs (16 MiB,
-// loaded at Open, filled after each COMMIT, no false negatives) tells, for a
-// batch of new events, that none is stored, and the copy is a plain
-// INSERT … SELECT … ORDER BY id. Past about 5 M stored IDs the filter answers
-// "maybe" for more and more batches, which then take the anti-join.
+// loaded at the first Insert, filled after each COMMIT, no false negatives)
+// tells, for a batch of new events, that none is stored, and the copy is a
+// plain INSERT … SELECT … ORDER BY id. Past about 5 M stored IDs the filter
+// answers "maybe" for more and more batches, which then take the anti-join.
 //
 // A cache of source_key to source_id (up to 262,144 entries; deletes empty it)
 // gives each staged event its source_id; only the sources missing from it are

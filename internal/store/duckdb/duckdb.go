@@ -41,7 +41,7 @@ type Store struct {
 	// sourceIDs caches the source_id of stored sources by source_key, so that
 	// an Insert appends only the sources it has not seen. Deletes empty it.
 	sourceIDs map[duckdb.UUID]int32
-	ids       *idFilter // every stored event ID, and some more
+	ids       *idFilter // every stored event ID, and some more; nil until the first Insert
 
 	mu      sync.Mutex // guards closed and the Add of active
 	closed  bool
@@ -81,7 +81,7 @@ func Open(path string, opt Options) (*Store, error) {
 	}
 	db := sql.OpenDB(connector)
 	db.SetMaxIdleConns(4)
-	s := &Store{path: path, db: db, sourceIDs: map[duckdb.UUID]int32{}, ids: newIDFilter()}
+	s := &Store{path: path, db: db, sourceIDs: map[duckdb.UUID]int32{}}
 	s.closing, s.stop = context.WithCancel(context.Background())
 	ctx := context.Background()
 	if err := s.migrate(ctx); err != nil {
@@ -92,16 +92,14 @@ func Open(path string, opt Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("duckdb: open %s: %w", path, err)
 	}
-	if err := s.loadIDs(ctx); err != nil {
-		s.w.Close()
-		db.Close()
-		return nil, fmt.Errorf("duckdb: open %s: read the stored IDs: %w", path, err)
-	}
 	return s, nil
 }
 
-// loadIDs adds every stored event ID to the filter (about 0.1 s a million).
+// loadIDs makes the filter of stored IDs, at the first Insert (a store that
+// is only read never pays for it): about 0.1 s a million events. It holds
+// wmu.
 func (s *Store) loadIDs(ctx context.Context) error {
+	f := newIDFilter()
 	rows, err := s.w.QueryContext(ctx, `SELECT id FROM event_rows`)
 	if err != nil {
 		return err
@@ -112,9 +110,13 @@ func (s *Store) loadIDs(ctx context.Context) error {
 		if err := rows.Scan(&id); err != nil {
 			return err
 		}
-		s.ids.add(id)
+		f.add(id)
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	s.ids = f
+	return nil
 }
 
 func (s *Store) migrate(ctx context.Context) error {

@@ -33,6 +33,14 @@ func (s *Store) Insert(ctx context.Context, events []store.Event) (int, error) {
 	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
+	if s.ids == nil {
+		if err := s.loadIDs(ctx); err != nil {
+			if ctx.Err() != nil {
+				return 0, ctx.Err()
+			}
+			return 0, fmt.Errorf("duckdb: insert: read the stored IDs: %w", err)
+		}
+	}
 	b, err := s.prepare(events)
 	if err != nil {
 		return 0, fmt.Errorf("duckdb: insert: %w", err)
