@@ -130,8 +130,9 @@ func run(duration time.Duration, senders, total int, root string) error {
 
 	fmt.Printf("generating bodies (100 events each, gzip)...\n")
 	gen := newGenerator()
-	// At most 60,000 events/s are expected from either server on this machine.
-	perPhase := int(duration.Seconds() * 600)
+	// Enough bodies for 150,000 events/s on either side, so that no round
+	// runs out of bodies before its time.
+	perPhase := int(duration.Seconds() * 1500)
 	floorBodies := gen.bodies(perPhase) // the floor may see the same bodies as the server
 	serverBodies := gen.take(perPhase)
 
@@ -155,10 +156,19 @@ func run(duration time.Duration, senders, total int, root string) error {
 	url := "http://" + addr
 	const rounds = 3
 	var floorRes, realRes result
+	var drain time.Duration
 	for i := range rounds {
 		part := len(floorBodies) / rounds
 		floorRes.add(closedLoop("http://"+floorAddr, floorBodies[i*part:(i+1)*part], senders, duration/rounds))
 		realRes.add(closedLoop(url, serverBodies[i*part:(i+1)*part], senders, duration/rounds))
+		// The collector stores what it acknowledged in the background; the
+		// next floor round starts once that is done, so that it does not
+		// share the machine with the collector's backlog.
+		d, err := waitStored(url)
+		if err != nil {
+			return err
+		}
+		drain = max(drain, d)
 	}
 	half := realRes.rate() / 2
 	latRes := openLoop(url, gen, senders, half, duration)
@@ -180,12 +190,35 @@ func run(duration time.Duration, senders, total int, root string) error {
 	fmt.Printf("| ack latency p50 / p99 at %.0f events/s (half the max) | | %v / %v | p99 target <= 25ms |\n",
 		half, latRes.pct(0.50).Round(10*time.Microsecond), latRes.pct(0.99).Round(10*time.Microsecond))
 	fmt.Printf("| ack latency p99 at full load | %v | %v | |\n", floorRes.pct(0.99).Round(10*time.Microsecond), realRes.pct(0.99).Round(10*time.Microsecond))
+	fmt.Printf("| longest wait, after a closed-loop round, until every acknowledged event was stored | | %v | |\n", drain.Round(10*time.Millisecond))
 	fmt.Printf("| peak RSS of abacus serve | | %.0f MiB | target <= 300 MiB |\n", float64(rss)/(1<<20))
 	if stored > 0 {
 		fmt.Printf("| bytes on disk per event, %d events stored | | %.1f | target <= 40 |\n", stored, float64(size)/float64(stored))
 	}
 	fmt.Printf("| request errors (floor / abacus) | %d | %d | |\n", floorRes.errors, realRes.errors+latRes.errors)
 	return nil
+}
+
+// waitStored waits until the collector's store has every acknowledged event
+// (its abacus_store_lag_events gauge is 0) and says how long that took.
+func waitStored(url string) (time.Duration, error) {
+	start := time.Now()
+	for time.Since(start) < time.Minute {
+		resp, err := http.Get(url + "/metrics")
+		if err != nil {
+			return 0, err
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return 0, err
+		}
+		if bytes.Contains(body, []byte("\nabacus_store_lag_events 0\n")) {
+			return time.Since(start), nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return 0, fmt.Errorf("the store still lags a minute after the load stopped")
 }
 
 // generator makes batch bodies of fresh, valid events of the default plan.
