@@ -50,11 +50,17 @@ func main() {
 	total := flag.Int("events", 1_000_000, "events to store before measuring bytes per event")
 	root := flag.String("root", "..", "repository root (to build cmd/abacus)")
 	target := flag.String("target", "", "only load this running collector for -duration (for profiling)")
+	rate := flag.Float64("rate", 0, "with -target: send this many events/s in an open loop instead of a closed one")
 	flag.Parse()
 	if *target != "" {
 		g := newGenerator()
-		r := closedLoop(*target, g.take(int(duration.Seconds()*600)), *senders, *duration)
-		fmt.Printf("%.0f events/s, p99 %v, %d errors\n", r.rate(), r.pct(0.99), r.errors)
+		var r result
+		if *rate > 0 {
+			r = openLoop(*target, g, *senders, *rate, *duration)
+		} else {
+			r = closedLoop(*target, g.take(int(duration.Seconds()*1500)), *senders, *duration)
+		}
+		fmt.Printf("%.0f events/s, p50 %v, p99 %v, %d errors\n", r.rate(), r.pct(0.5), r.pct(0.99), r.errors)
 		return
 	}
 	if err := run(*duration, *senders, *total, *root); err != nil {

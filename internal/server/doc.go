@@ -25,8 +25,13 @@
 // # Back-pressure
 //
 // 503 with Retry-After when the log cannot be written (disk full, I/O error),
-// when it is full (the store is behind), or when more than MaxLag events wait
-// for the store. 429 with Retry-After per client address and per project.
+// when it is full (the store is behind), when more than MaxLag events wait
+// for the store (200,000: a few seconds of full load, a bounded queue), or
+// when MaxInflight requests (64) are already being read and another has
+// waited a second for its turn: under overload the collector answers fast and
+// keeps its memory, instead of queueing requests until the garbage collector
+// takes the machine. 429 with Retry-After per client address and per project.
+// abacus_requests_shed_total counts the 503s of the last two by reason.
 //
 // # What it never does
 //

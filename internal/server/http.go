@@ -167,8 +167,31 @@ func (s *Server) ingest(single bool) handlerFunc {
 			return &httpError{http.StatusTooManyRequests, "too many requests from this address", wait}
 		}
 		if lag, age := s.writer.lag(); lag > s.cfg.MaxLag {
+			s.metrics.shed.Inc("lag")
 			return &httpError{http.StatusServiceUnavailable,
 				fmt.Sprintf("the store is %d events (%v) behind", lag, age.Round(time.Second)), 5 * time.Second}
+		}
+		// Admission: at most MaxInflight requests are read and decoded at
+		// once; the others wait their turn without their bodies in memory,
+		// and after a second are told to come back. Under overload the
+		// collector keeps its memory and answers quickly instead of queueing
+		// without bound.
+		select {
+		case s.inflight <- struct{}{}:
+			defer func() { <-s.inflight }()
+		default:
+			t := time.NewTimer(time.Second)
+			select {
+			case s.inflight <- struct{}{}:
+				t.Stop()
+				defer func() { <-s.inflight }()
+			case <-t.C:
+				s.metrics.shed.Inc("busy")
+				return &httpError{http.StatusServiceUnavailable, "the collector is busy", time.Second}
+			case <-r.Context().Done():
+				t.Stop()
+				return &httpError{http.StatusServiceUnavailable, "request cancelled while waiting", time.Second}
+			}
 		}
 		b, perr := s.pipeline.Process(r, single, start.UTC())
 		if perr != nil {

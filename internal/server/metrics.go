@@ -14,6 +14,7 @@ type serverMetrics struct {
 	rejected    *metrics.CounterVec // reason
 	dropped     *metrics.CounterVec // where: build, properties
 	limited     *metrics.CounterVec // scope: ip, project
+	shed        *metrics.CounterVec // reason: busy, lag
 	stored      *metrics.CounterVec
 	unstorable  *metrics.CounterVec
 	storeInsert *metrics.Histogram
@@ -28,6 +29,7 @@ func newServerMetrics() *serverMetrics {
 	m.rejected = m.reg.Counter("abacus_events_rejected_total", "Events rejected, by reason.", "reason")
 	m.dropped = m.reg.Counter("abacus_keys_dropped_total", "Undeclared build keys and properties dropped by the tracking plan.", "where")
 	m.limited = m.reg.Counter("abacus_rate_limited_total", "Requests answered 429, by limit.", "scope")
+	m.shed = m.reg.Counter("abacus_requests_shed_total", "Ingest requests answered 503 before they were read, by reason.", "reason")
 	m.stored = m.reg.Counter("abacus_events_stored_total", "Events inserted into the store.")
 	m.unstorable = m.reg.Counter("abacus_events_unstorable_total", "Acknowledged events the store refused while accepting others (a bug; see the logs).")
 	m.storeInsert = m.reg.Histogram("abacus_store_insert_seconds", "Duration of one batch insert into the store.",

@@ -47,8 +47,14 @@ type Config struct {
 	// X-Forwarded-For entry instead of the TCP peer. Only behind a proxy that
 	// sets it.
 	TrustProxy bool
+	// MaxInflight is how many ingest requests are read and processed at
+	// once; 0 means 64. More wait up to a second, then get 503.
+	MaxInflight int
 	// MaxLag is how many acknowledged events may wait for the store before
-	// ingest answers 503; 0 means 1,000,000.
+	// ingest answers 503; 0 means 200,000. It bounds the memory of the queue
+	// (a few hundred bytes an event) and of the pending-ID set: a store that
+	// cannot keep up sheds load instead of growing the heap until the garbage
+	// collector takes the whole machine.
 	MaxLag int
 	// WAL tunes the write-ahead log.
 	WAL wal.Options
@@ -74,6 +80,7 @@ type Server struct {
 	ipKey    []byte // keys the hash of client addresses for the limiter
 	erased   *erasures
 	dash     *web.Handler
+	inflight chan struct{} // admission: one token per ingest request in progress
 
 	closeOnce sync.Once
 	closeErr  error
@@ -99,8 +106,11 @@ func Open(cfg Config) (*Server, error) {
 	if cfg.RateProject == 0 {
 		cfg.RateProject = 100
 	}
+	if cfg.MaxInflight <= 0 {
+		cfg.MaxInflight = 64
+	}
 	if cfg.MaxLag <= 0 {
-		cfg.MaxLag = 1_000_000
+		cfg.MaxLag = 200_000
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -140,6 +150,7 @@ func Open(cfg Config) (*Server, error) {
 		prjLimit: newLimiter(cfg.RateProject, cfg.RateProject*60),
 		ipKey:    secret,
 		erased:   erased,
+		inflight: make(chan struct{}, cfg.MaxInflight),
 		stop:     make(chan struct{}),
 		stopped:  make(chan struct{}),
 	}

@@ -135,3 +135,38 @@ func TestStoreFarBehindAnswers503(t *testing.T) {
 }
 
 var _ store.Store = (*memStore)(nil)
+
+// With MaxInflight requests being read, the next one waits a second for its
+// turn and is then told to come back: 503 with Retry-After, body unread.
+func TestBusyCollectorSheds(t *testing.T) {
+	st := &memStore{faultyStore{stored: map[string]bool{}}}
+	_, hs := startTestServer(t, Config{Store: st, RateIP: -1, RateProject: -1, MaxInflight: 1})
+	pr, pw := io.Pipe()
+	slow := make(chan *http.Response, 1)
+	go func() {
+		resp, err := http.Post(hs.URL+wire.BatchPath, "application/json", pr)
+		if err != nil {
+			slow <- nil
+			return
+		}
+		resp.Body.Close()
+		slow <- resp
+	}()
+	body := batchBody(projectA, 3)
+	pw.Write(body[:10]) // the first request holds the only slot, reading its body
+	time.Sleep(100 * time.Millisecond)
+	start := time.Now()
+	resp := postJSON(t, hs.URL, batchBody(projectA, 1))
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || time.Since(start) < 900*time.Millisecond {
+		t.Errorf("second request: %d, Retry-After %q after %v; want 503 with Retry-After after about a second",
+			resp.StatusCode, resp.Header.Get("Retry-After"), time.Since(start))
+	}
+	pw.Write(body[10:])
+	pw.Close()
+	if r := <-slow; r == nil || r.StatusCode != http.StatusAccepted {
+		t.Fatalf("the slow request was not accepted: %v", r)
+	}
+	if resp := postJSON(t, hs.URL, batchBody(projectA, 1)); resp.StatusCode != http.StatusAccepted {
+		t.Errorf("after the slot is free: %d, want 202", resp.StatusCode)
+	}
+}

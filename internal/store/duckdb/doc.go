@@ -91,11 +91,16 @@
 // So idempotency needs no index. IDs of another version are still
 // deduplicated, only with more of the table read.
 //
-// Most batches skip that anti-join: a Bloom filter of the stored IDs (16 MiB,
-// loaded at the first Insert, filled after each COMMIT, no false negatives)
-// tells, for a batch of new events, that none is stored, and the copy is a
-// plain INSERT … SELECT … ORDER BY id. Past about 5 M stored IDs the filter
-// answers "maybe" for more and more batches, which then take the anti-join.
+// Most batches skip that anti-join: a Bloom filter of the stored IDs (4
+// bytes an ID, 16 MiB at least, loaded at the first Insert, filled after
+// each COMMIT, no false negatives) tells, for a batch of new events, that none
+// is stored, and the copy is a plain INSERT … SELECT … ORDER BY id. When it
+// holds more IDs than it was made for, the next Insert loads one twice as
+// large (0.1 s a million IDs), up to 256 MiB (64 M IDs); past that more and
+// more batches take the anti-join. Existing asks the filter first, so the
+// collector's lookups of new IDs read nothing: without it, each lookup read
+// the id column of most of the table, and at a few million events those
+// lookups took the whole machine.
 //
 // A cache of source_key to source_id (up to 262,144 entries; deletes empty it)
 // gives each staged event its source_id; only the sources missing from it are

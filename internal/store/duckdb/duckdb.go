@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
@@ -41,7 +42,10 @@ type Store struct {
 	// sourceIDs caches the source_id of stored sources by source_key, so that
 	// an Insert appends only the sources it has not seen. Deletes empty it.
 	sourceIDs map[duckdb.UUID]int32
-	ids       *idFilter // every stored event ID, and some more; nil until the first Insert
+	// ids holds every stored event ID (and some more); nil until the first
+	// Insert. Inserts replace and fill it under wmu; Existing reads it
+	// without.
+	ids atomic.Pointer[idFilter]
 
 	mu      sync.Mutex // guards closed and the Add of active
 	closed  bool
@@ -96,10 +100,14 @@ func Open(path string, opt Options) (*Store, error) {
 }
 
 // loadIDs makes the filter of stored IDs, at the first Insert (a store that
-// is only read never pays for it): about 0.1 s a million events. It holds
-// wmu.
+// is only read never pays for it) and when the filter is full: about 0.1 s a
+// million events. It holds wmu.
 func (s *Store) loadIDs(ctx context.Context) error {
-	f := newIDFilter()
+	var n int64
+	if err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM event_rows`).Scan(&n); err != nil {
+		return err
+	}
+	f := newIDFilter(2 * n) // room to grow before the next rebuild
 	rows, err := s.w.QueryContext(ctx, `SELECT id FROM event_rows`)
 	if err != nil {
 		return err
@@ -115,7 +123,7 @@ func (s *Store) loadIDs(ctx context.Context) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	s.ids = f
+	s.ids.Store(f)
 	return nil
 }
 

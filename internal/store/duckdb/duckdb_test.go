@@ -347,7 +347,7 @@ func TestStoredIDsAfterReopen(t *testing.T) {
 }
 
 func TestIDFilter(t *testing.T) {
-	f := newIDFilter()
+	f := newIDFilter(0)
 	id := func(i uint64) duckdb.UUID {
 		var u duckdb.UUID
 		binary.BigEndian.PutUint64(u[:8], i)
@@ -369,10 +369,50 @@ func TestIDFilter(t *testing.T) {
 			fp++
 		}
 	}
-	// About 2e-6 at 3M IDs: a batch of 5,000 new events takes the anti-join
-	// about one time in a hundred.
+	// About 2e-6 at 3M IDs (16 MiB): a batch of 5,000 new events takes the
+	// anti-join about one time in a hundred.
 	if rate := float64(fp) / n; rate > 1e-5 {
 		t.Errorf("false positives at %d IDs: %.2g, want < 1e-5", n, rate)
 	}
 	t.Logf("false positives at %d IDs: %d", n, fp)
+	if f.full() {
+		t.Errorf("a filter for 4M IDs is full at %d", n)
+	}
+	for i := uint64(n); i < 5_000_000; i++ {
+		f.add(id(i))
+	}
+	if !f.full() {
+		t.Error("a filter for 4M IDs is not full at 5M")
+	}
+	if g := newIDFilter(10_000_000); len(g.blocks)*64 < 40<<20 || g.capacity < 10_000_000 {
+		t.Errorf("a filter for 10M IDs: %d blocks, capacity %d", len(g.blocks), g.capacity)
+	}
+}
+
+// A writer connection that had to be given up (its transaction could not be
+// rolled back) is replaced by a new one with its own staging tables, as many
+// times as it takes; nothing stored before is lost.
+func TestWriterReplaced(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	g := storetest.NewGenerator(7, storetest.Population{})
+	if n, err := s.Insert(ctx, g.Batch(500)); err != nil || n != 500 {
+		t.Fatalf("Insert = %d, %v", n, err)
+	}
+	cause := errors.New("the transaction is lost")
+	for range 3 {
+		s.wmu.Lock()
+		err := s.recoverWriter(cause)
+		s.wmu.Unlock()
+		if !errors.Is(err, cause) || strings.Contains(err.Error(), "reopen") {
+			t.Fatalf("recoverWriter = %v, want only the cause", err)
+		}
+	}
+	if n, err := s.Insert(ctx, g.Batch(500)); err != nil || n != 500 {
+		t.Fatalf("Insert after the writer was replaced = %d, %v", n, err)
+	}
+	st, err := s.Stats(ctx)
+	if err != nil || st.Events != 1000 {
+		t.Fatalf("Stats = %+v, %v; want 1000 events", st, err)
+	}
 }

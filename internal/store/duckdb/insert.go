@@ -33,7 +33,7 @@ func (s *Store) Insert(ctx context.Context, events []store.Event) (int, error) {
 	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	if s.ids == nil {
+	if f := s.ids.Load(); f == nil || f.full() {
 		if err := s.loadIDs(ctx); err != nil {
 			if ctx.Err() != nil {
 				return 0, ctx.Err()
@@ -74,6 +74,7 @@ func (s *Store) prepare(events []store.Event) (*batch, error) {
 	b := &batch{events: make([][]driver.Value, 0, len(events)), keys: make([]duckdb.UUID, 0, len(events))}
 	seen := make(map[duckdb.UUID]struct{}, len(events))
 	srcSeen := make(map[duckdb.UUID]struct{})
+	ids := s.ids.Load()
 	var buf, keyBuf []byte
 	for i := range events {
 		e := &events[i]
@@ -85,7 +86,7 @@ func (s *Store) prepare(events []store.Event) (*batch, error) {
 			continue
 		}
 		seen[id] = struct{}{}
-		if !b.stored && s.ids.has(id) {
+		if !b.stored && ids.has(id) {
 			b.stored = true
 		}
 		if len(b.events) == 0 || bytes.Compare(id[:], b.lo[:]) < 0 {
@@ -244,8 +245,9 @@ func (s *Store) insert(ctx context.Context, b *batch) (n int, err error) {
 	for k, id := range added {
 		s.sourceIDs[k] = id
 	}
+	ids := s.ids.Load()
 	for _, r := range b.events {
-		s.ids.add(r[0].(duckdb.UUID))
+		ids.add(r[0].(duckdb.UUID))
 	}
 	return int(stored), nil
 }
@@ -316,6 +318,9 @@ func (s *Store) rollback(cause error) error {
 // recoverWriter replaces a writer connection that cannot roll back: closing
 // it ends its transaction, with nothing committed. It returns err.
 func (s *Store) recoverWriter(err error) error {
+	// Closing a *sql.Conn only hands it back to the pool; ErrBadConn from
+	// Raw makes database/sql close the driver's connection for good.
+	s.w.Raw(func(any) error { return driver.ErrBadConn })
 	s.w.Close()
 	if nerr := s.newWriter(context.Background()); nerr != nil {
 		return errors.Join(err, fmt.Errorf("reopen the writer: %w", nerr))

@@ -43,6 +43,13 @@ func (s *Store) Existing(ctx context.Context, ids []string) (map[string]bool, er
 		}
 		asked[u] = append(asked[u], id)
 	}
+	// The filter of stored IDs rules out almost every new ID without a read.
+	// It may miss an ID whose Insert is committing at this very moment; an
+	// ingest lookup never asks for one, since the collector holds such IDs
+	// as pending until Insert returns.
+	if f := s.ids.Load(); f != nil {
+		keys = slices.DeleteFunc(keys, func(u duckdb.UUID) bool { return !f.has(u) })
+	}
 	// Sorted, each query covers a narrow ID range: with time-ordered (v7) IDs
 	// the BETWEEN lets DuckDB skip the row groups outside it.
 	slices.SortFunc(keys, func(a, b duckdb.UUID) int { return bytes.Compare(a[:], b[:]) })

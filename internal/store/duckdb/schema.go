@@ -59,7 +59,7 @@ var schema = []string{
 // staging holds one Insert's rows on the writer's connection; temporary
 // tables live in memory and vanish with the connection.
 var staging = []string{
-	`CREATE TEMP TABLE stage_events (
+	`CREATE OR REPLACE TEMP TABLE stage_events (
 		id          UUID,
 		time        TIMESTAMP_MS,
 		received_at TIMESTAMP_MS,
@@ -69,7 +69,7 @@ var staging = []string{
 		environment VARCHAR,
 		properties  VARCHAR
 	)`,
-	`CREATE TEMP TABLE stage_sources (
+	`CREATE OR REPLACE TEMP TABLE stage_sources (
 		source_key      UUID,
 		project_id      VARCHAR,
 		machine_id      VARCHAR,
