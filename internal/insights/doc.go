@@ -30,8 +30,9 @@
 //     within setup.within: completion rate, quantiles, a log-scale histogram,
 //     the error codes of the projects that did not complete, per week, per
 //     OS and runtime major, and a regression flag (the last full week against
-//     the four before it, one-sided Mann-Whitney U at p < 0.01 and a p50 or
-//     p90 at least 20% higher).
+//     the four before it: the p50 by a one-sided Mann-Whitney U test, the
+//     p90 by a binomial test of the setups above the prior p90, each at
+//     p < 0.005, with that quantile at least 20% higher).
 //   - errors: per error code (events of kind error, by their code property),
 //     events, projects, first and last day, and the product version, OS and
 //     runtime major most of its projects had; per week.

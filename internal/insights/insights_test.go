@@ -191,7 +191,7 @@ var (
 		"plugins":  {{}, {"plugin", "projects", "share", "previousProjects", "change"}, nil},
 		"runtimes": {{}, {"runtime", "major", "version", "projects", "share", "productionShare", "otherShare"}, {"week", "runtime", "major", "share"}},
 	}
-	regressionKeys = []string{"flag", "metric", "test", "pValue", "lastWeek", "lastP50Ms", "lastP90Ms", "priorP50Ms", "priorP90Ms"}
+	regressionKeys = []string{"flag", "metric", "test", "pValue", "p50PValue", "p90PValue", "where", "lastWeek", "lastP50Ms", "lastP90Ms", "priorP50Ms", "priorP90Ms"}
 )
 
 // checkJSON marshals r (which fails on NaN or Inf) and checks its keys
@@ -526,13 +526,15 @@ func TestSetup(t *testing.T) {
 	want(t, "suppressed", r.Suppressed, 6)
 	// The last full week is 2026-03-09 (4 setups), the four before it hold
 	// week 1's 3. Pooled ranks: last = 1, 2, 3, 6: R1 = 12, U = 12 − 10 = 2.
+	// p = 0.944, doubled (Bonferroni) and capped at 1. None of the last week's
+	// setups is above the prior p90 (3000000): the binomial p is 1.
 	reg := s.Regression
 	wantP := mannWhitneyGreater(4, 3, 12, 0)
-	near(t, "regression p", reg.PValue, wantP)
-	near(t, "regression p by hand", reg.PValue, 0.5*math.Erfc((2-6-0.5)/math.Sqrt(8)/math.Sqrt2))
-	reg.PValue = 0
+	near(t, "regression p by hand", wantP, 0.5*math.Erfc((2-6-0.5)/math.Sqrt(8)/math.Sqrt2))
+	want(t, "regression p-values", []float64{reg.PValue, reg.P50PValue, reg.P90PValue}, []float64{1, 1, 1})
+	reg.PValue, reg.P50PValue, reg.P90PValue = 0, 0, 0
 	want(t, "regression", reg, SetupRegression{Flag: false, Test: regressionTest, LastWeek: "2026-03-09",
-		LastP50Ms: 165000, LastP90Ms: 1944000, PriorP50Ms: 600000, PriorP90Ms: 3000000})
+		LastP50Ms: 165000, LastP90Ms: 1944000, PriorP50Ms: 600000, PriorP90Ms: 3000000, Where: []SetupRegressionDim{}})
 }
 
 func TestSetupRegression(t *testing.T) {
@@ -558,18 +560,115 @@ func TestSetupRegression(t *testing.T) {
 	reg := r.Summary.(SetupSummary).Regression
 	// Every last-week setup is slower: U = 5·8 = 40, mean 20, variance
 	// 40/12·14 = 46.67: z = (40 − 20 − 0.5)/6.831 = 2.8545, p = 0.00216.
-	near(t, "p", reg.PValue, 0.5*math.Erfc((40-20-0.5)/math.Sqrt(40.0/12*14)/math.Sqrt2))
-	if reg.PValue > 0.0022 || reg.PValue < 0.0021 {
-		t.Errorf("p = %v, want about 0.00216", reg.PValue)
+	// Doubled (Bonferroni): 0.00432. All 5 are above the prior p90 (below):
+	// P(X ≥ 5) for 5 trials at 0.1 is 1e-5, doubled 2e-5.
+	near(t, "p50 p", reg.P50PValue, 2*0.5*math.Erfc((40-20-0.5)/math.Sqrt(40.0/12*14)/math.Sqrt2))
+	if reg.P50PValue > 0.0044 || reg.P50PValue < 0.0042 {
+		t.Errorf("p50 p = %v, want about 0.00432", reg.P50PValue)
 	}
+	near(t, "p90 p", reg.P90PValue, 2e-5)
+	near(t, "p", reg.PValue, 2e-5)
 	// last p50 = 22m = 1320000, p90 at 3.6 = 1380000 + 0.6·60000 = 1416000;
 	// prior p50 = 4m30s = 270000, p90 at 6.3 = 420000 + 0.3·60000 = 438000.
 	// The p50 rose 4.9×, the p90 3.2×: the metric is p50.
-	reg.PValue = 0
+	// Every machine is the fixture's one OS and runtime major: each alone
+	// gives the same test, p doubled for the two tested, 2e-5.
+	reg.PValue, reg.P50PValue, reg.P90PValue = 0, 0, 0
+	for i := range reg.Where {
+		near(t, "p of "+reg.Where[i].Value, reg.Where[i].PValue, 2e-5)
+		reg.Where[i].PValue = 0
+	}
 	want(t, "regression", reg, SetupRegression{Flag: true, Metric: "p50", Test: regressionTest, LastWeek: "2026-03-09",
-		LastP50Ms: 1320000, LastP90Ms: 1416000, PriorP50Ms: 270000, PriorP90Ms: 438000})
+		LastP50Ms: 1320000, LastP90Ms: 1416000, PriorP50Ms: 270000, PriorP90Ms: 438000, Where: []SetupRegressionDim{
+			{"os", "darwin", 1416000, 438000, 0}, {"runtimeMajor", "20", 1416000, 438000, 0}}})
 	// Only last week's 5 setups and the one on 2026-03-02 are in the window.
 	want(t, "started", r.Summary.(SetupSummary).Started, 6)
+}
+
+// A slower tail alone: half of the last week's setups are as fast as ever,
+// half far slower. Mann-Whitney does not see it; the count above the prior
+// p90 does.
+func TestSetupRegressionTail(t *testing.T) {
+	f := newFixture(t)
+	var evs []store.Event
+	setup := func(name string, t0 time.Time, d time.Duration) {
+		mc := m(name)
+		evs = append(evs, f.ev(mc, t0.Format("2006-01-02 15:04"), "willCreateProject"),
+			f.ev(mc, t0.Add(d).Format("2006-01-02 15:04"), "didStartServer"))
+	}
+	// The four weeks before 2026-03-09: 2, 4, …, 40 minutes.
+	for i := range 20 {
+		setup(fmt.Sprintf("A%d", i), time.Date(2026, 2, 9+i, 10, 0, 0, 0, time.UTC), time.Duration(2*(i+1))*time.Minute)
+	}
+	// The week of 2026-03-09: 1, 3, 5, 7, 9 and 100…104 minutes.
+	for j := range 5 {
+		setup(fmt.Sprintf("B%d", j), time.Date(2026, 3, 9+j, 10, 0, 0, 0, time.UTC), time.Duration(2*j+1)*time.Minute)
+		setup(fmt.Sprintf("C%d", j), time.Date(2026, 3, 9+j, 12, 0, 0, 0, time.UTC), time.Duration(100+j)*time.Minute)
+	}
+	f.add(evs...)
+	reg := f.run("setup", window("2026-03-02", "2026-03-15")).Summary.(SetupSummary).Regression
+	// Ranks of the last week among the 30: 1, 3, 5, 7, 9 and 26…30: R1 = 165,
+	// U = 110, mean 100, variance 10·20/12·31: z = 0.418, p = 0.338, doubled
+	// 0.676.
+	near(t, "p50 p", reg.P50PValue, 2*0.5*math.Erfc((110-100-0.5)/math.Sqrt(200.0/12*31)/math.Sqrt2))
+	// Prior p90 at 0.9·19 = 17.1: 36 + 0.1·2 = 36.2 minutes; 5 of the 10 are
+	// above it. P(X ≥ 5) for 10 trials at 0.1 = 252·1e-5·0.9^5 + 210·1e-6·0.9^4
+	// + 120·1e-7·0.9^3 + 45·1e-8·0.9^2 + 10·1e-9·0.9 + 1e-10 = 0.0016349,
+	// doubled 0.0032699.
+	near(t, "p90 p", reg.P90PValue, 2*(252e-5*math.Pow(0.9, 5)+210e-6*math.Pow(0.9, 4)+120e-7*math.Pow(0.9, 3)+45e-8*0.81+10e-9*0.9+1e-10))
+	// Last p90 at 8.1: 103 + 0.1 = 103.1 minutes, 2.85× the prior 36.2; last
+	// p50 (9 + 100)/2 = 54.5 minutes against (20 + 22)/2 = 21.
+	// The fixture's one OS and runtime major, each alone: the same test, p
+	// ×2 for the two tested.
+	p90 := 2 * (252e-5*math.Pow(0.9, 5) + 210e-6*math.Pow(0.9, 4) + 120e-7*math.Pow(0.9, 3) + 45e-8*0.81 + 10e-9*0.9 + 1e-10)
+	reg.PValue, reg.P50PValue, reg.P90PValue = 0, 0, 0
+	for i := range reg.Where {
+		near(t, "p of "+reg.Where[i].Value, reg.Where[i].PValue, p90)
+		reg.Where[i].PValue = 0
+	}
+	want(t, "regression", reg, SetupRegression{Flag: true, Metric: "p90", Test: regressionTest, LastWeek: "2026-03-09",
+		LastP50Ms: 3270000, LastP90Ms: 6186000, PriorP50Ms: 1260000, PriorP90Ms: 2172000, Where: []SetupRegressionDim{
+			{"os", "darwin", 6186000, 2172000, 0}, {"runtimeMajor", "20", 6186000, 2172000, 0}}})
+}
+
+// A slower tail on one OS: overall the p90 test misses it, on that OS's
+// setups alone it does not.
+func TestSetupRegressionByOS(t *testing.T) {
+	f := newFixture(t)
+	var evs []store.Event
+	setup := func(name, os string, t0 time.Time, minutes int) {
+		mc := m(name).with(func(mc *machine) { mc.os = os })
+		evs = append(evs, f.ev(mc, t0.Format("2006-01-02 15:04"), "willCreateProject"),
+			f.ev(mc, t0.Add(time.Duration(minutes)*time.Minute).Format("2006-01-02 15:04"), "didStartServer"))
+	}
+	// Before: 10…19 minutes on darwin and on windows. Last week: the same on
+	// darwin; 10…14 and 60…64 on windows.
+	for i := range 10 {
+		setup(fmt.Sprintf("A%d", i), "darwin", time.Date(2026, 2, 9+i, 10, 0, 0, 0, time.UTC), 10+i)
+		setup(fmt.Sprintf("B%d", i), "windows", time.Date(2026, 2, 9+i, 12, 0, 0, 0, time.UTC), 10+i)
+		setup(fmt.Sprintf("C%d", i), "darwin", time.Date(2026, 3, 9+i%5, 10+i/5, 0, 0, 0, time.UTC), 10+i)
+		d := 10 + i
+		if i >= 5 {
+			d = 55 + i
+		}
+		setup(fmt.Sprintf("D%d", i), "windows", time.Date(2026, 3, 9+i%5, 14+i/5, 0, 0, 0, time.UTC), d)
+	}
+	f.add(evs...)
+	reg := f.run("setup", window("2026-03-02", "2026-03-15")).Summary.(SetupSummary).Regression
+	// Overall, the prior p90 is 18.1 minutes and 6 of the last 20 setups are
+	// above it: P(X ≥ 6) for 20 trials at 0.1 = 0.0113, doubled 0.0226.
+	if reg.Flag {
+		t.Errorf("the overall flag is raised: %+v", reg)
+	}
+	near(t, "overall p90 p", reg.P90PValue, 2*binomialAtLeast(6, 20, 0.1))
+	// Windows alone: the prior p90 is 18.1 minutes (1086000 ms), 5 of the
+	// last 10 are above it: 0.0016349374, ×3 for darwin, windows and runtime
+	// 20 = 0.0049048; the last p90 is 63.1 minutes (3786000 ms). Darwin has
+	// 1 of 10 above (p = 1), runtime 20 the overall 6 of 20 (×3: 0.034).
+	want(t, "where", len(reg.Where), 1)
+	near(t, "windows p", reg.Where[0].PValue, 3*0.0016349374)
+	reg.Where[0].PValue = 0
+	want(t, "where", reg.Where[0], SetupRegressionDim{"os", "windows", 3786000, 1086000, 0})
 }
 
 func TestErrors(t *testing.T) {
@@ -773,7 +872,7 @@ func TestEmpty(t *testing.T) {
 	f.t = t // again
 	r := f.run("setup", window("2026-03-02", "2026-03-08"))
 	want(t, "empty setup summary", r.Summary.(SetupSummary), SetupSummary{Within: "24h", Histogram: []SetupBucket{},
-		TopErrors: []SetupErrorCount{}, Regression: SetupRegression{Test: regressionTest, PValue: 1, LastWeek: "2026-03-02"}})
+		TopErrors: []SetupErrorCount{}, Regression: SetupRegression{Test: regressionTest, PValue: 1, P50PValue: 1, P90PValue: 1, LastWeek: "2026-03-02", Where: []SetupRegressionDim{}}})
 }
 
 func TestRunErrors(t *testing.T) {
@@ -936,6 +1035,18 @@ func TestStats(t *testing.T) {
 	}
 	if p := mannWhitneyGreater(0, 3, 0, 0); p != 1 {
 		t.Errorf("empty sample: p %v, want 1", p)
+	}
+	// Binomial tails: by hand, and for a large n against the exact sum in
+	// arbitrary precision (Python: sum(comb(1000, i)·0.1^i·0.9^(1000−i) for
+	// i ≥ 130) = 0.0013413983708734673).
+	near(t, "P(X ≥ 0)", binomialAtLeast(0, 10, 0.1), 1)
+	near(t, "P(X ≥ 11 of 10)", binomialAtLeast(11, 10, 0.1), 0)
+	near(t, "P(X ≥ 1 of 1)", binomialAtLeast(1, 1, 0.1), 0.1)
+	near(t, "P(X ≥ 1 of 2)", binomialAtLeast(1, 2, 0.1), 1-0.81)
+	near(t, "P(X ≥ 2 of 3)", binomialAtLeast(2, 3, 0.1), 3*0.01*0.9+0.001)
+	near(t, "P(X ≥ 130 of 1000)", binomialAtLeast(130, 1000, 0.1), 0.0013413983708734673)
+	if p := binomialAtLeast(100_000, 1_000_000, 0.1); p < 0.49 || p > 0.51 {
+		t.Errorf("P(X ≥ mean of 1e6) = %v, want about 0.5", p)
 	}
 }
 

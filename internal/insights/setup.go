@@ -28,15 +28,31 @@ type SetupSummary struct {
 // SetupRegression compares the setup times of the last full week (Monday to
 // Sunday, ending on or before the window's end) with the four weeks before it.
 type SetupRegression struct {
-	Flag       bool    `json:"flag"`   // pValue < 0.01 and p50 or p90 at least 20% higher
+	Flag       bool    `json:"flag"`   // p50PValue < 0.01 and the p50 20% higher, or the same for the p90
 	Metric     string  `json:"metric"` // "p50" or "p90": the quantile that rose most, when Flag; else ""
 	Test       string  `json:"test"`
-	PValue     float64 `json:"pValue"` // 1 when either side has fewer than k setups
+	PValue     float64 `json:"pValue"`    // the smaller of the two below
+	P50PValue  float64 `json:"p50PValue"` // Mann-Whitney U, one-sided, ×2 (Bonferroni); 1 when either side has fewer than k setups
+	P90PValue  float64 `json:"p90PValue"` // binomial test of last-week setups above the prior p90, one-sided, ×2; 1 likewise
 	LastWeek   string  `json:"lastWeek"`
 	LastP50Ms  int64   `json:"lastP50Ms"`
 	LastP90Ms  int64   `json:"lastP90Ms"`
 	PriorP50Ms int64   `json:"priorP50Ms"`
 	PriorP90Ms int64   `json:"priorP90Ms"`
+	// Where lists the OS and runtime majors whose p90 rose by itself: the
+	// p90 test on their setups alone (p-values ×N for the N tested), at
+	// p < 0.01 and 20% higher. The overall flag does not count them.
+	Where []SetupRegressionDim `json:"where"`
+}
+
+// SetupRegressionDim is an OS or runtime major whose setup p90 rose in the
+// last full week.
+type SetupRegressionDim struct {
+	Dimension  string  `json:"dimension"` // os or runtimeMajor
+	Value      string  `json:"value"`
+	LastP90Ms  int64   `json:"lastP90Ms"`
+	PriorP90Ms int64   `json:"priorP90Ms"`
+	PValue     float64 `json:"pValue"`
 }
 
 // SetupBucket counts completed setups with FromMs <= duration < ToMs.
@@ -74,7 +90,7 @@ type SetupPoint struct {
 }
 
 const (
-	regressionTest  = "Mann-Whitney U, one-sided"
+	regressionTest  = "Mann-Whitney U (p50) and binomial test of exceedances of the prior p90 (p90), one-sided, Bonferroni"
 	regressionP     = 0.01
 	regressionRise  = 1.2 // the p50 or p90 of the last week at least 20% above the prior weeks'
 	regressionWeeks = 4
@@ -113,6 +129,12 @@ const setupQuery = `WITH st AS (
 	SELECT dur, t0 >= $last AS last, count(*) OVER (PARTITION BY dur) AS t,
 		rank() OVER (ORDER BY dur) + (count(*) OVER (PARTITION BY dur) - 1) / 2 AS r
 	FROM s WHERE dur IS NOT NULL AND t0 >= $prior AND t0 < $lastend
+), rg AS (
+	SELECT 'os' AS dim, os AS value, quantile_cont(dur, 0.9) FILTER (WHERE t0 < $last) AS p90, count(*) FILTER (WHERE t0 < $last) AS n2
+	FROM s WHERE dur IS NOT NULL AND t0 >= $prior AND t0 < $lastend AND os IS NOT NULL GROUP BY ALL
+	UNION ALL
+	SELECT 'runtimeMajor', rm, quantile_cont(dur, 0.9) FILTER (WHERE t0 < $last), count(*) FILTER (WHERE t0 < $last)
+	FROM s WHERE dur IS NOT NULL AND t0 >= $prior AND t0 < $lastend AND rm IS NOT NULL GROUP BY ALL
 ), er AS (
 	SELECT so.project_id, e.time, coalesce(json_extract_string(e.properties, '$.code'), e.name) AS code
 	FROM event_rows e JOIN sources so USING (source_id)
@@ -138,7 +160,15 @@ SELECT
 	(SELECT CAST(to_json({n1: count(*) FILTER (WHERE last), n2: count(*) FILTER (WHERE NOT last),
 		r1: sum(r) FILTER (WHERE last), ties: sum(t * t - 1),
 		last50: quantile_cont(dur, 0.5) FILTER (WHERE last), last90: quantile_cont(dur, 0.9) FILTER (WHERE last),
-		prior50: quantile_cont(dur, 0.5) FILTER (WHERE NOT last), prior90: quantile_cont(dur, 0.9) FILTER (WHERE NOT last)}) AS VARCHAR) FROM mw) AS mw,
+		prior50: quantile_cont(dur, 0.5) FILTER (WHERE NOT last), prior90: quantile_cont(dur, 0.9) FILTER (WHERE NOT last),
+		exceed: count(*) FILTER (WHERE last AND dur > p9.q)}) AS VARCHAR)
+		FROM mw CROSS JOIN (SELECT quantile_cont(dur, 0.9) AS q FROM mw WHERE NOT last) p9) AS mw,
+	(SELECT CAST(to_json(coalesce(list({dim: dim, value: value, n1: n1, n2: n2, exceed: exceed, last90: last90, prior90: p90}
+			ORDER BY dim, value), [])) AS VARCHAR)
+		FROM (SELECT rg.dim, rg.value, rg.n2, rg.p90, count(*) AS n1, count(*) FILTER (WHERE s.dur > rg.p90) AS exceed,
+				quantile_cont(s.dur, 0.9) AS last90
+			FROM rg JOIN s ON CASE rg.dim WHEN 'os' THEN s.os ELSE s.rm END = rg.value
+			WHERE s.dur IS NOT NULL AND s.t0 >= $last AND s.t0 < $lastend GROUP BY ALL)) AS regdims,
 	(SELECT CAST(to_json(coalesce(list({code: code, projects: n} ORDER BY n DESC, code), [])) AS VARCHAR)
 		FROM (SELECT er.code, count(DISTINCT w.project_id) AS n
 			FROM w JOIN er ON er.project_id = w.project_id AND er.time >= w.t0 AND er.time <= w.t0 + to_milliseconds($within)
@@ -169,13 +199,19 @@ type (
 		N1, N2                           int
 		R1, Ties                         *float64
 		Last50, Last90, Prior50, Prior90 *float64
+		Exceed                           int // last-week setups slower than the prior weeks' p90
+	}
+	setupRegDim struct {
+		Dim, Value      string
+		N1, N2, Exceed  int
+		Last90, Prior90 *float64
 	}
 )
 
 func (q *query) setup(r *Report) error {
 	setup := q.in.plan.Setup
 	sum := SetupSummary{Within: formatWithin(setup.Within), Histogram: []SetupBucket{}, TopErrors: []SetupErrorCount{},
-		Regression: SetupRegression{Test: regressionTest, PValue: 1}}
+		Regression: SetupRegression{Test: regressionTest, PValue: 1, P50PValue: 1, P90PValue: 1, Where: []SetupRegressionDim{}}}
 	rows, series := []SetupRow{}, []SetupPoint{}
 	defer func() { r.Summary, r.Rows, r.Series = sum, rows, series }()
 	n, err := q.activeProjects()
@@ -196,12 +232,12 @@ func (q *query) setup(r *Report) error {
 	sum.Regression.LastWeek = last.Format(dateLayout)
 	bounds := histogramBounds(within)
 
-	var total, weeks, dims, hist, mw, errs []byte
+	var total, weeks, dims, hist, mw, regdims, errs []byte
 	args := q.args(sql.Named("start", setup.Start), sql.Named("done", setup.Done),
 		sql.Named("slo", minTime(q.lo, prior)), sql.Named("dhi", q.hi.Add(within)), sql.Named("within", within.Milliseconds()),
 		sql.Named("last", last), sql.Named("prior", prior), sql.Named("lastend", lastEnd))
 	query := fmt.Sprintf(setupQuery, bucketExpr(bounds), sqlList(q.in.eventNames(plan.KindError)))
-	if err := q.tx.QueryRowContext(q.ctx, query, args...).Scan(&total, &weeks, &dims, &hist, &mw, &errs); err != nil {
+	if err := q.tx.QueryRowContext(q.ctx, query, args...).Scan(&total, &weeks, &dims, &hist, &mw, &regdims, &errs); err != nil {
 		return err
 	}
 	var (
@@ -210,12 +246,13 @@ func (q *query) setup(r *Report) error {
 		ds []setupDim
 		hs []setupCount
 		m  setupMW
+		rd []setupRegDim
 		es []setupCount
 	)
 	for _, c := range []struct {
 		data []byte
 		v    any
-	}{{total, &t}, {weeks, &ws}, {dims, &ds}, {hist, &hs}, {mw, &m}, {errs, &es}} {
+	}{{total, &t}, {weeks, &ws}, {dims, &ds}, {hist, &hs}, {mw, &m}, {regdims, &rd}, {errs, &es}} {
 		if err := json.Unmarshal(c.data, c.v); err != nil {
 			return fmt.Errorf("cannot read the setup query's answer %s: %w", c.data, err)
 		}
@@ -269,16 +306,45 @@ func (q *query) setup(r *Report) error {
 
 	reg := &sum.Regression
 	if m.N1 >= k && m.N2 >= k && m.R1 != nil && m.Ties != nil {
-		reg.PValue = mannWhitneyGreater(m.N1, m.N2, *m.R1, *m.Ties)
+		// Two one-sided tests, each at regressionP/2 (Bonferroni): the p50
+		// by Mann-Whitney U (a shift of the whole distribution), the p90 by
+		// the number of last-week setups slower than the prior weeks' p90,
+		// 10% of them if nothing changed (binomial) — a slower tail alone
+		// moves the second and hardly the first.
+		reg.P50PValue = min(1, 2*mannWhitneyGreater(m.N1, m.N2, *m.R1, *m.Ties))
+		reg.P90PValue = min(1, 2*binomialAtLeast(m.Exceed, m.N1, 0.1))
+		reg.PValue = min(reg.P50PValue, reg.P90PValue)
 		reg.LastP50Ms, reg.LastP90Ms = quantile(m.Last50, m.N1), quantile(m.Last90, m.N1)
 		reg.PriorP50Ms, reg.PriorP90Ms = quantile(m.Prior50, m.N2), quantile(m.Prior90, m.N2)
 		rise50 := ratio(float64(reg.LastP50Ms), float64(reg.PriorP50Ms))
 		rise90 := ratio(float64(reg.LastP90Ms), float64(reg.PriorP90Ms))
-		if reg.PValue < regressionP && max(rise50, rise90) >= regressionRise {
+		up50 := reg.P50PValue < regressionP && rise50 >= regressionRise
+		up90 := reg.P90PValue < regressionP && rise90 >= regressionRise
+		if up50 || up90 {
 			reg.Flag, reg.Metric = true, "p90"
-			if rise50 > rise90 {
+			if up50 && (!up90 || rise50 > rise90) {
 				reg.Metric = "p50"
 			}
+		}
+	}
+	// The p90 test again for each OS and runtime major with at least k
+	// setups on both sides, Bonferroni over all of them: a regression on one
+	// OS hardly moves the overall p90.
+	tested := 0
+	for _, d := range rd {
+		if d.N1 >= k && d.N2 >= k && d.Prior90 != nil && d.Last90 != nil {
+			tested++
+		}
+	}
+	for _, d := range rd {
+		if d.N1 < k || d.N2 < k || d.Prior90 == nil || d.Last90 == nil {
+			continue
+		}
+		p := min(1, float64(tested)*binomialAtLeast(d.Exceed, d.N1, 0.1))
+		lastMs, priorMs := roundMs(d.Last90), roundMs(d.Prior90)
+		if p < regressionP && ratio(float64(lastMs), float64(priorMs)) >= regressionRise {
+			reg.Where = append(reg.Where, SetupRegressionDim{Dimension: d.Dim, Value: d.Value,
+				LastP90Ms: lastMs, PriorP90Ms: priorMs, PValue: p})
 		}
 	}
 	return nil

@@ -40,6 +40,31 @@ func mannWhitneyGreater(n1, n2 int, r1, ties float64) float64 {
 	return clampP(0.5 * math.Erfc(z/math.Sqrt2))
 }
 
+// binomialAtLeast is P(X ≥ x) for X binomial with n trials of probability p:
+// the one-sided p-value of seeing x or more successes. Exact (a sum of the
+// probabilities of x…n, in logarithms), 1 when x ≤ 0.
+func binomialAtLeast(x, n int, p float64) float64 {
+	if x <= 0 {
+		return 1
+	}
+	if x > n {
+		return 0
+	}
+	lp, lq := math.Log(p), math.Log1p(-p)
+	ln, _ := math.Lgamma(float64(n + 1))
+	sum := 0.0
+	for i := x; i <= n; i++ {
+		a, _ := math.Lgamma(float64(i + 1))
+		b, _ := math.Lgamma(float64(n - i + 1))
+		term := math.Exp(ln - a - b + float64(i)*lp + float64(n-i)*lq)
+		sum += term
+		if term < sum*1e-17 && float64(i) > float64(n)*p {
+			break // past the mode the terms only shrink
+		}
+	}
+	return clampP(sum)
+}
+
 func clampP(p float64) float64 {
 	switch {
 	case math.IsNaN(p):

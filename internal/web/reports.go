@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/abacushq/abacus/internal/insights"
@@ -259,11 +260,21 @@ func (h *Handler) setup(r *http.Request, v *view, q url.Values, p insights.Param
 	}
 	sum := rep.Summary.(insights.SetupSummary)
 	reg := sum.Regression
-	regText, regNote := "No", fmt.Sprintf("%s, p = %s, week of %s against the four before", reg.Test, pvalue(reg.PValue), longDate(reg.LastWeek))
+	regText, regNote := "No", fmt.Sprintf("week of %s against the four before; p50: p = %s, p90: p = %s (%s)",
+		longDate(reg.LastWeek), pvalue(reg.P50PValue), pvalue(reg.P90PValue), reg.Test)
 	if reg.Flag {
 		regText = "Yes: " + reg.Metric + " rose"
 		regNote = fmt.Sprintf("p50 %s (was %s), p90 %s (was %s); %s", duration(float64(reg.LastP50Ms)), duration(float64(reg.PriorP50Ms)),
 			duration(float64(reg.LastP90Ms)), duration(float64(reg.PriorP90Ms)), regNote)
+	}
+	if !reg.Flag && len(reg.Where) > 0 {
+		var where []string
+		for _, w := range reg.Where {
+			where = append(where, fmt.Sprintf("%s %s (p90 %s, was %s, p = %s)", dimensionLabels[w.Dimension], w.Value,
+				duration(float64(w.LastP90Ms)), duration(float64(w.PriorP90Ms)), pvalue(w.PValue)))
+		}
+		regText = "On some: p90 rose"
+		regNote = strings.Join(where, "; ") + "; " + regNote
 	}
 	if reg.LastWeek == "" {
 		regNote = reg.Test + "; needs a full week and the four before it"
