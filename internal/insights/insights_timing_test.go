@@ -388,6 +388,14 @@ UNION ALL SELECT 'os', os, count(*), count(dur), quantile_cont(dur, 0.5), 0, qua
 UNION ALL SELECT 'runtimeMajor', rm, count(*), count(dur), quantile_cont(dur, 0.5), 0, quantile_cont(dur, 0.9) FROM w GROUP BY rm
 UNION ALL SELECT 'histogram', (floor(log10(dur + 1) * 3))::VARCHAR, count(*), 0, 0, 0, 0 FROM w WHERE dur IS NOT NULL GROUP BY 2
 UNION ALL SELECT 'mw', last::VARCHAR, count(*), sum(t * t - 1), sum(r), quantile_cont(dur, 0.5), quantile_cont(dur, 0.9) FROM mw GROUP BY last
+UNION ALL SELECT 'exceed', '', count(*) FILTER (WHERE last AND dur > (SELECT quantile_cont(dur, 0.9) FROM mw WHERE NOT last)), 0, 0, 0, 0 FROM mw
+UNION ALL SELECT 'regdim', g.dim || ':' || g.value, count(*), count(*) FILTER (WHERE s.dur > g.p90), any_value(g.n2), any_value(g.p90), quantile_cont(s.dur, 0.9)
+FROM (SELECT 'os' AS dim, os AS value, count(*) AS n2, quantile_cont(dur, 0.9) AS p90 FROM s
+		WHERE dur IS NOT NULL AND t0 >= $prior AND t0 < $last GROUP BY os
+	UNION ALL SELECT 'runtimeMajor', rm, count(*), quantile_cont(dur, 0.9) FROM s
+		WHERE dur IS NOT NULL AND t0 >= $prior AND t0 < $last GROUP BY rm) g
+JOIN s ON CASE g.dim WHEN 'os' THEN s.os ELSE s.rm END = g.value
+WHERE s.dur IS NOT NULL AND s.t0 >= $last AND s.t0 < $lastend GROUP BY 2
 UNION ALL SELECT 'error', e.properties->>'code', count(DISTINCT e.project_id), 0, 0, 0, 0
 FROM w JOIN events e ON e.project_id = w.project_id AND e.time >= w.t0 AND e.time <= w.t0 + INTERVAL 168 HOUR
 WHERE w.dur IS NULL AND e.name = 'didFailWithError' AND e.time >= $lo AND e.time < $dhi GROUP BY 2`, `
