@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/abacushq/abacus/internal/store"
+	"github.com/abacushq/abacus/telemetry/wire"
 )
 
 // dedup decides, at ingest, which events of a batch the collector has seen
@@ -116,33 +117,6 @@ func (d *dedup) done(events []store.Event) {
 	d.mu.Unlock()
 }
 
-// idKey parses a UUID (hex digits, dashes anywhere) into 16 bytes.
-func idKey(id string) ([16]byte, bool) {
-	var k [16]byte
-	n := 0 // hex digits read
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if c == '-' {
-			continue
-		}
-		v, ok := unhex(c)
-		if !ok || n == 32 {
-			return k, false
-		}
-		k[n/2] |= v << (4 * (1 - n%2))
-		n++
-	}
-	return k, n == 32
-}
-
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
-}
+// idKey parses a UUID (the canonical form; ingest accepts no other) into 16
+// bytes.
+func idKey(id string) ([16]byte, bool) { return wire.ParseUUID(id) }

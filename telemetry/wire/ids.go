@@ -5,23 +5,44 @@ import "strings"
 // IsUUID reports whether s is a UUID in its canonical 8-4-4-4-12 hex form
 // (either case).
 func IsUUID(s string) bool {
-	if len(s) != 36 {
-		return false
+	_, ok := ParseUUID(s)
+	return ok
+}
+
+// ParseUUID returns the 16 bytes of a UUID in the form IsUUID accepts, and
+// whether s is one. It does not allocate.
+func ParseUUID(s string) (u [16]byte, ok bool) {
+	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+		return u, false
 	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !isHex(c) {
-				return false
-			}
+	j := 0
+	for i := 0; i < 36; {
+		if s[i] == '-' {
+			i++
+			continue
 		}
+		hi, ok1 := unhex(s[i])
+		lo, ok2 := unhex(s[i+1])
+		if !ok1 || !ok2 {
+			return u, false
+		}
+		u[j] = hi<<4 | lo
+		j++
+		i += 2
 	}
-	return true
+	return u, true
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
 }
 
 // IsProjectID reports whether s is a valid project ID: a UUID, optionally after a
@@ -81,8 +102,4 @@ func IsEnvironment(s string) bool {
 		return true
 	}
 	return false
-}
-
-func isHex(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }

@@ -48,3 +48,16 @@ func TestMachineIDsAndEnvironments(t *testing.T) {
 		t.Error("environments are the five lowercase values only")
 	}
 }
+
+func TestParseUUID(t *testing.T) {
+	u, ok := ParseUUID("7B581C0D-89b7-479e-b379-a76ab90b8754")
+	want := [16]byte{0x7b, 0x58, 0x1c, 0x0d, 0x89, 0xb7, 0x47, 0x9e, 0xb3, 0x79, 0xa7, 0x6a, 0xb9, 0x0b, 0x87, 0x54}
+	if !ok || u != want {
+		t.Fatalf("ParseUUID = %x, %v; want %x", u, ok, want)
+	}
+	for _, bad := range []string{"", "7b581c0d89b7479eb379a76ab90b8754", "7b581c0d-89b7-479e-b379-a76ab90b875g", "7b581c0d-89b7-479e-b379a-76ab90b8754"} {
+		if _, ok := ParseUUID(bad); ok {
+			t.Errorf("ParseUUID(%q) accepted", bad)
+		}
+	}
+}
