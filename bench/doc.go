@@ -3,7 +3,11 @@
 //
 // The SDK benchmarks (sdk_test.go) run Track and Close of the Abacus SDK against
 // the Enqueue and Close of github.com/posthog/posthog-go and
-// gopkg.in/segmentio/analytics-go.v3 in one run; size_test.go measures what the
-// SDK adds to a binary. BENCHMARKS.md at the repository root records the results
-// and the commands.
+// gopkg.in/segmentio/analytics-go.v3 in one run. BenchmarkTrack measures the
+// path where the event is kept: rounds of events smaller than every SDK's queue,
+// delivered between rounds, with the timer stopped, to a loopback collector that
+// answers like each SDK's own server; it fails if any event is dropped.
+// size_test.go measures what the SDK adds to a binary. The Node.js SDK's
+// benchmarks are in node/, a package of their own. BENCHMARKS.md at the
+// repository root records the results and the commands.
 package bench
