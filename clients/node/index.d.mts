@@ -1,0 +1,3 @@
+export * from './index.js';
+import * as telemetry from './index.js';
+export default telemetry;
