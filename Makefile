@@ -3,7 +3,7 @@ GO       ?= go
 MODULES  := . telemetry bench
 FUZZTIME ?= 30s
 
-.PHONY: test check bench fuzz build
+.PHONY: test test-norace check bench fuzz build
 
 build:
 	$(GO) build -o abacus ./cmd/abacus
@@ -13,6 +13,22 @@ test: check
 	@for m in $(MODULES); do \
 		echo "== go test -race $$m"; \
 		(cd $$m && $(GO) test -race -count=1 ./...) || exit 1; \
+	done
+	@$(MAKE) --no-print-directory test-norace
+
+# test-norace: the tests the race detector would distort (allocation budgets,
+# timings), which skip themselves or do not build under -race, run once more
+# without it. NORACE lists them as module:package:TestName; the check in
+# e2e/makefile_test.go keeps the list complete.
+NORACE := telemetry:.:TestTrackAllocations .:./internal/simulate:TestSpeed
+test-norace:
+	@for t in $(NORACE); do \
+		m=$${t%%:*}; rest=$${t#*:}; pkg=$${rest%%:*}; name=$${rest#*:}; \
+		echo "== go test (no -race) $$m $$pkg $$name"; \
+		out=$$(cd $$m && $(GO) test -count=1 -run "^$$name\$$" -v $$pkg 2>&1); rc=$$?; \
+		echo "$$out" | grep -E "^(--- |ok|FAIL|panic)"; \
+		[ $$rc -eq 0 ] || { echo "$$out"; exit 1; }; \
+		echo "$$out" | grep -q -- "--- PASS: $$name " || { echo "$$name did not run and pass"; exit 1; }; \
 	done
 
 check:
