@@ -138,4 +138,19 @@ func truthy(v string) bool {
 	return false
 }
 
+// optsOut reports whether an opt-out variable (DO_NOT_TRACK,
+// <PRODUCT>_TELEMETRY_DISABLED) set to v says no: any non-empty value except 0,
+// false, no and off (trimmed, any case). An unusual value ("on", "2", "y") is
+// read the privacy-safe way.
+func optsOut(v string) bool {
+	if v == "" {
+		return false
+	}
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "0", "false", "no", "off":
+		return false
+	}
+	return true
+}
+
 var errNoEndpoint = errors.New("telemetry: Config.Endpoint: required to send events (or set <PRODUCT>_TELEMETRY_DEBUG=1)")

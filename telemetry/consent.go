@@ -24,10 +24,10 @@ const (
 // every spooled event of the product.
 func consent(cfg Config) (projectID, reason string, optOut bool) {
 	prefix := envPrefix(cfg.Product)
-	if v := os.Getenv("DO_NOT_TRACK"); truthy(v) {
+	if optsOut(os.Getenv("DO_NOT_TRACK")) {
 		return "", ReasonDoNotTrack + " is set", true
 	}
-	if v := os.Getenv(prefix + "_TELEMETRY_DISABLED"); truthy(v) {
+	if optsOut(os.Getenv(prefix + "_TELEMETRY_DISABLED")) {
 		return "", prefix + "_" + ReasonEnvDisabled + " is set", true
 	}
 	if path, err := optOutPath(); err == nil {

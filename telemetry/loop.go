@@ -9,7 +9,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/abacushq/abacus/telemetry/redact"
 	"github.com/abacushq/abacus/telemetry/wire"
 )
 
@@ -76,7 +75,7 @@ func (c *Client) run() {
 func (l *loop) init() {
 	c := l.c
 	home, _ := os.UserHomeDir()
-	l.san = sanitizer{rules: redact.Rules{Home: home}}
+	l.san = newSanitizer(home)
 	build, dropped := l.san.props(c.cfg.Build)
 	c.invalid.Add(uint64(dropped))
 	env := c.cfg.Environment
@@ -158,7 +157,7 @@ func (l *loop) add(r record) {
 		ev.Properties, dropped = l.san.props(m)
 		l.c.invalid.Add(uint64(dropped))
 	}
-	raw, err := json.Marshal(ev)
+	raw, err := marshalEvent(&ev)
 	if err != nil || len(raw) > wire.MaxEventBytes {
 		l.c.dropped.Add(1)
 		l.c.setLastError(fmt.Errorf("event %q dropped: encoded to %d bytes, limit %d", r.name, len(raw), wire.MaxEventBytes))
@@ -331,4 +330,33 @@ func (l *loop) spoolUnsent() {
 		l.c.closeErr.Store(&err)
 	}
 	l.updatePending()
+}
+
+// eventJSON is wire.Event as the SDK encodes it: the same fields in the same
+// order, with the timestamp always carrying three digits of milliseconds
+// ("2026-05-04T10:00:00.120Z"), as every SDK writes it.
+type eventJSON struct {
+	ID          string         `json:"id"`
+	Event       string         `json:"event"`
+	Timestamp   string         `json:"timestamp"`
+	ProjectID   string         `json:"projectId"`
+	MachineID   string         `json:"machineId"`
+	SessionID   string         `json:"sessionId,omitempty"`
+	Environment string         `json:"environment"`
+	Product     wire.Product   `json:"product"`
+	Context     wire.Context   `json:"context"`
+	Build       map[string]any `json:"build,omitempty"`
+	Properties  map[string]any `json:"properties,omitempty"`
+}
+
+// wireTimeLayout is RFC 3339 in UTC with milliseconds.
+const wireTimeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+func marshalEvent(ev *wire.Event) ([]byte, error) {
+	return json.Marshal(eventJSON{
+		ID: ev.ID, Event: ev.Event, Timestamp: ev.Timestamp.UTC().Format(wireTimeLayout),
+		ProjectID: ev.ProjectID, MachineID: ev.MachineID, SessionID: ev.SessionID,
+		Environment: ev.Environment, Product: ev.Product, Context: ev.Context,
+		Build: ev.Build, Properties: ev.Properties,
+	})
 }

@@ -19,18 +19,35 @@ import (
 var sharedMachineIDs = map[string]bool{
 	"b08dfa6083e7567a1921a715000001fb":     true, // Whonix images
 	"03000200-0400-0500-0006-000700080009": true, // placeholder SMBIOS UUID
-	"ffffffff-ffff-ffff-ffff-ffffffffffff": true,
-	"not settable":                         true,
-	"not specified":                        true,
 }
 
-// usableMachineID reports whether raw identifies one machine.
+// usableMachineID reports whether raw identifies one machine: after trimming
+// and lower-casing, at least 16 hex digits (dashes allowed between them, as in a
+// platform UUID), not all zeros or all f, and not a value known to be shared.
+// Anything else — systemd's "uninitialized" placeholder, an empty file,
+// firmware text such as "Not Settable" — is unusable, and the SDK uses the
+// random ID it keeps in StateDir instead.
 func usableMachineID(raw string) bool {
 	raw = strings.ToLower(strings.TrimSpace(raw))
-	if raw == "" || sharedMachineIDs[raw] {
+	if sharedMachineIDs[raw] {
 		return false
 	}
-	return strings.Trim(raw, "0-") != ""
+	digits := 0
+	var zero, eff bool = true, true
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		switch {
+		case c == '-':
+			continue
+		case c >= '0' && c <= '9' || c >= 'a' && c <= 'f':
+			digits++
+			zero = zero && c == '0'
+			eff = eff && c == 'f'
+		default:
+			return false
+		}
+	}
+	return digits >= 16 && !zero && !eff
 }
 
 // hashMachineID keys the raw ID with the product name, so that two products on one

@@ -33,6 +33,35 @@ const (
 	maxManifestSize = 16 << 20 // bytes; a package.json is a few KiB
 )
 
+// The kinds of manifest that CreateProject refuses to edit, as the shared
+// conformance vectors name them.
+const (
+	errInvalidJSON      = "invalid"            // not JSON
+	errNotObject        = "not-object"         // JSON, but not an object
+	errProductNotObject = "product-not-object" // "<product>" is there but not an object
+	errBadUUID          = "bad-uuid"           // "<product>".uuid is not a string or not a project ID
+)
+
+// manifestError is an error about the manifest's content, with its kind.
+type manifestError struct {
+	kind string
+	err  error
+}
+
+func (e *manifestError) Error() string { return e.err.Error() }
+func (e *manifestError) Unwrap() error { return e.err }
+
+func manifestErr(kind string, err error) error { return &manifestError{kind, err} }
+
+// manifestErrorKind returns the kind of a manifest content error, or "".
+func manifestErrorKind(err error) string {
+	var me *manifestError
+	if errors.As(err, &me) {
+		return me.kind
+	}
+	return ""
+}
+
 // manifestState is what readProjectID found, for the consent rules.
 type manifestState int
 
@@ -273,7 +302,7 @@ func addProjectID(data []byte, product string, gen func() string) (out []byte, i
 	}
 
 	if c := data[pm.valStart]; c != '{' {
-		return nil, "", fmt.Errorf("%s: %q is %s, expected an object", manifestName, product, manifestKind(c))
+		return nil, "", manifestErr(errProductNotObject, fmt.Errorf("%s: %q is %s, expected an object", manifestName, product, manifestKind(c)))
 	}
 	obj, err := doc.object(pm.valStart)
 	if err != nil {
@@ -295,7 +324,7 @@ func addProjectID(data []byte, product string, gen func() string) (out []byte, i
 	}
 
 	if c := data[um.valStart]; c != '"' {
-		return nil, "", fmt.Errorf("%s: %q is %s, expected a string", manifestName, product+".uuid", manifestKind(c))
+		return nil, "", manifestErr(errBadUUID, fmt.Errorf("%s: %q is %s, expected a string", manifestName, product+".uuid", manifestKind(c)))
 	}
 	s, err := manifestUnquote(data[um.valStart:um.valEnd])
 	if err != nil {
@@ -326,7 +355,7 @@ func notManifestID(product, s string) error {
 	if len(s) > 64 {
 		s = strings.ToValidUTF8(s[:64], "") + "…"
 	}
-	return fmt.Errorf("%s: %q is %q, expected a project ID (a UUID, optionally after a prefix)", manifestName, product+".uuid", s)
+	return manifestErr(errBadUUID, fmt.Errorf("%s: %q is %q, expected a project ID (a UUID, optionally after a prefix)", manifestName, product+".uuid", s))
 }
 
 // spliceManifest returns data with data[i:j] replaced by text, in a new slice.
@@ -478,13 +507,13 @@ func parseManifest(data []byte) (*manifestDoc, error) {
 			before := text[:syn.Offset-1]
 			line := 1 + bytes.Count(before, []byte("\n"))
 			col := 1 + utf8.RuneCount(before[bytes.LastIndexByte(before, '\n')+1:])
-			return nil, fmt.Errorf("%s is not valid JSON at line %d, column %d: %w", manifestName, line, col, err)
+			return nil, manifestErr(errInvalidJSON, fmt.Errorf("%s is not valid JSON at line %d, column %d: %w", manifestName, line, col, err))
 		}
-		return nil, fmt.Errorf("%s is not valid JSON: %w", manifestName, err)
+		return nil, manifestErr(errInvalidJSON, fmt.Errorf("%s is not valid JSON: %w", manifestName, err))
 	}
 	i := skipManifestSpace(data, doc.start)
 	if c := data[i]; c != '{' {
-		return nil, fmt.Errorf("%s is %s, expected an object", manifestName, manifestKind(c))
+		return nil, manifestErr(errNotObject, fmt.Errorf("%s is %s, expected an object", manifestName, manifestKind(c)))
 	}
 	root, err := doc.object(i)
 	if err != nil {

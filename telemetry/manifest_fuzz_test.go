@@ -22,13 +22,22 @@ import (
 //     bytes inserted (or is untouched when a valid uuid was already there);
 //   - a second call returns the same ID and changes no byte, and readProjectID agrees.
 func FuzzCreateProject(f *testing.F) {
-	ins, _ := filepath.Glob(filepath.Join("testdata", "manifest", "*.in.json"))
-	for _, p := range ins {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			f.Fatal(err)
+	vectors, err := os.ReadFile(filepath.Join(conformanceDir, "manifest.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	var file struct {
+		Cases []manifestCase `json:"cases"`
+	}
+	if err := json.Unmarshal(vectors, &file); err != nil || len(file.Cases) == 0 {
+		f.Fatalf("cannot read the manifest vectors: %v", err)
+	}
+	for _, c := range file.Cases {
+		in := []byte(c.In)
+		if c.InBase64 != nil {
+			in = c.InBase64
 		}
-		f.Add(data, "strapi")
+		f.Add(in, c.Product)
 	}
 	for _, s := range []string{
 		`{"strapi": "x"}`, `{"strapi": [1]}`, `{"strapi": {"uuid": 1}}`,

@@ -35,11 +35,22 @@ type spool struct {
 	ids    map[string]struct{} // ids of loaded events not yet delivered
 }
 
+// projectKey names a project's spool directory: the first 16 hex digits of the
+// SHA-256 of the project directory's real path (absolute, symlinks resolved), so
+// that every name of one directory finds the same spool.
 func projectKey(projectDir string) string {
 	if abs, err := filepath.Abs(projectDir); err == nil {
 		projectDir = abs
 	}
-	sum := sha256.Sum256([]byte(projectDir))
+	if real, err := filepath.EvalSymlinks(projectDir); err == nil {
+		projectDir = real
+	}
+	return projectKeyOf(projectDir)
+}
+
+// projectKeyOf hashes a real path into a project key.
+func projectKeyOf(realPath string) string {
+	sum := sha256.Sum256([]byte(realPath))
 	return hex.EncodeToString(sum[:8])
 }
 

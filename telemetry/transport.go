@@ -84,7 +84,7 @@ func (s *sender) post(ctx context.Context, events []queued) (res result) {
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
 	// The events are encoded already; only the envelope is written here.
-	fmt.Fprintf(zw, `{"sentAt":%q,"events":[`, time.Now().UTC().Format("2006-01-02T15:04:05.000Z07:00"))
+	fmt.Fprintf(zw, `{"sentAt":%q,"events":[`, time.Now().UTC().Format(wireTimeLayout))
 	for i, ev := range events {
 		if i > 0 {
 			zw.Write([]byte{','})

@@ -21,6 +21,12 @@ type sanitizer struct {
 	rules redact.Rules
 }
 
+// newSanitizer returns the sanitizer of a client whose user's home directory is
+// home: every absolute path is redacted, not only home directories.
+func newSanitizer(home string) sanitizer {
+	return sanitizer{rules: redact.Rules{Home: home, AbsolutePaths: true}}
+}
+
 // props cleans a property or build map. It returns nil for an empty result and
 // counts the keys it dropped (unsupported types, bad names, past the 64-key cap).
 func (s sanitizer) props(in map[string]any) (out map[string]any, dropped int) {

@@ -16,16 +16,25 @@
 //
 //   - Secret: JWTs, PEM private keys, well-known API key shapes (AWS, GitHub,
 //     Stripe, Slack, Google, OpenAI-style, npm), "password=…"-style key/value
-//     pairs, "Bearer <token>", and long random-looking tokens (32+ hex digits,
+//     pairs and "password/secret/token is …" phrases, "Bearer <token>" and
+//     "Basic <credentials>", and long random-looking tokens (32+ hex digits,
 //     or 24+ characters mixing lower case, upper case and digits that do not
 //     read as words).
 //   - CredentialURL: URLs carrying userinfo ("postgres://user:pass@db/x"),
-//     scp-like remotes that name a user other than "git", user:pass DSNs.
+//     scp-like remotes that name a user other than "git", user:pass DSNs,
+//     URLs with a secret query parameter ("?token=…", "&api_key=…",
+//     "X-Amz-Signature=…"), and incoming-webhook URLs of well-known services
+//     (hooks.slack.com, Discord, Office 365, Zapier, Google Chat, Telegram
+//     bots, PagerDuty), where the URL itself is the credential.
 //   - Email: local@domain.tld.
 //   - IPAddress: IPv4 dotted quads and IPv6 addresses.
 //   - HomePath: the configured home directory (Rules.Home), and generic home
 //     shapes: "~/…", "/home/<name>", "/Users/<name>", "C:\Users\<name>",
 //     "/root".
+//   - Path (only with Rules.AbsolutePaths, which the SDK sets): any absolute
+//     file path — POSIX with two or more components ("/srv/acme/portal"),
+//     Windows drives ("C:\x", "d:/x"), UNC shares ("\\server\share"),
+//     file: URLs.
 //
 // Each rule looks anywhere inside the value, not only at whole-value matches.
 // Identifiers the protocol itself uses — canonical UUIDs, versions such as

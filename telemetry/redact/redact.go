@@ -16,6 +16,9 @@ const (
 	CredentialURL = "url-credentials"
 	HomePath      = "home-path"
 	Secret        = "secret"
+	// Path is an absolute file path of any OS; only Rules.AbsolutePaths
+	// reports it.
+	Path = "path"
 )
 
 // Rules holds what the checks need to know about the machine. The zero value checks
@@ -24,6 +27,12 @@ type Rules struct {
 	// Home is the user's home directory; any value containing it is a HomePath.
 	// "" or "/" disables that one check (generic home shapes are still found).
 	Home string
+	// AbsolutePaths flags every absolute file path as Path, not only home
+	// directories: "/srv/acme-corp/portal", "C:\Projects\acme", "D:/work",
+	// "\\server\share", "file:///etc/hosts". The SDK sets it (a path names a
+	// customer or a project as often as a home directory names a user); the
+	// collector leaves it off.
+	AbsolutePaths bool
 }
 
 // Check reports why s looks personal or secret under the zero Rules, or "" when it is safe.
@@ -34,7 +43,7 @@ func Check(s string) string {
 // Check reports why s looks personal or secret, or "" when it is safe to send.
 //
 // When several reasons apply, the first of this order is returned: Secret,
-// CredentialURL, Email, IPAddress, HomePath. The order puts the most harmful
+// CredentialURL, Email, IPAddress, HomePath, Path. The order puts the most harmful
 // leak first (a credential can be used, an address only identifies), and it
 // makes "postgres://u:p@10.0.0.1/db" a CredentialURL rather than an IPAddress.
 func (r Rules) Check(s string) string {
@@ -43,8 +52,9 @@ func (r Rules) Check(s string) string {
 	}
 	// One cheap look at the bytes decides which scanners can apply at all,
 	// so that a typical safe value costs one or two passes.
-	var at, colon, dot, sep bool
+	var at, colon, dot, sep, query bool
 	at = strings.IndexByte(s, '@') >= 0
+	query = strings.IndexByte(s, '?') >= 0
 	colon = strings.IndexByte(s, ':') >= 0
 	dot = strings.IndexByte(s, '.') >= 0
 	sep = strings.IndexByte(s, '/') >= 0 || strings.IndexByte(s, '\\') >= 0 || strings.IndexByte(s, '~') >= 0
@@ -52,7 +62,7 @@ func (r Rules) Check(s string) string {
 	switch {
 	case len(s) >= minSecretLen && hasSecret(s):
 		return Secret
-	case at && hasCredentialURL(s):
+	case at && hasCredentialURL(s), query && hasSecretQuery(s), dot && sep && hasWebhook(s):
 		return CredentialURL
 	case at && dot && hasEmail(s):
 		return Email
@@ -60,6 +70,8 @@ func (r Rules) Check(s string) string {
 		return IPAddress
 	case sep && hasHomeShape(s), r.hasHome(s):
 		return HomePath
+	case r.AbsolutePaths && (sep || colon) && hasAbsolutePath(s):
+		return Path
 	}
 	return ""
 }
@@ -118,9 +130,9 @@ var class = func() (t [256]uint16) {
 	set("._-", cName)
 	set(" \t\n\r\v\f", cSpace)
 	// Case-sensitive prefixes start with e - A g s r x n; case-insensitive
-	// keys start with p s a b (either case).
+	// keys start with p s a b t (either case).
 	set("e-Agsrxn", cPrefix)
-	set("psabPSAB", cPrefix)
+	set("psabtPSABT", cPrefix)
 	t['_'] |= cUnderscore
 	t['-'] |= cDash
 	t['.'] |= cDot
@@ -293,10 +305,10 @@ func (sc *secretScan) prefixAt(i int) bool {
 		}
 	}
 	switch s[i] | 0x20 {
-	case 'p', 's', 'a':
+	case 'p', 's', 'a', 't':
 		return isKeyValue(s, i)
 	case 'b':
-		return isBearer(rest)
+		return isBearer(rest) || isBasic(rest)
 	}
 	return false
 }
@@ -345,8 +357,15 @@ func isDashKey(t string) (ok bool, end int) {
 // (JSON/YAML quoted key) and "key:value" forms. They are matched case-insensitively
 // at a word start, so "DB_PASSWORD=x" and "client_secret=x" match.
 var secretKeys = [...]string{
-	"password", "passwd", "secret", "api_key", "apikey", "api-key",
-	"access_token", "auth_token", "private_key",
+	"password", "passphrase", "passwd", "secret", "api_key", "apikey", "api-key",
+	"access_token", "auth_token", "private_key", "token",
+}
+
+// proseAfterIs are words that, after "password is", make a sentence about the
+// password rather than the password itself ("password is required").
+var proseAfterIs = [...]string{
+	"a", "an", "the", "not", "required", "invalid", "incorrect", "wrong", "missing",
+	"expired", "empty", "too", "set", "unset", "valid", "correct", "needed", "optional",
 }
 
 // isKeyValue reports whether a secret key with a non-empty value starts at i.
@@ -365,8 +384,12 @@ func isKeyValue(s string, i int) bool {
 			quoted = true
 			j++
 		}
+		sp := j
 		for j < len(s) && (s[j] == ' ' || s[j] == '\t') {
 			j++
+		}
+		if j > sp && !quoted && isPhrase(s, j) {
+			return true
 		}
 		if j >= len(s) || (s[j] != '=' && s[j] != ':') {
 			continue
@@ -391,33 +414,73 @@ func isKeyValue(s string, i int) bool {
 	return false
 }
 
-// isBearer reports whether t starts with "Bearer " (any case) and a token of
-// 12 or more characters with letters and digits.
-func isBearer(t string) bool {
-	if !hasPrefixFold(t, "bearer") {
+// isPhrase reports whether s[j:] is "is <value>" after a secret key, as in
+// "my password is hunter2": "is", white space, then a word that is not one of
+// proseAfterIs.
+func isPhrase(s string, j int) bool {
+	if !hasPrefixFold(s[j:], "is") {
 		return false
 	}
-	j := len("bearer")
-	sp := 0
+	j += 2
+	sp := j
+	for j < len(s) && (s[j] == ' ' || s[j] == '\t') {
+		j++
+	}
+	if j == sp || j >= len(s) {
+		return false
+	}
+	end := j
+	for end < len(s) && !is(s[end], cSpace) && strings.IndexByte(".,;!?)", s[end]) < 0 {
+		end++
+	}
+	w := s[j:end]
+	if w == "" || strings.IndexByte("\"'<*", w[0]) >= 0 {
+		return false
+	}
+	for _, p := range proseAfterIs {
+		if len(w) == len(p) && hasPrefixFold(w, p) {
+			return false
+		}
+	}
+	return true
+}
+
+// isBearer reports whether t starts with "Bearer " (any case) and a credential.
+func isBearer(t string) bool {
+	return hasPrefixFold(t, "bearer") && isCredential(t[len("bearer"):])
+}
+
+// isBasic reports whether t starts with "Basic " (any case) and a credential
+// ("Basic dXNlcjpwYXNz").
+func isBasic(t string) bool {
+	return hasPrefixFold(t, "basic") && isCredential(t[len("basic"):])
+}
+
+// isCredential reports whether t is white space and then a token of 8 or more
+// characters from [A-Za-z0-9._~+/=-] that is not a plain word: it has a digit,
+// punctuation, or both cases ("abc.def.ghi", "dXNlcjpwYXNz"; not
+// "authentication").
+func isCredential(t string) bool {
+	j := 0
 	for j < len(t) && t[j] == ' ' {
 		j++
-		sp++
 	}
-	if sp == 0 {
+	if j == 0 {
 		return false
 	}
-	var letter, digit bool
+	var lower, upper, other bool
 	n := 0
 	for ; j < len(t); j++ {
 		c := t[j]
 		if !is(c, cTok) && c != '.' && c != '~' {
 			break
 		}
-		letter = letter || is(c, cLetter)
-		digit = digit || is(c, cDigit)
+		lower = lower || is(c, cLower)
+		upper = upper || is(c, cUpper)
+		other = other || !is(c, cLetter)
 		n++
 	}
-	return n >= 12 && letter && digit
+	return n >= 8 && (other || lower && upper)
 }
 
 // highEntropyRun applies the generic token rule to a run of [A-Za-z0-9+/=_-]
@@ -1001,6 +1064,117 @@ func homeAt(s string, i int, inURL bool) bool {
 		return true // /mnt/c/users/x (WSL)
 	case rest[1:6] == "Users" && !inURL:
 		return true // /Users/x (macOS)
+	}
+	return false
+}
+
+// ---------------------------------------------------------------------------
+// Secrets in URLs
+
+// secretParams are query parameter names whose value is a credential.
+var secretParams = [...]string{
+	"token", "access_token", "refresh_token", "id_token", "auth", "key", "apikey", "api_key",
+	"api-key", "secret", "client_secret", "password", "pass", "pwd", "sig", "signature",
+	"x-amz-signature", "x-amz-credential", "x-amz-security-token", "x-goog-signature",
+	"x-goog-credential", "private_token",
+}
+
+// hasSecretQuery finds a query parameter of secretParams with a non-empty
+// value after a '?' ("https://x/cb?token=abc", "?a=1&api_key=z").
+func hasSecretQuery(s string) bool {
+	q := strings.IndexByte(s, '?')
+	if q < 0 {
+		return false
+	}
+	for i := q; i < len(s); i++ {
+		c := s[i]
+		if is(c, cSpace) {
+			// A new word may hold another URL.
+			n := strings.IndexByte(s[i:], '?')
+			if n < 0 {
+				return false
+			}
+			i += n
+			c = '?'
+		}
+		if c != '?' && c != '&' && c != ';' {
+			continue
+		}
+		rest := s[i+1:]
+		for _, p := range secretParams {
+			if len(rest) > len(p)+1 && hasPrefixFold(rest, p) && rest[len(p)] == '=' {
+				v := rest[len(p)+1]
+				if v != '&' && v != '#' && v != ';' && !is(v, cSpace) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// webhookHosts are URL prefixes (host and path, lower case) of incoming
+// webhooks: the URL itself is the credential.
+var webhookHosts = [...]string{
+	"hooks.slack.com/", "discord.com/api/webhooks/", "discordapp.com/api/webhooks/",
+	"webhook.office.com/", "outlook.office.com/webhook", "hooks.zapier.com/",
+	"chat.googleapis.com/v1/spaces/", "api.telegram.org/bot", "events.pagerduty.com/integration/",
+}
+
+// hasWebhook finds an incoming-webhook URL of a well-known service.
+func hasWebhook(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if i > 0 && s[i-1] != '/' && s[i-1] != '.' && !is(s[i-1], cSpace) {
+			continue
+		}
+		for _, h := range webhookHosts {
+			if (s[i]|0x20) == h[0] && hasPrefixFold(s[i:], h) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// ---------------------------------------------------------------------------
+// Absolute paths
+
+// hasAbsolutePath finds an absolute file path at a word start, outside the path
+// of a URL:
+//   - POSIX: "/" and at least two components ("/srv/acme", "/usr/lib/x"); a
+//     single component ("/api", "/tmp") and relative paths are not flagged;
+//   - Windows: a drive ("C:\x", "d:/x") or a UNC share ("\\server\share");
+//   - a file: URL ("file:///etc/hosts").
+func hasAbsolutePath(s string) bool {
+	inURL := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case is(c, cSpace) || strings.IndexByte("\"'`<>", c) >= 0 && c != '\\':
+			inURL = false
+		case c == ':':
+			if strings.HasPrefix(s[i:], "://") {
+				if i >= 4 && hasPrefixFold(s[i-4:], "file") {
+					return true
+				}
+				inURL = true
+			}
+		case inURL || !wordStart(s, i):
+		case c == '/':
+			n := runLen(s[i+1:], cName)
+			k := i + 1 + n
+			if n > 0 && k+1 < len(s) && s[k] == '/' && is(s[k+1], cName) && runLen(s[i+1:k], cDot) != n {
+				return true
+			}
+		case c == '\\':
+			if i+2 < len(s) && s[i+1] == '\\' && is(s[i+2], cName) {
+				return true
+			}
+		case is(c, cLetter):
+			if i+3 < len(s) && s[i+1] == ':' && (s[i+2] == '\\' || s[i+2] == '/') && is(s[i+3], cName) {
+				return true
+			}
+		}
 	}
 	return false
 }

@@ -423,3 +423,51 @@ func TestNoAllocs(t *testing.T) {
 		}
 	}
 }
+
+func TestCredentialsAndWebhooks(t *testing.T) {
+	runCases(t, Rules{}, []checkCase{
+		{"slack webhook", "https://hooks.slack.com/services/T000/B000/XXXXXXXX", CredentialURL},
+		{"discord webhook", "https://discord.com/api/webhooks/1234/abcd", CredentialURL},
+		{"office webhook", "https://acme.webhook.office.com/webhookb2/x", CredentialURL},
+		{"token query (a key/value secret first)", "https://example.com/cb?token=abc123", Secret},
+		{"second parameter", "https://example.com/x?lang=en&api_key=zzz", Secret},
+		{"key query", "https://maps.example.com/js?key=AbCdEf", CredentialURL},
+		{"signed S3 URL", "https://b.s3.amazonaws.com/f?X-Amz-Signature=abcdef", CredentialURL},
+		{"empty token", "https://example.com/cb?token=&x=1", ""},
+		{"harmless query", "https://example.com/search?q=shoes&page=2", ""},
+		{"slack docs", "https://api.slack.com/messaging/webhooks", ""},
+		{"short bearer", "Bearer abc.def.ghi", Secret},
+		{"basic", "Authorization: Basic dXNlcjpwYXNz", Secret},
+		{"bearer prose", "Bearer authentication", ""},
+		{"basic prose", "basic auth enabled", ""},
+		{"password phrase", "my password is hunter2", Secret},
+		{"secret phrase", "the secret is 42", Secret},
+		{"token assignment", "api token = abc123", Secret},
+		{"prose about a password", "password is required", ""},
+		{"prose about a token", "the token is expired", ""},
+		{"token type", "token_type=bearer", ""},
+	})
+}
+
+func TestAbsolutePaths(t *testing.T) {
+	paths := Rules{AbsolutePaths: true}
+	runCases(t, paths, []checkCase{
+		{"posix", "/srv/acme-corp/customer-portal", Path},
+		{"in text", "built in /opt/acme/app today", Path},
+		{"after a key", "cwd=/var/www/site", Path},
+		{"windows", `C:\Projects\acme`, Path},
+		{"windows slashes", "d:/work/acme", Path},
+		{"unc", `\\fileserver\share`, Path},
+		{"file url", "file:///etc/hosts", Path},
+		{"one component", "/api", ""},
+		{"relative", "src/components/Button.tsx", ""},
+		{"dot relative", "./config/server.js", ""},
+		{"url path", "https://docs.example.com/a/b", ""},
+		{"npm scope", "@strapi/plugin-i18n", ""},
+		{"fraction", "1/2", ""},
+		{"timestamp", "2026-12-03T13:52:42.123Z", ""},
+		{"dots only", "/../x", ""},
+	})
+	// The collector's rules leave paths that name no home alone.
+	runCases(t, Rules{}, []checkCase{{"posix without the option", "/srv/acme-corp/customer-portal", ""}})
+}
