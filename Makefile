@@ -38,7 +38,8 @@ check:
 
 # bench: the SDK against its peers (see BENCHMARKS.md).
 bench:
-	cd bench && $(GO) test -run='^$$' -bench=. -benchmem -count=1 ./...
+	cd bench && $(GO) test -run='^$$' -bench=Track -benchtime=20000x -count=1 .
+	cd bench && $(GO) test -run='^$$' -bench=CloseBlackHoled -count=1 .
 
 # fuzz: every fuzz target for FUZZTIME each.
 fuzz:

@@ -1,0 +1,1 @@
+// A bare CommonJS script: the baseline of the cold-start benchmark.

@@ -1,0 +1,1 @@
+// A bare ES module: the baseline of the cold-start benchmark.

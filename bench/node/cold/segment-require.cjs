@@ -1,0 +1,1 @@
+require('@segment/analytics-node');
