@@ -21,7 +21,7 @@
 //	offset size field
 //	0      2    magic   0xAB 0x57
 //	2      1    version 1
-//	3      1    flags   0 (reserved)
+//	3      1    flags   0, or 1 for a seal (no payload: nothing after it in the segment counts)
 //	4      4    length  payload length in bytes, little endian
 //	8      4    crc     CRC-32C (Castagnoli) over the 4 length bytes and the payload, little endian
 //	12     n    payload
@@ -44,23 +44,35 @@
 // A crash can lose only Appends that had not returned: they may be missing entirely, or
 // partly written. A partly written record at the end of a segment (short header, length
 // beyond the file, CRC mismatch, zeros) is a torn tail; Replay stops that segment there,
-// reports the skipped bytes in ReplayStats (and logs them), and goes on with the next
-// segment. Because a reopened log never appends to an existing non-empty segment, a torn
-// tail is never followed by acknowledged records in the same file. Records of Appends that
-// had not returned may also replay whole (their write completed just before the crash):
-// consumers must be idempotent (the store dedupes by event id).
+// reports the skipped bytes in ReplayStats.Tails (and logs a warning), and goes on with
+// the next segment. Because a reopened log never appends to an existing non-empty
+// segment, a torn tail is never followed by acknowledged records in the same file.
+// Records of Appends that had not returned may also replay whole (their write completed
+// just before the crash): consumers must be idempotent (the store dedupes by event id).
 //
-// Corruption in the middle of a segment (a flipped bit in an acknowledged record) cannot
-// be told apart from a torn tail: Replay stops that segment at the bad record and reports
-// it the same way; the records after it in that segment are not returned.
+// # Damage
+//
+// A bad record with valid records after it is not a torn tail but damage to acknowledged
+// data (a flipped bit, a lost or zeroed block). Replay skips only the damaged bytes: it
+// resynchronises on the earliest offset where a whole valid frame starts (magic, version,
+// a length that fits, and a matching CRC-32C), returns the records from there on, and
+// reports each damaged run in ReplayStats.Damaged with the records it held as far as
+// their headers tell, logged as an error. When Release later covers such a segment, it
+// is moved to the DamagedDir subdirectory (damaged/) instead of being deleted, for the
+// operator to inspect; it no longer counts towards Size. Damage to the last record of a
+// segment cannot be told apart from a torn tail and is reported as one. After a power
+// loss, a write whose pages reached the disk out of order can also show as damage: the
+// records after it were never acknowledged, and replay them is harmless (consumers are
+// idempotent).
 //
 // When a write or fsync fails, every Append of the group gets an error wrapping ErrIO (and
 // the OS error), none of it is acknowledged, and the bytes written are undone: the segment
-// is truncated back to its last durable offset and fsynced. If that fails too, the header
-// at the durable offset is zeroed (so Replay stops there), the segment is sealed, and a new
-// segment is started; its garbage is then a tail, never between acknowledged records.
-// Later Appends try again. (If even the zeroing fails, the failed group's complete records
-// may replay, like unacknowledged appends after a crash.)
+// is truncated back to its last durable offset and fsynced. If that fails too, a seal
+// record is written at the durable offset (Replay stops there and does not resynchronise
+// on what follows), the segment is sealed, and a new segment is started; its garbage is
+// then a tail, never between acknowledged records. Later Appends try again. (If even the
+// seal cannot be written, the failed group's complete records may replay, like
+// unacknowledged appends after a crash.)
 //
 // # Backpressure and space
 //

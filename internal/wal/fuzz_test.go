@@ -12,9 +12,9 @@ import (
 
 // FuzzReplay writes arbitrary bytes as a segment file and replays it: Replay must not
 // panic, must return only records whose framing and CRC are right (checked here
-// independently, against the raw bytes), must account for every byte (records + skipped
-// tail = file size), and must not allocate much more than the file size whatever its
-// length fields say.
+// independently, against the raw bytes), must account for every byte (records + damaged
+// runs between them + tail = file size, each gap reported where it is), and must not
+// allocate much more than the file size whatever its length fields say.
 func FuzzReplay(f *testing.F) {
 	var valid []byte
 	for i := range 5 {
@@ -53,13 +53,17 @@ func FuzzReplay(f *testing.F) {
 		runtime.ReadMemStats(&ms)
 		before := ms.TotalAlloc
 		var prev int64
+		var gaps [][2]int64 // [start, end) of the bytes between records
 		st, err := l.Replay(func(rec []byte, end Pos) error {
 			if end.Segment != 1 {
 				t.Fatalf("record in segment %d", end.Segment)
 			}
-			start := prev
-			if end.Offset != start+headerSize+int64(len(rec)) || end.Offset > int64(len(data)) {
-				t.Fatalf("record [%d, %d) of %d bytes does not follow the previous one", start, end.Offset, len(rec))
+			start := end.Offset - headerSize - int64(len(rec))
+			if start < prev || end.Offset > int64(len(data)) {
+				t.Fatalf("record [%d, %d) of %d bytes overlaps the previous one (ends at %d) or the end", start, end.Offset, len(rec), prev)
+			}
+			if start > prev {
+				gaps = append(gaps, [2]int64{prev, start})
 			}
 			h := data[start : start+headerSize]
 			if h[0] != magic0 || h[1] != magic1 || h[2] != version || h[3] != 0 {
@@ -83,11 +87,25 @@ func FuzzReplay(f *testing.F) {
 		if err != nil {
 			t.Fatalf("Replay: %v", err)
 		}
-		if prev+st.SkippedBytes != int64(len(data)) {
-			t.Fatalf("records end at %d, skipped %d, file is %d bytes", prev, st.SkippedBytes, len(data))
+		// Every gap between records is one damaged run, reported where it is; what follows
+		// the last record is the tail, if anything.
+		if len(gaps) != len(st.Damaged) {
+			t.Fatalf("gaps %v between records, damage reported %+v", gaps, st.Damaged)
 		}
-		if (st.SkippedBytes > 0) != (len(st.Tails) == 1) {
-			t.Fatalf("skipped %d bytes, tails %+v", st.SkippedBytes, st.Tails)
+		var skipped int64
+		for i, g := range gaps {
+			d := st.Damaged[i]
+			if d.Offset != g[0] || d.Offset+d.Skipped != g[1] || d.Records < 1 {
+				t.Fatalf("gap %v reported as %+v", g, d)
+			}
+			skipped += d.Skipped
+		}
+		tail := int64(len(data)) - prev
+		if (tail > 0) != (len(st.Tails) == 1) || (tail > 0 && (st.Tails[0].Offset != prev || st.Tails[0].Skipped != tail)) {
+			t.Fatalf("records end at %d of %d bytes, tails %+v", prev, len(data), st.Tails)
+		}
+		if skipped+tail != st.SkippedBytes {
+			t.Fatalf("skipped %d bytes, damage %d + tail %d", st.SkippedBytes, skipped, tail)
 		}
 		if alloc := ms.TotalAlloc - before; alloc > 2*uint64(len(data))+1<<20 {
 			t.Fatalf("replay of %d bytes allocated %d bytes", len(data), alloc)

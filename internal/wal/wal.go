@@ -111,10 +111,15 @@ type Stats struct {
 }
 
 type segment struct {
-	seq   uint64
-	size  int64 // bytes in the file
-	valid int64 // end of the last valid record, once known (Replay); else size
+	seq     uint64
+	size    int64 // bytes in the file
+	valid   int64 // end of the last valid record, once known (Replay); else size
+	damaged bool  // Replay found damage between valid records: kept aside, not deleted
 }
+
+// DamagedDir is the subdirectory of the log's directory where Release moves segments in
+// which Replay found damaged records between intact ones, instead of deleting them.
+const DamagedDir = "damaged"
 
 type result struct {
 	pos Pos
@@ -539,7 +544,7 @@ func (l *Log) syncFile() error {
 }
 
 // undo removes the bytes of a failed write: it truncates the active segment back to the
-// last durable offset and fsyncs that. If that fails, it zeroes the header at the durable
+// last durable offset and fsyncs that. If that fails, it writes a seal record at the durable
 // end (so Replay stops there), seals the segment (its torn tail is at its very end, where
 // Replay stops and goes on with the next segment) and starts a new segment, now or at the
 // next Append. Either way no torn bytes remain between acknowledged records.
@@ -555,13 +560,12 @@ func (l *Log) undo(durable, attempted int64) {
 		return
 	}
 	// Could not cut the bytes off: overwrite the first header after the durable end with
-	// zeros, so that Replay stops there and does not return records of the failed group
-	// (whose callers were told it failed). If even that fails, those records may replay,
-	// like the unacknowledged appends of a crash.
+	// a seal, so that Replay stops there and does not return (or resynchronise on) the
+	// records of the failed group, whose callers were told it failed. If even that fails,
+	// those records may replay, like the unacknowledged appends of a crash.
 	perr := l.fault(OpTruncate)
 	if perr == nil {
-		var zero [headerSize]byte
-		_, perr = l.f.WriteAt(zero[:min(headerSize, int(attempted))], durable)
+		_, perr = l.f.WriteAt(appendSeal(nil), durable)
 	}
 	if perr == nil && !l.opt.NoSync {
 		perr = l.f.Sync()
@@ -586,12 +590,25 @@ func (l *Log) undo(durable, attempted int64) {
 
 // ReplayStats describes one Replay.
 type ReplayStats struct {
-	Segments     int    // segments read
-	Records      int64  // records passed to fn
-	Bytes        int64  // payload bytes passed to fn
-	SkippedBytes int64  // bytes of torn or corrupt tails, not replayed
-	Tails        []Tail // one per segment whose replay stopped early
-	Last         Pos    // position just past the last record replayed (zero if none)
+	Segments     int      // segments read
+	Records      int64    // records passed to fn
+	Bytes        int64    // payload bytes passed to fn
+	SkippedBytes int64    // bytes not replayed: torn or corrupt tails and damaged records
+	Tails        []Tail   // one per segment whose replay stopped early
+	Damaged      []Damage // damaged records between intact ones, skipped
+	Last         Pos      // position just past the last record replayed (zero if none)
+}
+
+// Damage describes a damaged record (or run of records) in the middle of a segment, with
+// intact records after it: not a torn append but corruption of acknowledged data. Replay
+// skips it, goes on with the next valid record, and the segment is later moved to
+// DamagedDir rather than deleted.
+type Damage struct {
+	Segment uint64
+	Offset  int64  // where the damaged bytes start
+	Skipped int64  // bytes up to the next valid record
+	Records int    // records skipped, as far as their headers tell (at least 1)
+	Reason  string // bad magic, bad length, crc mismatch, ...
 }
 
 // Tail describes a torn or corrupt segment tail skipped by Replay.
@@ -603,10 +620,12 @@ type Tail struct {
 }
 
 // Replay calls fn for every record of every live segment in order, with the position just
-// past it. fn may retain rec. A torn or corrupt tail (short header, bad magic or length,
-// CRC mismatch) ends that segment's replay and is reported in ReplayStats (and logged), not
-// as an error: it can only be an append that was never acknowledged. Replay continues with
-// the next segment. An error from fn stops Replay and is returned as is.
+// past it. fn may retain rec. A bad record (short header, bad magic or length, CRC
+// mismatch) followed by valid records is damage: Replay skips it, resynchronises on the
+// next valid frame, reports it in ReplayStats.Damaged and logs it as an error. A bad
+// record with no valid record after it is a torn tail, reported in ReplayStats.Tails (and
+// logged as a warning): an append that was never acknowledged. Neither is returned as an
+// error. An error from fn stops Replay and is returned as is.
 //
 // Call it before the first Append: it reads the segments that exist when it starts, and the
 // active segment only up to its durable end.
@@ -624,11 +643,19 @@ func (l *Log) Replay(fn func(rec []byte, end Pos) error) (ReplayStats, error) {
 	l.mu.Unlock()
 
 	for _, s := range segs {
-		valid, tail, err := l.replaySegment(s, fn, &st)
+		valid, tail, damaged, err := l.replaySegment(s, fn, &st)
 		if err != nil {
 			return st, err
 		}
 		st.Segments++
+		for _, d := range damaged {
+			st.Damaged = append(st.Damaged, d)
+			st.SkippedBytes += d.Skipped
+			if l.opt.Logger != nil {
+				l.opt.Logger.Error("wal: replay skipped a damaged record between intact ones; the segment will be kept in "+DamagedDir+"/",
+					"segment", d.Segment, "offset", d.Offset, "skipped_records", d.Records, "skipped_bytes", d.Skipped, "reason", d.Reason)
+			}
+		}
 		if tail != nil {
 			st.Tails = append(st.Tails, *tail)
 			st.SkippedBytes += tail.Skipped
@@ -641,6 +668,7 @@ func (l *Log) Replay(fn func(rec []byte, end Pos) error) (ReplayStats, error) {
 		for i := range l.sealed {
 			if l.sealed[i].seq == s.seq {
 				l.sealed[i].valid = valid
+				l.sealed[i].damaged = l.sealed[i].damaged || len(damaged) > 0
 			}
 		}
 		l.mu.Unlock()
@@ -648,13 +676,13 @@ func (l *Log) Replay(fn func(rec []byte, end Pos) error) (ReplayStats, error) {
 	return st, nil
 }
 
-func (l *Log) replaySegment(s segment, fn func([]byte, Pos) error, st *ReplayStats) (int64, *Tail, error) {
+func (l *Log) replaySegment(s segment, fn func([]byte, Pos) error, st *ReplayStats) (int64, *Tail, []Damage, error) {
 	f, err := os.Open(l.segPath(s.seq))
 	if errors.Is(err, fs.ErrNotExist) {
-		return 0, nil, nil // released meanwhile
+		return 0, nil, nil, nil // released meanwhile
 	}
 	if err != nil {
-		return 0, nil, fmt.Errorf("%w: %w", ErrIO, err)
+		return 0, nil, nil, fmt.Errorf("%w: %w", ErrIO, err)
 	}
 	defer f.Close()
 	size := s.size
@@ -662,24 +690,28 @@ func (l *Log) replaySegment(s segment, fn func([]byte, Pos) error, st *ReplaySta
 		// Sealed: read all of the file as it is now.
 		fi, err := f.Stat()
 		if err != nil {
-			return 0, nil, fmt.Errorf("%w: %w", ErrIO, err)
+			return 0, nil, nil, fmt.Errorf("%w: %w", ErrIO, err)
 		}
 		size = fi.Size()
 	}
-	valid, tail, err := scanSegment(f, size, func(rec []byte, end int64) error {
+	res, err := scanSegment(f, size, func(rec []byte, end int64) error {
 		st.Records++
 		st.Bytes += int64(len(rec))
 		p := Pos{s.seq, end}
 		st.Last = p
 		return fn(rec, p)
 	})
+	var damaged []Damage
+	for _, d := range res.damaged {
+		damaged = append(damaged, Damage{Segment: s.seq, Offset: d.off, Skipped: d.n, Records: d.records, Reason: d.reason})
+	}
 	if err != nil {
-		return valid, nil, err
+		return res.valid, nil, damaged, err
 	}
-	if tail == nil {
-		return valid, nil, nil
+	if res.tail == nil {
+		return res.valid, nil, damaged, nil
 	}
-	return valid, &Tail{Segment: s.seq, Offset: valid, Skipped: size - valid, Reason: tail.reason}, nil
+	return res.valid, &Tail{Segment: s.seq, Offset: res.valid, Skipped: size - res.valid, Reason: res.tail.reason}, damaged, nil
 }
 
 func (l *Log) activeSeq() uint64 {
@@ -755,6 +787,12 @@ func (l *Log) release(p Pos, all bool) error {
 	}
 	var errs []error
 	for _, s := range doomed {
+		if s.damaged {
+			if err := l.keepDamaged(s.seq); err != nil {
+				errs = append(errs, err)
+			}
+			continue
+		}
 		if err := os.Remove(l.segPath(s.seq)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, fmt.Errorf("%w: remove segment %d: %w", ErrIO, s.seq, err))
 			continue
@@ -765,6 +803,34 @@ func (l *Log) release(p Pos, all bool) error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// keepDamaged moves a released segment that holds damaged records into DamagedDir, for
+// the operator to look at, instead of deleting it. It no longer counts as live.
+func (l *Log) keepDamaged(seq uint64) error {
+	dst := filepath.Join(l.dir, DamagedDir)
+	if err := os.MkdirAll(dst, 0o700); err != nil {
+		return fmt.Errorf("%w: cannot create %q: %w", ErrIO, dst, err)
+	}
+	if err := os.Rename(l.segPath(seq), filepath.Join(dst, segName(seq))); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w: cannot move damaged segment %d to %q: %w", ErrIO, seq, dst, err)
+	}
+	if l.opt.Logger != nil {
+		l.opt.Logger.Error("wal: kept a segment with damaged records instead of deleting it",
+			"segment", seq, "path", filepath.Join(dst, segName(seq)))
+	}
+	if l.opt.NoSync {
+		return nil
+	}
+	d, err := os.Open(dst)
+	if err != nil {
+		return fmt.Errorf("%w: open dir: %w", ErrIO, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("%w: sync dir: %w", ErrIO, err)
+	}
+	return nil
 }
 
 // Size returns the bytes in live segments (for metrics and backpressure).

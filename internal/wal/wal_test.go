@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -308,8 +309,6 @@ func TestCorruptByte(t *testing.T) {
 		{"last length", lastStart + 5, 9, "length"},
 		{"last magic", lastStart, 9, "magic"},
 		{"last version", lastStart + 2, 9, "version"},
-		// Corruption in the middle also ends the segment: the records after it are lost.
-		{"first payload", headerSize + 3, 0, "crc"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -333,6 +332,150 @@ func TestCorruptByte(t *testing.T) {
 				t.Fatalf("tails %+v, want reason %q", st.Tails, c.reason)
 			}
 		})
+	}
+}
+
+// Damage in the middle of a segment skips only the damaged record: Replay resynchronises
+// on the next valid frame, so the acknowledged records after it are not lost. Each of 20
+// records in turn gets a flipped byte (in its magic, version, length, CRC or payload), a
+// zeroed header, or loses bytes from its middle; every other record must replay, in order,
+// at its own position. Damage before the last record is reported as Damaged and the
+// segment is moved to damaged/ on Release; damage to the last record is a torn tail.
+func TestDamageResync(t *testing.T) {
+	const n = 20
+	src := t.TempDir()
+	recs, _, seg := writeRecords(t, src, n)
+	data, err := os.ReadFile(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	starts := make([]int64, n+1)
+	for i, r := range recs {
+		starts[i+1] = starts[i] + encodedSize(len(r))
+	}
+	if starts[n] != int64(len(data)) {
+		t.Fatalf("segment is %d bytes, records take %d", len(data), starts[n])
+	}
+	flip := func(at int64) func([]byte, int64) []byte {
+		return func(b []byte, start int64) []byte { b[start+at] ^= 0x5a; return b }
+	}
+	mutations := []struct {
+		name   string
+		mutate func(b []byte, start int64) []byte // b is a copy of the segment; start is the record's offset
+		reason string
+	}{
+		{"magic", flip(0), "magic"},
+		{"version", flip(2), "version"},
+		{"length", flip(5), "length"},
+		{"length low byte", flip(4), ""},
+		{"crc", flip(9), "crc"},
+		{"payload", flip(headerSize + 3), "crc"},
+		{"zeroed header", func(b []byte, start int64) []byte { clear(b[start : start+headerSize]); return b }, "magic"},
+		{"bytes cut out", func(b []byte, start int64) []byte {
+			return append(b[:start+headerSize+2], b[start+headerSize+6:]...)
+		}, ""},
+	}
+	for _, m := range mutations {
+		for bad := range n {
+			t.Run(fmt.Sprintf("%s/record %d", m.name, bad), func(t *testing.T) {
+				file := m.mutate(bytes.Clone(data), starts[bad])
+				dir := t.TempDir()
+				if err := os.WriteFile(filepath.Join(dir, filepath.Base(seg)), file, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				l := open(t, dir, Options{NoSync: true})
+				got, st := replayAll(t, l)
+				if len(got) != n-1 {
+					t.Fatalf("replayed %d records, want %d (all but record %d); stats %+v", len(got), n-1, bad, st)
+				}
+				shift := int64(len(file) - len(data)) // bytes cut out of record bad
+				for j, r := range got {
+					i := j
+					if j >= bad {
+						i = j + 1
+					}
+					want := Pos{1, starts[i+1]}
+					if i > bad {
+						want.Offset += shift
+					}
+					if !bytes.Equal(r.rec, recs[i]) || r.end != want {
+						t.Fatalf("replayed record %d at %v = %q, want record %d at %v", j, r.end, r.rec, i, want)
+					}
+				}
+				badBytes := starts[bad+1] - starts[bad] + shift
+				if bad == n-1 {
+					if len(st.Damaged) != 0 || len(st.Tails) != 1 || st.Tails[0].Offset != starts[bad] || st.SkippedBytes != badBytes {
+						t.Fatalf("damaged last record: want one tail at %d of %d bytes, got %+v", starts[bad], badBytes, st)
+					}
+				} else {
+					if len(st.Tails) != 0 || len(st.Damaged) != 1 || st.SkippedBytes != badBytes {
+						t.Fatalf("want one damaged run of %d bytes, got %+v", badBytes, st)
+					}
+					d := st.Damaged[0]
+					if d.Segment != 1 || d.Offset != starts[bad] || d.Skipped != badBytes || d.Records != 1 || !strings.Contains(d.Reason, m.reason) {
+						t.Fatalf("damage %+v, want segment 1 offset %d, %d bytes, reason with %q", d, starts[bad], badBytes, m.reason)
+					}
+				}
+				// Release keeps a damaged segment aside and deletes a torn one.
+				if err := l.Release(st.Last); err != nil {
+					t.Fatal(err)
+				}
+				kept, _ := filepath.Glob(filepath.Join(dir, DamagedDir, "*"+segExt))
+				if _, err := os.Stat(filepath.Join(dir, filepath.Base(seg))); !errors.Is(err, os.ErrNotExist) {
+					t.Fatalf("released segment still live: %v", err)
+				}
+				if wantKept := bad < n-1; (len(kept) == 1) != wantKept {
+					t.Fatalf("kept aside %v, want a kept segment: %v", kept, wantKept)
+				}
+				if bad < n-1 {
+					b, err := os.ReadFile(kept[0])
+					if err != nil || !bytes.Equal(b, file) {
+						t.Fatalf("the kept segment differs from the damaged one (%v)", err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// Damage runs that stretch over several records, and several runs in one segment, are
+// each skipped, and the records between and after them replay; each run counts the
+// records it held.
+func TestDamageSeveralRuns(t *testing.T) {
+	src := t.TempDir()
+	recs, _, seg := writeRecords(t, src, 20)
+	data, _ := os.ReadFile(seg)
+	starts := []int64{0}
+	for _, r := range recs {
+		starts = append(starts, starts[len(starts)-1]+encodedSize(len(r)))
+	}
+	bad := bytes.Clone(data)
+	for _, i := range []int{2, 3, 4, 10, 17} { // runs: 2-4, 10, 17
+		bad[starts[i]+headerSize] ^= 1
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, filepath.Base(seg)), bad, 0o600)
+	l := open(t, dir, Options{NoSync: true})
+	got, st := replayAll(t, l)
+	var want []string
+	for i, r := range recs {
+		if !slices.Contains([]int{2, 3, 4, 10, 17}, i) {
+			want = append(want, string(r))
+		}
+	}
+	var have []string
+	for _, r := range got {
+		have = append(have, string(r.rec))
+	}
+	if !slices.Equal(have, want) {
+		t.Fatalf("replayed %d records %q, want %q", len(have), have, want)
+	}
+	var runs []int
+	for _, d := range st.Damaged {
+		runs = append(runs, d.Records)
+	}
+	if !slices.Equal(runs, []int{3, 1, 1}) || len(st.Tails) != 0 {
+		t.Fatalf("damage %+v tails %+v: want runs of 3, 1 and 1 records", st.Damaged, st.Tails)
 	}
 }
 
