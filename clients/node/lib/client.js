@@ -14,7 +14,7 @@ const { props, pairsOf, validEventName } = require('./values.js');
 const { eventID } = require('./ids.js');
 const { Sender, DELIVERED, RETRY, TOO_LARGE } = require('./transport.js');
 const { Spool, discard, MAX_EVENT_BYTES } = require('./spool.js');
-const recentFile = require('./recent.js');
+const { appendRecent, readRecent } = require('./recent.js');
 
 const BATCH_SIZE = 200; // events a request carries at most
 const MAX_PENDING_BYTES = 4 << 20; // encoded events held while the collector is away
@@ -91,7 +91,7 @@ class Telemetry {
       const dir = decision.userOptOut ? this._spoolRoot : path.join(this._spoolRoot, projectKey(cfg.dir));
       try {
         fs.lstatSync(dir);
-        setImmediate(() => discard(dir, 2000)).unref();
+        setImmediate(() => discard(dir, 2000, 50));
       } catch {
         // nothing spooled
       }
@@ -124,10 +124,11 @@ class Telemetry {
     this._drainBound = () => this._drain();
     hook();
     live.add(this);
+    // An immediate runs on the next turn of the loop and holds it no longer.
     setImmediate(() => this._safe(() => {
       this._init();
       this._maybeSend();
-    })).unref();
+    }));
   }
 
   // track records one event with its properties. It never throws, never
@@ -158,7 +159,7 @@ class Telemetry {
       this._qBytes += est;
       if (!this._drainScheduled) {
         this._drainScheduled = true;
-        setImmediate(this._drainBound).unref();
+        setImmediate(this._drainBound);
       }
     } catch {
       this._c.recovered++;
@@ -240,7 +241,7 @@ class Telemetry {
   // text that was sent, oldest first.
   recent() {
     try {
-      return this._cfg ? recentFile.read(this._cfg.stateDir) : [];
+      return this._cfg ? readRecent(this._cfg.stateDir) : [];
     } catch {
       return [];
     }
@@ -282,7 +283,7 @@ class Telemetry {
     } catch {
       home = '';
     }
-    this._rules = { home };
+    this._rules = { home, absolutePaths: true };
     this._build = null;
     if (cfg.build) {
       const b = props(pairsOf(cfg.build, MAX_TRACK_KEYS).pairs, this._rules);
@@ -473,7 +474,7 @@ class Telemetry {
           this._lastError = `collector rejected ${list.length} events, first: ${first}`;
         }
         this._spool.acked(events);
-        const err = recentFile.append(this._cfg.stateDir, acked);
+        const err = appendRecent(this._cfg.stateDir, acked);
         if (err) this._lastError = err;
         break;
       }
@@ -604,7 +605,7 @@ function describe(err) {
 function recent(product, options) {
   try {
     const cfg = resolveOptions({ product, stateDir: options && options.stateDir });
-    return recentFile.read(cfg.stateDir);
+    return readRecent(cfg.stateDir);
   } catch {
     return [];
   }

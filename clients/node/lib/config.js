@@ -24,12 +24,13 @@ function truthy(v) {
   return s === '1' || s === 'true' || s === 'yes';
 }
 
-// doNotTrack reports whether DO_NOT_TRACK=<v> opts out: any non-empty value but
-// 0, false, no and off (trimmed, any case). The privacy-safe reading wins.
-function doNotTrack(v) {
-  if (typeof v !== 'string') return false;
+// optsOut reports whether an opt-out variable (DO_NOT_TRACK,
+// <PRODUCT>_TELEMETRY_DISABLED) set to v says no: any non-empty value but 0,
+// false, no and off (trimmed, any case). The privacy-safe reading wins.
+function optsOut(v) {
+  if (typeof v !== 'string' || v === '') return false;
   const s = v.trim().toLowerCase();
-  return s !== '' && s !== '0' && s !== 'false' && s !== 'no' && s !== 'off';
+  return s !== '0' && s !== 'false' && s !== 'no' && s !== 'off';
 }
 
 // userConfigDir and userCacheDir follow Go's os.UserConfigDir and
@@ -97,7 +98,12 @@ function projectKey(projectDir) {
   } catch {
     // A missing directory keys by its absolute path.
   }
-  return crypto.createHash('sha256').update(p).digest('hex').slice(0, 16);
+  return projectKeyOf(p);
+}
+
+// projectKeyOf hashes a real path into a project key.
+function projectKeyOf(realPath) {
+  return crypto.createHash('sha256').update(realPath).digest('hex').slice(0, 16);
 }
 
 function optionError(field, expected, got) {
@@ -176,6 +182,6 @@ function positive(v, field, what, def) {
 }
 
 module.exports = {
-  DEFAULT_CLOSE_BUDGET, envPrefix, truthy, doNotTrack, userConfigDir, userCacheDir, optOutPath,
-  defaultStateDir, projectKey, resolveOptions, PRODUCT_RE,
+  DEFAULT_CLOSE_BUDGET, envPrefix, truthy, optsOut, userConfigDir, userCacheDir, optOutPath,
+  defaultStateDir, projectKey, projectKeyOf, resolveOptions, PRODUCT_RE,
 };

@@ -5,7 +5,7 @@
 
 const fs = require('node:fs');
 const path = require('node:path');
-const { envPrefix, truthy, doNotTrack, optOutPath } = require('./config.js');
+const { envPrefix, optsOut, optOutPath } = require('./config.js');
 const { readProjectID, OK, MISSING, NO_UUID } = require('./manifest.js');
 const { writeFileAtomic } = require('./fsafe.js');
 
@@ -16,8 +16,8 @@ const ENABLED = 'enabled';
 // project) opted out, which also discards every spooled event of the product.
 function consent(cfg, env = process.env) {
   const prefix = envPrefix(cfg.product);
-  if (doNotTrack(env.DO_NOT_TRACK)) return { id: '', reason: 'DO_NOT_TRACK is set', userOptOut: true };
-  if (truthy(env[prefix + '_TELEMETRY_DISABLED'])) {
+  if (optsOut(env.DO_NOT_TRACK)) return { id: '', reason: 'DO_NOT_TRACK is set', userOptOut: true };
+  if (optsOut(env[prefix + '_TELEMETRY_DISABLED'])) {
     return { id: '', reason: `${prefix}_TELEMETRY_DISABLED is set`, userOptOut: true };
   }
   let file = '';

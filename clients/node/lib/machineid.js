@@ -10,23 +10,19 @@ const childProcess = require('node:child_process');
 const { readSmall, writeFileAtomic, mkdirPrivate } = require('./fsafe.js');
 
 // Known to be shared by many machines (cloned images, placeholder firmware).
-const SHARED = new Set([
-  'b08dfa6083e7567a1921a715000001fb',
-  '03000200-0400-0500-0006-000700080009',
-  'ffffffff-ffff-ffff-ffff-ffffffffffff',
-  'not settable',
-  'not specified',
-  'uninitialized',
-]);
+const SHARED = new Set(['b08dfa6083e7567a1921a715000001fb', '03000200-0400-0500-0006-000700080009']);
 
-// usableMachineID reports whether raw identifies one machine: not empty, not a
-// placeholder, not all zeros, and hex digits (dashes allowed between them).
+// usableMachineID reports whether raw identifies one machine: after trimming
+// and lower-casing, at least 16 hex digits (dashes allowed between them, as in
+// a platform UUID), not all zeros or all f, and not a value known to be
+// shared. Anything else (systemd's "uninitialized", an empty file, firmware
+// text) is unusable, and the random ID kept in StateDir is used instead.
 function usableMachineID(raw) {
   if (typeof raw !== 'string') return false;
   const s = raw.trim().toLowerCase();
-  if (s === '' || SHARED.has(s)) return false;
-  if (!/^[0-9a-f-]+$/.test(s)) return false;
-  return s.replace(/[0-]/g, '') !== '';
+  if (SHARED.has(s) || !/^[0-9a-f-]*$/.test(s)) return false;
+  const digits = s.replace(/-/g, '');
+  return digits.length >= 16 && !/^0+$/.test(digits) && !/^f+$/.test(digits);
 }
 
 function hashMachineID(raw, product) {

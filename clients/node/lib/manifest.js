@@ -422,6 +422,11 @@ function replaceManifest(file, data, st) {
 // createProject gives the project in dir a project ID at <product>.uuid in its
 // package.json and returns it; an ID already there is returned unchanged.
 async function createProject(dir, product) {
+  return createProjectWith(dir, product, randomUUID);
+}
+
+// createProjectWith is createProject with the generator of new IDs.
+async function createProjectWith(dir, product, gen) {
   let file = '<unknown>';
   try {
     if (typeof dir !== 'string' || dir === '') throw new Error('expected the project directory as a non-empty string');
@@ -441,7 +446,7 @@ async function createProject(dir, product) {
     try {
       removeStaleTemps(path.dirname(target), path.basename(target));
       const { data, stat } = readManifest(target);
-      const { out, id } = addProjectID(data, product, randomUUID);
+      const { out, id } = addProjectID(data, product, gen);
       if (out === null) return id;
       if ((stat.mode & 0o200) === 0) {
         throw new Error(`${MANIFEST} is read-only (mode ${(stat.mode & 0o777).toString(8).padStart(4, '0')}); expected a file its owner can write`);
@@ -462,4 +467,4 @@ async function createProject(dir, product) {
   }
 }
 
-module.exports = { createProject, readProjectID, addProjectID, ManifestError, OK, MISSING, NO_UUID, INVALID };
+module.exports = { createProject, createProjectWith, readProjectID, addProjectID, ManifestError, OK, MISSING, NO_UUID, INVALID };

@@ -36,7 +36,7 @@ function keep(lines) {
 }
 
 // append adds the acknowledged events; it returns an error text or ''.
-function append(stateDir, raws) {
+function appendRecent(stateDir, raws) {
   if (raws.length === 0) return '';
   const file = path.join(stateDir, FILE);
   try {
@@ -51,8 +51,8 @@ function append(stateDir, raws) {
 
 // read returns the recorded events, oldest first, as the JSON text that was
 // sent.
-function read(stateDir) {
+function readRecent(stateDir) {
   return keep(readLines(stateDir));
 }
 
-module.exports = { append, read, RECENT_MAX_EVENTS, RECENT_MAX_BYTES };
+module.exports = { appendRecent, readRecent, RECENT_MAX_EVENTS, RECENT_MAX_BYTES };

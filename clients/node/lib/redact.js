@@ -12,6 +12,7 @@ const IP_ADDRESS = 'ip-address';
 const CREDENTIAL_URL = 'url-credentials';
 const HOME_PATH = 'home-path';
 const SECRET = 'secret';
+const PATH = 'path';
 
 // Byte classes. A byte may be in several.
 const cLower = 1 << 0;
@@ -53,7 +54,7 @@ const cls = new Uint16Array(256);
   set('._-', cName);
   set(' \t\n\r\v\f', cSpace);
   set('e-Agsrxn', cPrefix);
-  set('psabPSAB', cPrefix);
+  set('psabtPSABT', cPrefix);
   cls[95] |= cUnderscore;
   cls[45] |= cDash;
   cls[46] |= cDot;
@@ -192,10 +193,10 @@ function prefixAt(sc, i) {
       break;
   }
   switch (b[i] | 0x20) {
-    case C('p'): case C('s'): case C('a'):
+    case C('p'): case C('s'): case C('a'): case C('t'):
       return isKeyValue(b, i);
     case C('b'):
-      return isBearer(b, i);
+      return isCredentialAfter(b, i, 'bearer') || isCredentialAfter(b, i, 'basic');
   }
   return false;
 }
@@ -230,7 +231,12 @@ function isDashKey(b, t) {
   return [n >= 20 && lower && upper && digit, n];
 }
 
-const SECRET_KEYS = ['password', 'passwd', 'secret', 'api_key', 'apikey', 'api-key', 'access_token', 'auth_token', 'private_key'];
+const SECRET_KEYS = ['password', 'passphrase', 'passwd', 'secret', 'api_key', 'apikey', 'api-key', 'access_token', 'auth_token', 'private_key', 'token'];
+
+// Words that, after "password is", make a sentence about the password rather
+// than the password itself ("password is required").
+const PROSE_AFTER_IS = new Set(['a', 'an', 'the', 'not', 'required', 'invalid', 'incorrect', 'wrong', 'missing',
+  'expired', 'empty', 'too', 'set', 'unset', 'valid', 'correct', 'needed', 'optional']);
 
 function isKeyValue(b, i) {
   const first = b[i] | 0x20;
@@ -242,7 +248,9 @@ function isKeyValue(b, i) {
       quoted = true;
       j++;
     }
+    const sp = j;
     while (j < b.length && (b[j] === 32 || b[j] === 9)) j++;
+    if (j > sp && !quoted && isPhrase(b, j)) return true;
     if (j >= b.length || (b[j] !== C('=') && b[j] !== C(':'))) continue;
     const colon = b[j] === C(':');
     j++;
@@ -258,26 +266,45 @@ function isKeyValue(b, i) {
   return false;
 }
 
-function isBearer(b, t) {
-  if (!hasPrefixFoldAt(b, t, 'bearer')) return false;
-  let j = t + 6;
-  let sp = 0;
-  while (j < b.length && b[j] === 32) {
-    j++;
-    sp++;
-  }
-  if (sp === 0) return false;
-  let letter = false;
-  let digit = false;
+// isPhrase reports whether b[j:] is "is <value>" after a secret key, as in
+// "my password is hunter2", the value not being a word of PROSE_AFTER_IS.
+function isPhrase(b, j) {
+  if (!hasPrefixFoldAt(b, j, 'is')) return false;
+  j += 2;
+  const sp = j;
+  while (j < b.length && (b[j] === 32 || b[j] === 9)) j++;
+  if (j === sp || j >= b.length) return false;
+  let end = j;
+  while (end < b.length && !is(b[end], cSpace) && !'.,;!?)'.includes(String.fromCharCode(b[end]))) end++;
+  if (end === j || '"\'<*'.includes(String.fromCharCode(b[j]))) return false;
+  let w = '';
+  for (let k = j; k < end; k++) w += String.fromCharCode(b[k] >= 65 && b[k] <= 90 ? b[k] + 32 : b[k]);
+  return !PROSE_AFTER_IS.has(w);
+}
+
+// isCredentialAfter reports whether b[t:] starts with word ("bearer", "basic",
+// any case), white space and a token of 8 or more characters from
+// [A-Za-z0-9._~+/=-] that is not a plain word: it has a digit, punctuation, or
+// both cases.
+function isCredentialAfter(b, t, word) {
+  if (!hasPrefixFoldAt(b, t, word)) return false;
+  let j = t + word.length;
+  const sp = j;
+  while (j < b.length && b[j] === 32) j++;
+  if (j === sp) return false;
+  let lower = false;
+  let upper = false;
+  let other = false;
   let n = 0;
   for (; j < b.length; j++) {
     const c = b[j];
     if (!is(c, cTok) && c !== C('.') && c !== C('~')) break;
-    letter = letter || is(c, cLetter);
-    digit = digit || is(c, cDigit);
+    lower = lower || is(c, cLower);
+    upper = upper || is(c, cUpper);
+    other = other || !is(c, cLetter);
     n++;
   }
-  return n >= 12 && letter && digit;
+  return n >= 8 && (other || (lower && upper));
 }
 
 // highEntropyRun applies the generic token rule to b[s:e], cutting canonical
@@ -681,21 +708,104 @@ function homeAt(b, i, inURL) {
 }
 
 // ---------------------------------------------------------------------------
+// Secrets in URLs
+
+const SECRET_PARAMS = ['token', 'access_token', 'refresh_token', 'id_token', 'auth', 'key', 'apikey', 'api_key',
+  'api-key', 'secret', 'client_secret', 'password', 'pass', 'pwd', 'sig', 'signature',
+  'x-amz-signature', 'x-amz-credential', 'x-amz-security-token', 'x-goog-signature',
+  'x-goog-credential', 'private_token'];
+
+// hasSecretQuery finds a query parameter of SECRET_PARAMS with a non-empty
+// value after a '?'.
+function hasSecretQuery(b) {
+  const q = b.indexOf(63);
+  if (q < 0) return false;
+  for (let i = q; i < b.length; i++) {
+    let c = b[i];
+    if (is(c, cSpace)) {
+      const n = b.indexOf(63, i);
+      if (n < 0) return false;
+      i = n;
+      c = 63;
+    }
+    if (c !== 63 && c !== 38 && c !== 59) continue;
+    const r = i + 1;
+    for (const p of SECRET_PARAMS) {
+      if (b.length - r > p.length + 1 && hasPrefixFoldAt(b, r, p) && b[r + p.length] === C('=')) {
+        const v = b[r + p.length + 1];
+        if (v !== 38 && v !== 35 && v !== 59 && !is(v, cSpace)) return true;
+      }
+    }
+  }
+  return false;
+}
+
+// Incoming-webhook URL prefixes: the URL itself is the credential.
+const WEBHOOK_HOSTS = ['hooks.slack.com/', 'discord.com/api/webhooks/', 'discordapp.com/api/webhooks/',
+  'webhook.office.com/', 'outlook.office.com/webhook', 'hooks.zapier.com/',
+  'chat.googleapis.com/v1/spaces/', 'api.telegram.org/bot', 'events.pagerduty.com/integration/'];
+
+function hasWebhook(b) {
+  for (let i = 0; i < b.length; i++) {
+    if (i > 0 && b[i - 1] !== 47 && b[i - 1] !== 46 && !is(b[i - 1], cSpace)) continue;
+    for (const h of WEBHOOK_HOSTS) {
+      if ((b[i] | 0x20) === h.charCodeAt(0) && hasPrefixFoldAt(b, i, h)) return true;
+    }
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------
+// Absolute paths
+
+// hasAbsolutePath finds an absolute file path at a word start, outside the
+// path of a URL: POSIX with two or more components, a Windows drive or UNC
+// share, a file: URL.
+function hasAbsolutePath(b) {
+  let inURL = false;
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i];
+    if (is(c, cSpace) || '"\'`<>'.includes(String.fromCharCode(c))) {
+      inURL = false;
+    } else if (c === 58) {
+      if (hasPrefixAt(b, i, '://')) {
+        if (i >= 4 && hasPrefixFoldAt(b, i - 4, 'file')) return true;
+        inURL = true;
+      }
+    } else if (inURL || !wordStart(b, i)) {
+      // inside a URL, or not at a word start
+    } else if (c === 47) {
+      const n = runLen(b, i + 1, cName);
+      const k = i + 1 + n;
+      if (n > 0 && k + 1 < b.length && b[k] === 47 && is(b[k + 1], cName) && runLen(b, i + 1, cDot, k) !== n) return true;
+    } else if (c === 92) {
+      if (i + 2 < b.length && b[i + 1] === 92 && is(b[i + 2], cName)) return true;
+    } else if (is(c, cLetter)) {
+      if (i + 3 < b.length && b[i + 1] === 58 && (b[i + 2] === 92 || b[i + 2] === 47) && is(b[i + 3], cName)) return true;
+    }
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------
 
 // reason reports why s looks personal or secret, or '' when it is safe to
-// send. rules.home is the user's home directory.
+// send. rules.home is the user's home directory; rules.absolutePaths flags
+// every absolute file path (the SDK sets it).
 function reason(s, rules) {
   if (typeof s !== 'string' || s === '') return '';
   const b = Buffer.from(s, 'utf8');
   const at = b.indexOf(64) >= 0;
   const colon = b.indexOf(58) >= 0;
   const dot = b.indexOf(46) >= 0;
+  const query = b.indexOf(63) >= 0;
   const sep = b.indexOf(47) >= 0 || b.indexOf(92) >= 0 || b.indexOf(126) >= 0;
   if (b.length >= MIN_SECRET_LEN && hasSecret(b)) return SECRET;
-  if (at && hasCredentialURL(b)) return CREDENTIAL_URL;
+  if ((at && hasCredentialURL(b)) || (query && hasSecretQuery(b)) || (dot && sep && hasWebhook(b))) return CREDENTIAL_URL;
   if (at && dot && hasEmail(b)) return EMAIL;
   if ((dot && hasIPv4(b)) || (colon && hasIPv6(b))) return IP_ADDRESS;
   if ((sep && hasHomeShape(b)) || hasHome(b, homeOf(rules))) return HOME_PATH;
+  if (rules && rules.absolutePaths && (sep || colon) && hasAbsolutePath(b)) return PATH;
   return '';
 }
 
@@ -704,4 +814,4 @@ function check(s, rules) {
   return reason(s, rules) !== '';
 }
 
-module.exports = { reason, check, PLACEHOLDER, EMAIL, IP_ADDRESS, CREDENTIAL_URL, HOME_PATH, SECRET };
+module.exports = { reason, check, PLACEHOLDER, EMAIL, IP_ADDRESS, CREDENTIAL_URL, HOME_PATH, SECRET, PATH };

@@ -204,9 +204,11 @@ class Spool {
 
 // discard deletes spooled events in the background, never on the caller's
 // path: all of the product's on a user-level opt-out, else the project's. It
-// deletes at most max files a run, so a huge spool costs each run little.
-function discard(dir, max = 10000) {
+// deletes at most max files, for at most ms milliseconds, a run, so that a
+// huge spool costs each run little and never holds the host's exit long.
+function discard(dir, max = 2000, ms = 50) {
   let removed = 0;
+  const until = Date.now() + ms;
   const walk = async (d, depth) => {
     let h;
     try {
@@ -216,7 +218,7 @@ function discard(dir, max = 10000) {
     }
     try {
       for await (const e of h) {
-        if (removed >= max) break;
+        if (removed >= max || Date.now() > until) break;
         const p = path.join(d, e.name);
         if (e.isDirectory() && depth === 0) {
           await walk(p, 1);

@@ -3,7 +3,7 @@
 // those; strings made well-formed, cut to 256 characters and replaced by
 // "[redacted]" when they look personal or secret.
 
-const redact = require('./redact.js');
+const { check, PLACEHOLDER } = require('./redact.js');
 
 const MAX_PROPERTIES = 64;
 const MAX_STRING = 256; // characters (code points)
@@ -40,7 +40,7 @@ function cut(s, n) {
 function cleanString(s, rules) {
   s = s.replace(LONE_SURROGATE, '\uFFFD');
   s = cut(s, MAX_STRING);
-  return redact.check(s, rules) ? redact.PLACEHOLDER : s;
+  return check(s, rules) ? PLACEHOLDER : s;
 }
 
 // value cleans one value; lists are allowed only at the top level. It returns
