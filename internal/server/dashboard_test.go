@@ -12,7 +12,7 @@ import (
 func TestDashboardSession(t *testing.T) {
 	s, hs := startTestServer(t, Config{Store: &memStore{faultyStore{stored: map[string]bool{}}}})
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noRedirect.PostForm(hs.URL+"/signin", url.Values{"token": {"test-token"}})
+	resp, err := noRedirect.PostForm(hs.URL+"/signin", url.Values{"token": {testAdminToken}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func TestDashboardSession(t *testing.T) {
 	// The same data directory with another token: the cookie is worthless.
 	hs.Close()
 	s.Close()
-	s2, err := Open(Config{DataDir: s.cfg.DataDir, Plan: s.cfg.Plan, Store: s.cfg.Store, Token: "another-token", Logger: s.logger})
+	s2, err := Open(Config{DataDir: s.cfg.DataDir, Plan: s.cfg.Plan, Store: s.cfg.Store, Token: "another-token-0123456789abcdef0123456789", Logger: s.logger})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ type serverMetrics struct {
 	shed        *metrics.CounterVec // reason: busy, lag
 	stored      *metrics.CounterVec
 	unstorable  *metrics.CounterVec
+	walDamaged  *metrics.CounterVec // records skipped by replay as damaged
 	storeInsert *metrics.Histogram
 	ack         *metrics.Histogram
 }
@@ -32,6 +33,7 @@ func newServerMetrics() *serverMetrics {
 	m.shed = m.reg.Counter("abacus_requests_shed_total", "Ingest requests answered 503 before they were read, by reason.", "reason")
 	m.stored = m.reg.Counter("abacus_events_stored_total", "Events inserted into the store.")
 	m.unstorable = m.reg.Counter("abacus_events_unstorable_total", "Acknowledged events the store refused while accepting others (a bug; see the logs).")
+	m.walDamaged = m.reg.Counter("abacus_wal_damaged_records_total", "Damaged write-ahead log records skipped at replay between intact ones (their segments are kept in wal/damaged/).")
 	m.storeInsert = m.reg.Histogram("abacus_store_insert_seconds", "Duration of one batch insert into the store.",
 		0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 	m.ack = m.reg.Histogram("abacus_ingest_ack_seconds", "Time from request start to a 202 answer.",

@@ -33,11 +33,14 @@ func (s *memStore) Existing(ctx context.Context, ids []string) (map[string]bool,
 }
 func (s *memStore) DeleteBefore(ctx context.Context, t time.Time) (int64, error) { return 0, nil }
 
+// testAdminToken is an admin token of the length Open accepts.
+const testAdminToken = "test-token-0123456789abcdef0123456789"
+
 func startTestServer(t *testing.T, cfg Config) (*Server, *httptest.Server) {
 	t.Helper()
 	cfg.DataDir = t.TempDir()
 	cfg.Plan = plan.Default()
-	cfg.Token = "test-token"
+	cfg.Token = testAdminToken
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	s, err := Open(cfg)
 	if err != nil {
