@@ -236,6 +236,17 @@ func (s *Server) replay(ctx context.Context) (int, error) {
 	if err := flush(); err != nil {
 		return total, err
 	}
+	if len(st.Damaged) > 0 {
+		records, skipped := 0, int64(0)
+		for _, d := range st.Damaged {
+			records += d.Records
+			skipped += d.Skipped
+		}
+		s.metrics.walDamaged.Add(uint64(records))
+		s.logger.Error("write-ahead log damaged: skipped damaged records between intact ones; their events are lost, the segments are kept in wal/"+wal.DamagedDir+"/",
+			"damaged_records", records, "damaged_bytes", skipped, "runs", len(st.Damaged),
+			"replayed_records", st.Records, "replayed_events", total)
+	}
 	if err := s.log.Release(last); err != nil {
 		s.logger.Warn("cannot release replayed write-ahead log segments", "err", err)
 	}
