@@ -126,7 +126,7 @@ func Open(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	erased, err := loadErasures(cfg.DataDir)
+	erased, err := loadErasures(cfg.DataDir, secret, cfg.Logger)
 	if err != nil {
 		return nil, err
 	}
