@@ -3,7 +3,7 @@ GO       ?= go
 MODULES  := . telemetry bench
 FUZZTIME ?= 30s
 
-.PHONY: test test-norace check bench fuzz build
+.PHONY: test test-norace test-node check bench fuzz build
 
 build:
 	$(GO) build -o abacus ./cmd/abacus
@@ -15,6 +15,7 @@ test: check
 		(cd $$m && $(GO) test -race -count=1 ./...) || exit 1; \
 	done
 	@$(MAKE) --no-print-directory test-norace
+	@$(MAKE) --no-print-directory test-node
 
 # test-norace: the tests the race detector would distort (allocation budgets,
 # timings), which skip themselves or do not build under -race, run once more
@@ -30,6 +31,12 @@ test-norace:
 		[ $$rc -eq 0 ] || { echo "$$out"; exit 1; }; \
 		echo "$$out" | grep -q -- "--- PASS: $$name " || { echo "$$name did not run and pass"; exit 1; }; \
 	done
+
+# test-node: the Node.js SDK's tests (node:test). They need node and npm; the
+# end-to-end test builds the abacus binary, the cross-SDK test runs the Go SDK.
+test-node:
+	@echo "== node --test clients/node"
+	@cd clients/node && node --test test/*.test.mjs
 
 check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -33,45 +33,30 @@ function optsOut(v) {
   return s !== '0' && s !== 'false' && s !== 'no' && s !== 'off';
 }
 
-// userConfigDir and userCacheDir follow Go's os.UserConfigDir and
-// os.UserCacheDir, so that both SDKs find the same files.
-function userConfigDir(platform = process.platform, env = process.env) {
+// userDir follows Go's os.UserConfigDir (kind "config") and os.UserCacheDir
+// (kind "cache"), so that both SDKs find the same files.
+function userDir(kind, platform = process.platform, env = process.env) {
+  const config = kind === 'config';
+  let dir;
+  let name;
   switch (platform) {
     case 'win32':
-      if (!env.AppData && !env.APPDATA) throw new Error('%AppData% is not defined');
-      return env.AppData || env.APPDATA;
+      name = config ? 'AppData' : 'LocalAppData';
+      dir = env[name] || env[name.toUpperCase()];
+      if (!dir) throw new Error(`%${name}% is not defined`);
+      return dir;
     case 'darwin':
       if (!env.HOME) throw new Error('$HOME is not defined');
-      return env.HOME + '/Library/Application Support';
-    default: {
-      const x = env.XDG_CONFIG_HOME;
-      if (x) {
-        if (!x.startsWith('/')) throw new Error('path in $XDG_CONFIG_HOME is relative');
-        return x;
+      return env.HOME + (config ? '/Library/Application Support' : '/Library/Caches');
+    default:
+      name = config ? 'XDG_CONFIG_HOME' : 'XDG_CACHE_HOME';
+      dir = env[name];
+      if (dir) {
+        if (!dir.startsWith('/')) throw new Error(`path in $${name} is relative`);
+        return dir;
       }
-      if (!env.HOME) throw new Error('neither $XDG_CONFIG_HOME nor $HOME are defined');
-      return env.HOME + '/.config';
-    }
-  }
-}
-
-function userCacheDir(platform = process.platform, env = process.env) {
-  switch (platform) {
-    case 'win32':
-      if (!env.LocalAppData && !env.LOCALAPPDATA) throw new Error('%LocalAppData% is not defined');
-      return env.LocalAppData || env.LOCALAPPDATA;
-    case 'darwin':
-      if (!env.HOME) throw new Error('$HOME is not defined');
-      return env.HOME + '/Library/Caches';
-    default: {
-      const x = env.XDG_CACHE_HOME;
-      if (x) {
-        if (!x.startsWith('/')) throw new Error('path in $XDG_CACHE_HOME is relative');
-        return x;
-      }
-      if (!env.HOME) throw new Error('neither $XDG_CACHE_HOME nor $HOME are defined');
-      return env.HOME + '/.cache';
-    }
+      if (!env.HOME) throw new Error(`neither $${name} nor $HOME are defined`);
+      return env.HOME + (config ? '/.config' : '/.cache');
   }
 }
 
@@ -82,11 +67,11 @@ function pathFor(platform) {
 // optOutPath is the user-level opt-out file, shared by every product (and
 // both SDKs): a user who says no says it once.
 function optOutPath(platform = process.platform, env = process.env) {
-  return pathFor(platform).join(userConfigDir(platform, env), 'abacus', 'telemetry-disabled');
+  return pathFor(platform).join(userDir('config', platform, env), 'abacus', 'telemetry-disabled');
 }
 
 function defaultStateDir(product, platform = process.platform, env = process.env) {
-  return pathFor(platform).join(userCacheDir(platform, env), product, 'telemetry');
+  return pathFor(platform).join(userDir('cache', platform, env), product, 'telemetry');
 }
 
 // projectKey names a project's spool directory: the first 16 hex digits of
@@ -182,6 +167,6 @@ function positive(v, field, what, def) {
 }
 
 module.exports = {
-  DEFAULT_CLOSE_BUDGET, envPrefix, truthy, optsOut, userConfigDir, userCacheDir, optOutPath,
+  DEFAULT_CLOSE_BUDGET, envPrefix, truthy, optsOut, userDir, optOutPath,
   defaultStateDir, projectKey, projectKeyOf, resolveOptions, PRODUCT_RE,
 };

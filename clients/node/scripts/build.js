@@ -55,8 +55,9 @@ class Scope {
   constructor(parent, isFunction) {
     this.parent = parent;
     this.isFunction = isFunction;
-    this.bindings = new Map(); // name → { name, refs: [node], keep }
+    this.bindings = new Map(); // name → { name, refs: [node], keep, scope }
     this.children = [];
+    this.usedUnder = new Set(); // bindings of enclosing scopes referenced in this one's subtree
     if (parent) parent.children.push(this);
   }
   fnScope() {
@@ -67,7 +68,7 @@ class Scope {
   declare(id, keep) {
     let b = this.bindings.get(id.name);
     if (!b) {
-      b = { name: id.name, refs: [], keep: !!keep };
+      b = { name: id.name, refs: [], keep: !!keep, scope: this };
       this.bindings.set(id.name, b);
     }
     b.keep = b.keep || !!keep;
@@ -166,7 +167,10 @@ function resolve(ast, scopeOf, top) {
         parent.type === 'MetaProperty');
       if (isProp) return;
       const b = scope.lookup(node.name);
-      if (b) { if (!b.refs.includes(node)) b.refs.push(node); } else free.add(node.name);
+      if (b) {
+        if (!b.refs.includes(node)) b.refs.push(node);
+        for (let s = scope; s !== b.scope; s = s.parent) s.usedUnder.add(b);
+      } else free.add(node.name);
       return;
     }
     for (const k of Object.keys(node)) {
@@ -194,26 +198,31 @@ function mangle(src) {
   };
   markShorthand(ast);
   const edits = new Map();
-  const assign = (scope, taken) => {
+  // A scope's names are the shortest that are not reserved, not a global,
+  // not one of its own and not the new name of an enclosing binding that is
+  // referenced inside it; the most referenced bindings get the shortest.
+  const kept = new Set();
+  const collectKept = (sc) => { for (const b of sc.bindings.values()) if (b.keep) kept.add(b.name); sc.children.forEach(collectKept); };
+  collectKept(top);
+  const assign = (scope) => {
+    const taken = new Set(kept);
+    for (const b of scope.usedUnder) taken.add(b.newName || b.name);
     const gen = names();
-    const mine = new Set(taken);
-    for (const b of scope.bindings.values()) {
-      if (b.keep) { mine.add(b.name); continue; }
+    const list = [...scope.bindings.values()].sort((x, y) => y.refs.length - x.refs.length);
+    for (const b of list) {
+      if (b.keep) continue;
       let n;
-      do n = gen.next().value; while (RESERVED.has(n) || free.has(n) || mine.has(n));
-      mine.add(n);
+      do n = gen.next().value; while (RESERVED.has(n) || free.has(n) || taken.has(n));
+      taken.add(n);
+      b.newName = n;
       for (const id of b.refs) {
         const key = shorthand.get(id.start);
         edits.set(id.start, { end: id.end, text: key !== undefined ? `${key}:${n}` : n });
       }
     }
-    for (const c of scope.children) assign(c, mine);
+    for (const c of scope.children) assign(c);
   };
-  // Names of kept bindings anywhere count as taken everywhere.
-  const kept = new Set();
-  const collectKept = (s) => { for (const b of s.bindings.values()) if (b.keep) kept.add(b.name); s.children.forEach(collectKept); };
-  collectKept(top);
-  assign(top, kept);
+  assign(top);
   const starts = [...edits.keys()].sort((a, b) => a - b);
   let outSrc = '';
   let at = 0;
@@ -231,23 +240,27 @@ const WORD = /[A-Za-z0-9_$\u0080-\uffff]/;
 // line break stays where one separated two tokens that could otherwise join
 // into one statement.
 function squeeze(src) {
+  // Without automatic semicolon insertion anywhere, no line break ends a
+  // statement, and all of them can go.
+  acorn.parse(src, { ecmaVersion: 2022, sourceType: 'script', onInsertedSemicolon: (pos) => {
+    throw new Error(`a semicolon is missing before ${JSON.stringify(src.slice(pos, pos + 40))}`);
+  } });
   const tokens = [];
   for (const t of acorn.tokenizer(src, { ecmaVersion: 2022, sourceType: 'script', allowHashBang: true })) tokens.push(t);
   let out = '';
   let prev = null;
   for (const t of tokens) {
-    const text = src.slice(t.start, t.end);
+    let text = src.slice(t.start, t.end);
+    if (t.type.label === 'num' && /^0x[0-9a-f]+$/i.test(text) && String(t.value).length <= text.length) text = String(t.value);
     if (prev) {
       const gap = src.slice(prev.end, t.start);
       const a = out[out.length - 1];
       const b = text[0];
       const inTemplate = prev.type.label === 'template' || prev.type.label === '`' && t.type.label === 'template' || prev.type.label === '${';
       if (!inTemplate) {
-        const breakLine = /[\n\r\u2028\u2029]/.test(gap.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/[^\n]*/g, '')) &&
-          /[A-Za-z0-9_$)\]}'"`+\-]/.test(a) && /[A-Za-z0-9_$([{'"`+\-!~/]/.test(b);
-        if (breakLine) out += '\n';
-        else if ((WORD.test(a) && WORD.test(b)) || (a === '+' && b === '+') || (a === '-' && b === '-') || (a === '/' && b === '/') ||
-          (/[0-9]/.test(a) && b === '.')) out += ' ';
+        void gap;
+        if ((WORD.test(a) && WORD.test(b)) || (a === '+' && b === '+') || (a === '-' && b === '-') || (a === '/' && b === '/') ||
+          (prev.type.label === 'num' && b === '.')) out += ' ';
       }
     }
     out += text;
@@ -343,6 +356,36 @@ function shortenPrivate(src) {
   return out + src.slice(at);
 }
 
+// literals writes true and false as !0 and !1, and undefined as void 0.
+function literals(src) {
+  const ast = acorn.parse(src, { ecmaVersion: 2022, sourceType: 'script' });
+  const { top, scopeOf } = analyze(ast);
+  const edits = [];
+  const walk = (node, parent, key, scope) => {
+    if (scopeOf.has(node)) scope = scopeOf.get(node);
+    const objectOfMember = parent && parent.type === 'MemberExpression' && key === 'object';
+    if (node.type === 'Literal' && typeof node.value === 'boolean' && !objectOfMember) edits.push([node.start, node.end, node.value ? '!0' : '!1']);
+    if (node.type === 'Identifier' && node.name === 'undefined' && !objectOfMember && !scope.lookup('undefined') &&
+      !(parent && ((parent.type === 'MemberExpression' && key === 'property') || (parent.type === 'Property' && key === 'key')))) {
+      edits.push([node.start, node.end, 'void 0']);
+    }
+    for (const k of Object.keys(node)) {
+      const v = node[k];
+      if (Array.isArray(v)) { for (const x of v) if (x && typeof x.type === 'string') walk(x, node, k, scope); }
+      else if (v && typeof v.type === 'string' && k !== 'type') walk(v, node, k, scope);
+    }
+  };
+  walk(ast, null, null, top);
+  edits.sort((a, b) => a[0] - b[0]);
+  let out = '';
+  let at = 0;
+  for (const [st, e, t] of edits) {
+    out += src.slice(at, st) + t;
+    at = e;
+  }
+  return out + src.slice(at);
+}
+
 // declarations turns const into let (the same code, once it is known not to
 // reassign them) and joins consecutive declarations of a block into one.
 function declarations(src) {
@@ -380,11 +423,12 @@ function declarations(src) {
 function build() {
   fs.rmSync(out, { recursive: true, force: true });
   fs.mkdirSync(out, { recursive: true });
-  const header = '// @abacushq/telemetry, built from lib/ by scripts/build.js: see the repository for the commented source.\n';
-  const min = squeeze(declarations(mangle(shortenPrivate(bundle(path.join(root, 'index.js'))))));
+  const header = '// Built from lib/ by scripts/build.js.\n';
+  const min = squeeze(literals(declarations(mangle(shortenPrivate(bundle(path.join(root, 'index.js')))))));
   acorn.parse(min, { ecmaVersion: 2022, sourceType: 'script' }); // still JavaScript
   fs.writeFileSync(path.join(out, 'index.js'), header + min);
-  fs.copyFileSync(path.join(root, 'index.mjs'), path.join(out, 'index.mjs'));
+  const esm = fs.readFileSync(path.join(root, 'index.mjs'), 'utf8').split('\n').filter((l) => !l.startsWith('//')).join('\n');
+  fs.writeFileSync(path.join(out, 'index.mjs'), esm);
 }
 
 build();

@@ -5,7 +5,11 @@ import { spawn } from 'node:child_process';
 export function runNode(args, { env = {}, input, timeout = 20000, cwd } = {}) {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    // A variable given as undefined is removed (NODE_TEST_CONTEXT, for a
+    // child that runs a test file of its own).
+    const childEnv = { ...process.env, ...env };
+    for (const k of Object.keys(childEnv)) if (childEnv[k] === undefined) delete childEnv[k];
+    const child = spawn(process.execPath, args, { env: childEnv, cwd, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => { stdout += d; });
