@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"time"
+
+	"github.com/abacushq/abacus/telemetry/wire"
 )
 
 // Client collects the events of one run of the product. Its methods are safe for
@@ -27,14 +29,48 @@ type Client struct {
 	closeErr atomic.Pointer[error] // the loop's verdict on Close
 
 	tracked   atomic.Uint64
-	dropped   atomic.Uint64
+	drops     [numDropReasons]atomic.Uint64
 	invalid   atomic.Uint64
 	sent      atomic.Uint64
 	rejected  atomic.Uint64
 	spooled   atomic.Uint64
-	pending   atomic.Int64
+	pending   atomic.Int64 // this run's events built and not yet resolved
+	resent    atomic.Uint64
+	oldLost   atomic.Uint64
 	recovered atomic.Uint64
 	lastErr   atomic.Pointer[string]
+}
+
+// Why an event of this run was dropped; Status.DroppedBy is keyed by these names.
+type dropReason int
+
+const (
+	dropQueueFull dropReason = iota
+	dropInvalidName
+	dropTooLarge
+	dropMemory
+	dropRefused
+	dropSpool
+	dropClosed
+	dropPanic
+	numDropReasons
+)
+
+var dropReasonNames = [numDropReasons]string{
+	dropQueueFull:   "queue full",
+	dropInvalidName: "invalid name",
+	dropTooLarge:    "too large",
+	dropMemory:      "memory cap",
+	dropRefused:     "refused by the collector",
+	dropSpool:       "spool",
+	dropClosed:      "tracked during Close",
+	dropPanic:       "internal error",
+}
+
+func (c *Client) drop(why dropReason, n int) {
+	if n > 0 {
+		c.drops[why].Add(uint64(n))
+	}
 }
 
 // record is what Track hands to the loop: the caller's values, unencoded.
@@ -59,22 +95,42 @@ type Status struct {
 	Reason string
 	// Debug says whether events are printed instead of sent.
 	Debug bool
-	// Tracked counts the events Track accepted into the queue.
+	// Tracked counts the Track calls of this run on an enabled client before
+	// Close. Every one of them ends up in exactly one of Sent, Rejected, Spooled,
+	// Dropped or Pending: Tracked = Sent + Rejected + Spooled + Dropped + Pending,
+	// and after Close, Pending is 0.
 	Tracked uint64
-	// Dropped counts events lost in this process: queue full (the newest event is
-	// dropped), invalid names, memory cap while the collector was unreachable,
-	// batches the collector refused outright (4xx), and spool overflow.
-	Dropped uint64
-	// DroppedValues counts property or build keys dropped for their name or type.
+	// Dropped counts this run's events lost in this process; DroppedBy splits it
+	// by reason: "queue full" (the newest event is dropped), "invalid name", "too
+	// large", "memory cap" (the oldest are dropped while the collector is
+	// unreachable), "refused by the collector" (4xx), "spool" (over the spool cap,
+	// or the spool could not be written), "tracked during Close".
+	Dropped   uint64
+	DroppedBy map[string]uint64
+	// DroppedValues counts property or build keys dropped: for their name or
+	// type, or past the 64 properties an event may carry.
 	DroppedValues uint64
-	// Sent counts events the collector acknowledged (accepted or duplicate).
+	// Sent counts this run's events the collector acknowledged (accepted or
+	// duplicate).
 	Sent uint64
-	// Rejected counts events the collector rejected; they are never resent.
+	// Rejected counts this run's events the collector rejected; they are never
+	// resent.
 	Rejected uint64
-	// Pending is the number of events not yet acknowledged.
+	// Pending is the number of this run's events not yet acknowledged.
 	Pending int64
-	// Spooled counts events written to the spool for a later run.
+	// Spooled counts this run's events written to the spool for a later run.
 	Spooled uint64
+	// Resent counts events of earlier runs, read from the spool, that the
+	// collector acknowledged in this run; SpoolDropped counts those this run
+	// discarded (refused, over the caps, or deleted to keep the spool small).
+	Resent       uint64
+	SpoolDropped uint64
+	// StateDir is the directory of the spool, the fallback machine ID and the
+	// record of sent events (RecentFile); OptOutFile is the user-level opt-out
+	// file that Disable writes.
+	StateDir   string
+	OptOutFile string
+	RecentFile string
 	// Recovered counts panics caught inside the SDK.
 	Recovered uint64
 	// LastError is the last delivery problem, if any.
@@ -118,9 +174,10 @@ func New(cfg Config) (c *Client, err error) {
 }
 
 // Track records one event with its properties. It never blocks and does no I/O
-// or encoding: it copies the property map (keys and values, shallowly) and hands
-// it to the client's goroutine. When the queue is full the event is dropped and
-// counted. Property values must be strings, numbers, bools or lists of those;
+// or encoding: it copies the property map (keys and values, shallowly; at most
+// 64 properties, which ones of a larger map is unspecified, the rest counted in
+// DroppedValues) and hands it to the client's goroutine. When the queue is full
+// the event is dropped and counted. Property values must be strings, numbers, bools or lists of those;
 // anything else is dropped, and strings that look personal or secret are
 // replaced by "[redacted]" before anything leaves the process.
 func (c *Client) Track(event string, props map[string]any) {
@@ -128,18 +185,25 @@ func (c *Client) Track(event string, props map[string]any) {
 		return
 	}
 	defer c.recover()
+	c.tracked.Add(1)
 	r := record{name: event, at: time.Now()}
 	if len(props) > 0 {
-		r.props = make([]prop, 0, len(props))
+		n := min(len(props), wire.MaxPropertiesPerEvent)
+		r.props = make([]prop, 0, n)
 		for k, v := range props {
+			if len(r.props) == n {
+				break
+			}
 			r.props = append(r.props, prop{k, v})
+		}
+		if over := len(props) - n; over > 0 {
+			c.invalid.Add(uint64(over))
 		}
 	}
 	select {
 	case c.queue <- r:
-		c.tracked.Add(1)
 	default:
-		c.dropped.Add(1)
+		c.drops[dropQueueFull].Add(1)
 	}
 }
 
@@ -169,9 +233,27 @@ func (c *Client) Close(ctx context.Context) (err error) {
 		}
 		return nil
 	case <-t.C:
-		return fmt.Errorf("telemetry: close budget of %v exceeded; %d events may be lost", c.cfg.CloseBudget, c.pending.Load())
+		return fmt.Errorf("telemetry: close budget of %v exceeded; %d events neither sent nor spooled yet", c.cfg.CloseBudget, c.unresolved())
 	case <-ctx.Done():
-		return fmt.Errorf("telemetry: close: %w; %d events may be lost", ctx.Err(), c.pending.Load())
+		return fmt.Errorf("telemetry: close: %w; %d events neither sent nor spooled yet", ctx.Err(), c.unresolved())
+	}
+}
+
+// unresolved counts this run's events not yet sent, spooled or dropped.
+func (c *Client) unresolved() int64 {
+	return c.pending.Load() + int64(len(c.queue))
+}
+
+// loopDone reports whether the client's goroutine has ended.
+func (c *Client) loopDone() bool {
+	if c.done == nil {
+		return false
+	}
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -185,14 +267,39 @@ func (c *Client) Status() (s Status) {
 		Enabled:       c.enabled,
 		Reason:        c.reason,
 		Debug:         c.debug,
-		Tracked:       c.tracked.Load(),
-		Dropped:       c.dropped.Load(),
 		DroppedValues: c.invalid.Load(),
 		Sent:          c.sent.Load(),
 		Rejected:      c.rejected.Load(),
-		Pending:       c.pending.Load() + int64(len(c.queue)),
 		Spooled:       c.spooled.Load(),
+		Resent:        c.resent.Load(),
+		SpoolDropped:  c.oldLost.Load(),
 		Recovered:     c.recovered.Load() + packageRecovered.Load(),
+		StateDir:      c.cfg.StateDir,
+		RecentFile:    filepath.Join(c.cfg.StateDir, recentName),
+	}
+	s.OptOutFile, _ = optOutPath()
+	// Records still in the queue once the goroutine has ended were tracked
+	// while Close ran: nothing will send them.
+	var late uint64
+	if c.loopDone() {
+		late = uint64(len(c.queue))
+	} else {
+		s.Pending = c.unresolved()
+	}
+	// Read tracked last: every other counter only grows from events it counted.
+	s.Tracked = c.tracked.Load()
+	for i := range c.drops {
+		n := c.drops[i].Load()
+		if dropReason(i) == dropClosed {
+			n += late
+		}
+		if n > 0 {
+			if s.DroppedBy == nil {
+				s.DroppedBy = map[string]uint64{}
+			}
+			s.DroppedBy[dropReasonNames[i]] = n
+			s.Dropped += n
+		}
 	}
 	if p := c.lastErr.Load(); p != nil {
 		s.LastError = *p

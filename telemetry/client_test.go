@@ -245,7 +245,7 @@ func TestClientErrorDropsBatch(t *testing.T) {
 	if col.requests.Load() != 1 || st.Dropped != 1 || st.Spooled != 0 || !strings.Contains(st.LastError, "400") {
 		t.Errorf("requests = %d, status = %+v", col.requests.Load(), st)
 	}
-	files, _ := spoolFiles(filepath.Join(cfg.StateDir, "spool"))
+	files, _ := spoolFiles(filepath.Join(cfg.StateDir, "spool"), true)
 	if len(files) != 0 {
 		t.Errorf("a refused batch was spooled: %v", files)
 	}
@@ -422,7 +422,7 @@ func resetServer(t *testing.T) string {
 
 func spooledEvents(t *testing.T, stateDir string) []wire.Event {
 	t.Helper()
-	files, err := spoolFiles(filepath.Join(stateDir, "spool"))
+	files, err := spoolFiles(filepath.Join(stateDir, "spool"), true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -492,8 +492,12 @@ func TestSpoolIsDeliveredByTheNextRun(t *testing.T) {
 	if len(got) != 3 {
 		t.Fatalf("collector got %d events, want the 2 spooled and 1 new", len(got))
 	}
-	if got[0].ID != spooled[0].ID || got[1].ID != spooled[1].ID || !got[0].Timestamp.Equal(spooled[0].Timestamp) {
-		t.Errorf("spooled events changed on the way: %+v vs %+v", got[:2], spooled)
+	// The run's own event goes first, then the spooled ones, unchanged.
+	if got[0].Event != "didStartServer" || got[1].ID != spooled[0].ID || got[2].ID != spooled[1].ID || !got[1].Timestamp.Equal(spooled[0].Timestamp) {
+		t.Errorf("spooled events changed on the way: %+v vs %+v", got, spooled)
+	}
+	if st := c2.Status(); st.Sent != 1 || st.Resent != 2 || st.Tracked != 1 {
+		t.Errorf("status = %+v, want 1 sent and 2 resent", st)
 	}
 	if left := spooledEvents(t, cfg.StateDir); len(left) != 0 {
 		t.Errorf("spool still holds %d events after delivery", len(left))
@@ -518,7 +522,7 @@ func TestSpoolIsCappedDroppingOldest(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	files, _ := spoolFiles(filepath.Join(cfg.StateDir, "spool"))
+	files, _ := spoolFiles(filepath.Join(cfg.StateDir, "spool"), true)
 	var size int64
 	for _, f := range files {
 		size += f.size
@@ -705,8 +709,8 @@ func TestFullQueueDropsNewest(t *testing.T) {
 	for i := 1; i <= 25; i++ {
 		c.Track("ping", map[string]any{"i": i})
 	}
-	if st := c.Status(); st.Dropped != 15 || st.Tracked != 11 {
-		t.Errorf("status = %+v, want 11 tracked and 15 dropped", st)
+	if st := c.Status(); st.Dropped != 15 || st.Tracked != 26 || st.DroppedBy["queue full"] != 15 {
+		t.Errorf("status = %+v, want 26 tracked and 15 dropped (queue full)", st)
 	}
 	close(w.release)
 	closeClient(t, c)

@@ -16,9 +16,14 @@ const (
 	// batchSize is the most events one request carries; 200 events stay well under
 	// the collector's 8 MiB decoded limit even at the 32 KiB per-event maximum.
 	batchSize = 200
-	// maxPending bounds the events held in memory while the collector is
-	// unreachable; past it the oldest are dropped.
-	maxPending = 10000
+	// maxPendingBytes bounds the encoded events held in memory (waiting, in
+	// flight, and loaded from the spool) while the collector is slow or
+	// unreachable; past it the oldest are dropped, earlier runs' first. With the
+	// queue of records between Track and the loop, it keeps what the SDK holds
+	// to a few MiB whatever the host tracks.
+	maxPendingBytes = 4 << 20
+	// maxBatchBytes bounds the encoded events of one request.
+	maxBatchBytes = 1 << 20
 )
 
 // loop is the client's one goroutine: it turns records into events, batches them,
@@ -31,7 +36,9 @@ type loop struct {
 	debug    io.Writer  // set in debug mode: events are printed, not sent
 	sender   *sender
 
-	pending    []queued    // built, not in flight, oldest first
+	pending    []queued    // this run's events, built, not in flight, oldest first
+	old        []queued    // earlier runs' events from the spool, oldest first
+	heldBytes  int         // encoded bytes in pending, old and the flight
 	flight     *flight     // the request in flight, if any
 	results    chan result // flight → loop; capacity 1, so a flight never blocks
 	retryAt    time.Time   // no new request before this
@@ -48,6 +55,7 @@ type loop struct {
 type queued struct {
 	id  string
 	raw json.RawMessage
+	old bool // read from the spool: an earlier run's event
 }
 
 type flight struct {
@@ -101,12 +109,22 @@ func (l *loop) init() {
 	}
 	l.sender = newSender(c.cfg)
 	l.spool = openSpool(c.spoolDir, c.cfg.Dir)
-	events, err := l.spool.load()
+	res, err := l.spool.load()
 	if err != nil {
 		c.setLastError(err)
 	}
-	l.pending = append(l.pending, events...)
+	if res.oversized+res.bad > 0 {
+		c.setLastError(fmt.Errorf("deleted %d spool files over %d bytes and %d without a readable event", res.oversized, spoolMaxBytes, res.bad))
+	}
+	l.old = res.events
+	for _, ev := range l.old {
+		l.heldBytes += len(ev.raw)
+	}
+	l.capMemory()
 	l.updatePending()
+	if hasDiscards(c.cfg.StateDir) {
+		go discardLeftovers(c.cfg.StateDir)
+	}
 }
 
 func (l *loop) main() {
@@ -137,11 +155,11 @@ func (l *loop) add(r record) {
 	defer func() {
 		if p := recover(); p != nil {
 			l.c.recovered.Add(1)
-			l.c.dropped.Add(1)
+			l.c.drop(dropPanic, 1)
 		}
 	}()
 	if !validEventName(r.name) {
-		l.c.dropped.Add(1)
+		l.c.drop(dropInvalidName, 1)
 		return
 	}
 	ev := l.template
@@ -159,7 +177,7 @@ func (l *loop) add(r record) {
 	}
 	raw, err := marshalEvent(&ev)
 	if err != nil || len(raw) > wire.MaxEventBytes {
-		l.c.dropped.Add(1)
+		l.c.drop(dropTooLarge, 1)
 		l.c.setLastError(fmt.Errorf("event %q dropped: encoded to %d bytes, limit %d", r.name, len(raw), wire.MaxEventBytes))
 		return
 	}
@@ -170,40 +188,84 @@ func (l *loop) add(r record) {
 		return
 	}
 	l.pending = append(l.pending, queued{id: ev.ID, raw: raw})
-	if over := len(l.pending) - maxPending; over > 0 {
-		l.pending = slices.Delete(l.pending, 0, over)
-		l.c.dropped.Add(uint64(over))
-	}
+	l.heldBytes += len(raw)
+	l.capMemory()
 	l.updatePending()
 }
 
+// capMemory drops the oldest waiting events, earlier runs' first, until what
+// the loop holds fits maxPendingBytes.
+func (l *loop) capMemory() {
+	var old, own int
+	for l.heldBytes > maxPendingBytes && old < len(l.old) {
+		l.heldBytes -= len(l.old[old].raw)
+		old++
+	}
+	for l.heldBytes > maxPendingBytes && own < len(l.pending) {
+		l.heldBytes -= len(l.pending[own].raw)
+		own++
+	}
+	if old > 0 {
+		l.spool.acked(l.old[:old])
+		l.old = slices.Delete(l.old, 0, old)
+		l.c.oldLost.Add(uint64(old))
+	}
+	if own > 0 {
+		l.pending = slices.Delete(l.pending, 0, own)
+		l.c.drop(dropMemory, own)
+	}
+}
+
+// updatePending publishes how many of this run's events are built and not yet
+// resolved.
 func (l *loop) updatePending() {
 	n := len(l.pending)
 	if l.flight != nil {
-		n += len(l.flight.events)
+		for _, ev := range l.flight.events {
+			if !ev.old {
+				n++
+			}
+		}
 	}
 	l.c.pending.Store(int64(n))
 }
 
+// waiting is the number of events not in flight.
+func (l *loop) waiting() int { return len(l.pending) + len(l.old) }
+
 // maybeSend starts a request when none is in flight, no retry wait is running,
 // and either a batch is full or the flush interval has passed.
 func (l *loop) maybeSend() {
-	if l.flight != nil || len(l.pending) == 0 || l.retryC != nil {
+	if l.flight != nil || l.waiting() == 0 || l.retryC != nil {
 		return
 	}
+	// A full batch of this run's events goes at once; earlier runs' events wait
+	// for the flush interval (or Close), so that they never delay the run's own.
 	if len(l.pending) < l.batchLimit && !l.flushDue {
 		return
 	}
 	l.startFlight()
-	if len(l.pending) == 0 {
+	if l.waiting() == 0 {
 		l.flushDue = false
 	}
 }
 
+// startFlight sends the next batch: this run's events first, then earlier
+// runs', so that a short budget delivers what the host just tracked.
 func (l *loop) startFlight() {
-	n := min(len(l.pending), l.batchLimit)
-	events := slices.Clone(l.pending[:n])
-	l.pending = slices.Delete(l.pending, 0, n)
+	events := make([]queued, 0, min(l.waiting(), l.batchLimit))
+	size := 0
+	take := func(from []queued) []queued {
+		n := 0
+		for n < len(from) && len(events) < l.batchLimit && (len(events) == 0 || size+len(from[n].raw) <= maxBatchBytes) {
+			size += len(from[n].raw)
+			events = append(events, from[n])
+			n++
+		}
+		return slices.Delete(from, 0, n)
+	}
+	l.pending = take(l.pending)
+	l.old = take(l.old)
 	ctx, cancel := context.WithCancel(context.Background())
 	l.flight = &flight{events: events, cancel: cancel}
 	go func() {
@@ -218,33 +280,63 @@ func (l *loop) finish(res result) {
 	l.flight = nil
 	f.cancel()
 	defer l.updatePending()
+	// gone settles events that leave memory for good.
+	gone := func(events []queued) {
+		for _, ev := range events {
+			l.heldBytes -= len(ev.raw)
+		}
+		l.spool.acked(events)
+	}
+	lost := func(events []queued, why dropReason) {
+		for _, ev := range events {
+			if ev.old {
+				c.oldLost.Add(1)
+			} else {
+				c.drop(why, 1)
+			}
+		}
+		gone(events)
+	}
 	switch res.verdict {
 	case delivered:
 		l.attempts = 0
 		l.batchLimit = batchSize
-		c.sent.Add(uint64(res.resp.Accepted + res.resp.Duplicates))
-		c.rejected.Add(uint64(len(res.resp.Rejected)))
+		rejected := make(map[int]bool, len(res.resp.Rejected))
+		for _, r := range res.resp.Rejected {
+			rejected[r.Index] = true
+		}
+		for i, ev := range f.events {
+			switch {
+			case ev.old && rejected[i]:
+				c.oldLost.Add(1)
+			case ev.old:
+				c.resent.Add(1)
+			case rejected[i]:
+				c.rejected.Add(1)
+			default:
+				c.sent.Add(1)
+			}
+		}
 		if len(res.resp.Rejected) > 0 {
 			c.setLastError(fmt.Errorf("collector rejected %d events, first: %s", len(res.resp.Rejected), res.resp.Rejected[0].Error))
 		}
-		l.spool.acked(f.events)
+		if err := l.record(f.events); err != nil {
+			c.setLastError(err)
+		}
+		gone(f.events)
 	case tooLarge:
 		if len(f.events) > 1 {
 			l.batchLimit = max(1, len(f.events)/2)
-			l.pending = append(f.events, l.pending...)
+			l.requeue(f.events)
 			return
 		}
-		c.dropped.Add(1)
 		c.setLastError(res.err)
-		l.spool.acked(f.events)
+		lost(f.events, dropTooLarge)
 	case retry:
 		l.attempts++
 		c.setLastError(res.err)
-		l.pending = append(f.events, l.pending...)
-		if over := len(l.pending) - maxPending; over > 0 {
-			l.pending = slices.Delete(l.pending, 0, over)
-			c.dropped.Add(uint64(over))
-		}
+		l.requeue(f.events)
+		l.capMemory()
 		wait := res.retryAfter
 		if wait <= 0 {
 			wait = backoff(l.attempts)
@@ -252,10 +344,23 @@ func (l *loop) finish(res result) {
 		l.retryAt = time.Now().Add(wait)
 		l.retryC = time.After(wait)
 	default: // refused: the collector will never take this batch
-		c.dropped.Add(uint64(len(f.events)))
 		c.setLastError(res.err)
-		l.spool.acked(f.events)
+		lost(f.events, dropRefused)
 	}
+}
+
+// requeue puts the events of a failed request back in front of their queues.
+func (l *loop) requeue(events []queued) {
+	var own, old []queued
+	for _, ev := range events {
+		if ev.old {
+			old = append(old, ev)
+		} else {
+			own = append(own, ev)
+		}
+	}
+	l.pending = append(own, l.pending...)
+	l.old = append(old, l.old...)
 }
 
 // shutdown sends what it can until shortly before deadline, then spools the rest.
@@ -283,7 +388,7 @@ func (l *loop) shutdown(deadline time.Time) {
 send:
 	for {
 		if l.flight == nil {
-			if len(l.pending) == 0 || time.Now().Before(l.retryAt) {
+			if l.waiting() == 0 || time.Now().Before(l.retryAt) {
 				break
 			}
 			l.startFlight()
@@ -314,19 +419,20 @@ func (l *loop) spoolUnsent() {
 	if l.spool == nil {
 		return
 	}
-	unsent := l.pending
+	unsent := append(slices.Clone(l.pending), l.old...)
 	if l.flight != nil {
 		unsent = append(slices.Clone(l.flight.events), unsent...)
 		l.flight.cancel()
 		l.flight = nil
 	}
-	l.pending = nil
-	written, dropped, err := l.spool.save(unsent)
-	l.c.spooled.Add(uint64(written))
-	l.c.dropped.Add(uint64(dropped))
+	l.pending, l.old, l.heldBytes = nil, nil, 0
+	res, err := l.spool.save(unsent)
+	l.c.spooled.Add(uint64(res.ownWritten))
+	l.c.drop(dropSpool, res.ownDropped)
+	l.c.oldLost.Add(uint64(res.oldDropped + res.othersDropped))
 	if err != nil {
 		l.c.setLastError(err)
-		err = fmt.Errorf("telemetry: %w", err)
+		err = fmt.Errorf("telemetry: %w; %d events of this run lost", err, res.ownDropped)
 		l.c.closeErr.Store(&err)
 	}
 	l.updatePending()

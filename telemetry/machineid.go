@@ -82,9 +82,13 @@ func machineID(product, stateDir string, raw string) (string, error) {
 	return hashMachineID(id, product), nil
 }
 
-// readSmall reads a file of at most 64 KiB.
+// errNotRegular is the error for a FIFO, socket, device or directory where the
+// SDK expects a regular file.
+var errNotRegular = errors.New("not a regular file")
+
+// readSmall reads a regular file of at most 64 KiB; it never blocks on a FIFO.
 func readSmall(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	f, _, err := openRegular(path)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
+	"time"
 	"unicode/utf8"
 
 	"github.com/abacushq/abacus/telemetry/wire"
@@ -116,10 +118,20 @@ func randomUUID() string {
 // It fails, and leaves the file alone, when there is no package.json, when it is not
 // a JSON object, when "<product>" is not an object, or when "<product>".uuid is there
 // but is not a string or not a valid project ID: that is the user's data, not ours to
-// overwrite. An empty uuid string is replaced. The file is replaced atomically
-// (written to a temporary file, synced, renamed over) and keeps its permissions; a
-// symlinked package.json stays a symlink. Concurrent calls on the same project are
-// not serialized: the product calls it once, when it creates the project.
+// overwrite. An empty uuid string is replaced.
+//
+// The file is replaced atomically (written to a temporary file, synced, renamed
+// over) with its owner, group and mode preserved exactly; a symlinked
+// package.json stays a symlink. It refuses, with an error and the file untouched,
+// to edit a package.json that is not a regular file, that is read-only for its
+// owner (mode 0444: the user said "do not write"), that the current user may not
+// write, or that has more than one hard link (a rename would split the link and
+// leave the other name with the old content). Temporary files of an earlier call
+// that was killed half-way are removed.
+//
+// Concurrent calls on one project, from goroutines or processes, give one answer:
+// they are serialized by an advisory lock on the project directory (waiting at
+// most 2s), and each returns the uuid the file holds after its own write.
 func CreateProject(dir, product string) (projectID string, err error) {
 	defer recoverInto(&err)
 	path := filepath.Join(dir, manifestName)
@@ -134,7 +146,10 @@ func CreateProject(dir, product string) (projectID string, err error) {
 	if real, err := filepath.EvalSymlinks(path); err == nil {
 		target = real
 	}
-	data, perm, err := readManifest(target)
+	unlock, _ := lockDir(filepath.Dir(target), manifestLockWait)
+	defer unlock()
+	removeStaleTemps(target)
+	data, info, err := readManifest(target)
 	if err != nil {
 		return fail(err)
 	}
@@ -145,10 +160,55 @@ func CreateProject(dir, product string) (projectID string, err error) {
 	if out == nil {
 		return id, nil
 	}
-	if err := replaceManifest(target, out, perm); err != nil {
+	if err := checkWritable(target, info); err != nil {
 		return fail(err)
 	}
+	if err := replaceManifest(target, out, info); err != nil {
+		return fail(err)
+	}
+	// Return what the file holds now: without the lock (a platform without
+	// advisory locks, or a holder that took too long) another writer may have
+	// renamed its own version over ours.
+	if data, _, err := readManifest(target); err == nil {
+		if out, again, err := addProjectID(data, product, func() string { return "" }); err == nil && out == nil {
+			return again, nil
+		}
+	}
 	return id, nil
+}
+
+// manifestLockWait bounds the wait for another CreateProject on the same project.
+const manifestLockWait = 2 * time.Second
+
+// checkWritable refuses to replace a manifest whose owner made it read-only,
+// that the current user may not write, or that has other hard links.
+func checkWritable(path string, info fs.FileInfo) error {
+	if info.Mode().Perm()&0o200 == 0 {
+		return fmt.Errorf("%s is read-only for its owner (mode %#o), expected a file its owner may write", manifestName, info.Mode().Perm())
+	}
+	if !writableByMe(path) {
+		return fmt.Errorf("%s is not writable by the current user, expected a file this user may write", manifestName)
+	}
+	if _, _, links, ok := fileOwner(info); ok && links > 1 {
+		return fmt.Errorf("%s has %d hard links, expected 1 (replacing it would split the link)", manifestName, links)
+	}
+	return nil
+}
+
+// removeStaleTemps removes the temporary files an earlier CreateProject left
+// beside path when it was killed between writing and renaming. It runs under the
+// directory lock, so no live call is writing one.
+func removeStaleTemps(path string) {
+	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp"))
+	for _, m := range matches {
+		mid := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(m), "."+filepath.Base(path)+"."), ".tmp")
+		if mid == "" || strings.Trim(mid, "0123456789") != "" {
+			continue // not a name os.CreateTemp gave us
+		}
+		if info, err := os.Lstat(m); err == nil && info.Mode().IsRegular() {
+			os.Remove(m)
+		}
+	}
 }
 
 // readProjectID returns the project ID stored at <product>.uuid in dir/package.json.
@@ -163,7 +223,7 @@ func readProjectID(dir, product string) (id string, state manifestState, err err
 		return fail(err)
 	}
 	data, _, err := readManifest(path)
-	if errors.Is(err, fs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 		return "", manifestMissing, nil
 	}
 	if err != nil {
@@ -211,33 +271,50 @@ func checkManifestProduct(product string) error {
 }
 
 // readManifest reads at most maxManifestSize bytes of the file at path and
-// returns them with the file's permissions.
-func readManifest(path string) ([]byte, fs.FileMode, error) {
-	f, err := os.Open(path)
+// returns them with the file's information. It never blocks on a FIFO and
+// refuses anything but a regular file.
+func readManifest(path string) ([]byte, fs.FileInfo, error) {
+	f, info, err := openRegular(path)
+	if errors.Is(err, errNotRegular) {
+		return nil, nil, fmt.Errorf("%s is not a regular file (%v), expected a file", manifestName, info2mode(path))
+	}
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
 	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return nil, 0, err
-	}
-	if !info.Mode().IsRegular() {
-		return nil, 0, fmt.Errorf("%s is not a regular file", manifestName)
-	}
 	data, err := io.ReadAll(io.LimitReader(f, maxManifestSize+1))
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
 	if len(data) > maxManifestSize {
-		return nil, 0, fmt.Errorf("%s is larger than %d MiB", manifestName, maxManifestSize>>20)
+		return nil, nil, fmt.Errorf("%s is larger than %d MiB", manifestName, maxManifestSize>>20)
 	}
-	return data, info.Mode().Perm(), nil
+	return data, info, nil
+}
+
+// info2mode names the type of the file at path, for an error message.
+func info2mode(path string) string {
+	info, err := os.Stat(path)
+	if err != nil {
+		return "unknown type"
+	}
+	switch m := info.Mode(); {
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m.IsDir():
+		return "a directory"
+	}
+	return "not a regular file"
 }
 
 // replaceManifest replaces the file at path with data, atomically: a reader sees
 // the old file or the new one, never a mix, even if the process dies half-way.
-func replaceManifest(path string, data []byte, perm fs.FileMode) (err error) {
+// The new file gets the old one's mode, owner and group.
+func replaceManifest(path string, data []byte, info fs.FileInfo) (err error) {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
@@ -253,7 +330,14 @@ func replaceManifest(path string, data []byte, perm fs.FileMode) (err error) {
 	if _, err := f.Write(data); err != nil {
 		return err
 	}
-	if err := f.Chmod(perm); err != nil {
+	if uid, gid, _, ok := fileOwner(info); ok {
+		if tu, tg, _, _ := statOwner(f); tu != uid || tg != gid {
+			if err := f.Chown(uid, gid); err != nil {
+				return fmt.Errorf("cannot keep the owner %d:%d of %s: %w", uid, gid, manifestName, err)
+			}
+		}
+	}
+	if err := f.Chmod(info.Mode().Perm() | info.Mode()&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)); err != nil {
 		return err
 	}
 	if err := f.Sync(); err != nil {
@@ -271,6 +355,15 @@ func replaceManifest(path string, data []byte, perm fs.FileMode) (err error) {
 		d.Close()
 	}
 	return nil
+}
+
+// statOwner returns the owner and group of an open file.
+func statOwner(f *os.File) (uid, gid, links int, ok bool) {
+	info, err := f.Stat()
+	if err != nil {
+		return -1, -1, 0, false
+	}
+	return fileOwner(info)
 }
 
 // addProjectID is the edit behind CreateProject: it returns the manifest with a new

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -18,16 +19,29 @@ import (
 	"github.com/abacushq/abacus/telemetry/wire"
 )
 
-// spoolMaxBytes caps the spool of a product, all projects together.
-const spoolMaxBytes = 2 << 20
+const (
+	// spoolMaxBytes caps the spool of a product, all projects together, on
+	// write and on load.
+	spoolMaxBytes = 2 << 20
+	// spoolLoadMaxFiles bounds the spool files one run reads; the rest wait for
+	// the next run.
+	spoolLoadMaxFiles = 256
+	// discardMaxFiles bounds the spool files one run deletes after an opt-out;
+	// what is left is deleted by the next run.
+	discardMaxFiles = 50000
+	// discardPrefix names a spool directory set aside for deletion.
+	discardPrefix = "spool.discard-"
+)
 
 // spool keeps the events a run could not deliver, as JSON lines, for the next run.
 //
 // Layout: <StateDir>/spool/<project key>/<unix nanos>-<random>.jsonl, where the
-// project key is a hash of the project directory (so opting one project out can
-// discard its events without knowing its lost uuid). Each Close writes a new file
-// and no file is ever appended to, so two runs of the product at once need no
-// lock: at worst both send a file, and the collector keeps each event id once.
+// project key is a hash of the project directory's real path (so opting one
+// project out can discard its events without knowing its lost uuid). Each Close
+// writes a new file and no file is ever appended to, so two runs of the product
+// at once need no lock: at worst both send a file, and the collector keeps each
+// event id once. After writing, a run trims the oldest files of the product until
+// the spool fits spoolMaxBytes, so concurrent runs keep it under the cap too.
 type spool struct {
 	root   string // <StateDir>/spool
 	dir    string // root/<project key>
@@ -58,35 +72,122 @@ func openSpool(root, projectDir string) *spool {
 	return &spool{root: root, dir: filepath.Join(root, projectKey(projectDir))}
 }
 
-// discardSpool deletes spooled events: all of the product's on a user-level
-// opt-out, else those of this project.
+// discardSpool makes spooled events unsendable at once and deletes them in the
+// background: all of the product's on a user-level opt-out, else those of this
+// project. The directory is renamed aside (one system call, whatever it holds),
+// so New never waits for the deletion, and no run can send from it any more.
 func (c *Client) discardSpool(userOptOut bool) {
 	dir := c.spoolDir
 	if !userOptOut {
 		dir = filepath.Join(dir, projectKey(c.cfg.Dir))
 	}
-	if _, err := os.Stat(dir); err == nil {
-		os.RemoveAll(dir)
+	if _, err := os.Lstat(dir); err == nil {
+		var rnd [4]byte
+		rand.Read(rnd[:])
+		aside := filepath.Join(c.cfg.StateDir, discardPrefix+hex.EncodeToString(rnd[:]))
+		if os.Rename(dir, aside) != nil {
+			// Cannot set it aside: delete it in place, in the background.
+			go removeBounded(dir, discardMaxFiles)
+			return
+		}
+	}
+	if hasDiscards(c.cfg.StateDir) {
+		go discardLeftovers(c.cfg.StateDir)
 	}
 }
 
-// load reads the project's spool files, oldest first. Lines that do not decode
-// are skipped: a spool is a best effort, and one bad line must not block the rest.
-func (s *spool) load() ([]queued, error) {
-	files, err := spoolFiles(s.dir)
-	if err != nil || len(files) == 0 {
-		return nil, err
+// hasDiscards reports whether stateDir holds spool directories set aside.
+func hasDiscards(stateDir string) bool {
+	m, _ := filepath.Glob(filepath.Join(stateDir, discardPrefix+"*"))
+	return len(m) > 0
+}
+
+// discardLeftovers deletes the spool directories set aside, at most
+// discardMaxFiles files a run.
+func discardLeftovers(stateDir string) {
+	defer func() { recover() }()
+	m, _ := filepath.Glob(filepath.Join(stateDir, discardPrefix+"*"))
+	budget := discardMaxFiles
+	for _, d := range m {
+		if budget <= 0 {
+			return
+		}
+		budget -= removeBounded(d, budget)
 	}
-	var events []queued
+}
+
+// removeBounded deletes the tree at dir, at most max entries, reading the
+// directories in chunks so that a huge one never sits in memory; it returns how
+// many entries it removed.
+func removeBounded(dir string, max int) (n int) {
+	defer func() { recover() }()
+	f, err := os.Open(dir)
+	if err != nil {
+		return 0
+	}
+	for n < max {
+		entries, err := f.ReadDir(256)
+		for _, e := range entries {
+			p := filepath.Join(dir, e.Name())
+			if e.IsDir() {
+				n += removeBounded(p, max-n)
+			}
+			if os.Remove(p) == nil {
+				n++
+			}
+		}
+		if err != nil || len(entries) == 0 {
+			break
+		}
+	}
+	f.Close()
+	if n < max && os.Remove(dir) == nil {
+		n++
+	}
+	return n
+}
+
+// loadResult is what one run read from its spool.
+type loadResult struct {
+	events    []queued // oldest first, marked old
+	oversized int      // files over the cap, deleted unread
+	bad       int      // files with no event that decodes, deleted
+}
+
+// load reads the project's spool files, oldest first, at most spoolLoadMaxFiles
+// files and spoolMaxBytes bytes: no more than one run can send in its budget, and
+// never more than the cap. A file over the cap is deleted unread; a file in which
+// no line decodes is deleted; lines that do not decode are skipped, since one bad
+// line must not block the rest. A FIFO, socket or device in the spool is skipped,
+// never opened in a way that blocks.
+func (s *spool) load() (res loadResult, err error) {
+	files, err := spoolFiles(s.dir, false)
+	if err != nil || len(files) == 0 {
+		return res, err
+	}
 	s.ids = make(map[string]struct{})
-	for _, f := range files {
-		data, err := os.ReadFile(f.path)
+	budget := int64(spoolMaxBytes)
+	for i, f := range files {
+		if i >= spoolLoadMaxFiles {
+			break
+		}
+		if f.size > spoolMaxBytes {
+			if os.Remove(f.path) == nil {
+				res.oversized++
+			}
+			continue
+		}
+		if f.size > budget {
+			break
+		}
+		data, err := readSpoolFile(f.path)
 		if err != nil {
 			continue
 		}
-		s.loaded = append(s.loaded, f.path)
+		budget -= int64(len(data))
+		n := 0
 		sc := bufio.NewScanner(bytes.NewReader(data))
-		sc.Buffer(make([]byte, 64<<10), wire.MaxEventBytes*2)
+		sc.Buffer(make([]byte, 0, 64<<10), wire.MaxEventBytes+1)
 		for sc.Scan() {
 			var ev struct {
 				ID string `json:"id"`
@@ -94,14 +195,43 @@ func (s *spool) load() ([]queued, error) {
 			if json.Unmarshal(sc.Bytes(), &ev) != nil || ev.ID == "" {
 				continue
 			}
+			if _, dup := s.ids[ev.ID]; dup {
+				continue
+			}
 			s.ids[ev.ID] = struct{}{}
-			events = append(events, queued{id: ev.ID, raw: bytes.Clone(sc.Bytes())})
+			res.events = append(res.events, queued{id: ev.ID, raw: bytes.Clone(sc.Bytes()), old: true})
+			n++
 		}
+		if n == 0 {
+			if os.Remove(f.path) == nil {
+				res.bad++
+			}
+			continue
+		}
+		s.loaded = append(s.loaded, f.path)
 	}
 	if len(s.ids) == 0 {
 		s.removeLoaded()
 	}
-	return events, nil
+	return res, nil
+}
+
+// readSpoolFile reads one spool file, refusing anything but a regular file of at
+// most spoolMaxBytes.
+func readSpoolFile(path string) ([]byte, error) {
+	f, _, err := openRegular(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, spoolMaxBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > spoolMaxBytes {
+		return nil, fmt.Errorf("spool file %q grew past %d bytes", path, spoolMaxBytes)
+	}
+	return data, nil
 }
 
 // acked notes that events were delivered (or refused for good); once every loaded
@@ -111,7 +241,9 @@ func (s *spool) acked(events []queued) {
 		return
 	}
 	for _, ev := range events {
-		delete(s.ids, ev.id)
+		if ev.old {
+			delete(s.ids, ev.id)
+		}
 	}
 	if len(s.ids) == 0 {
 		s.removeLoaded()
@@ -125,65 +257,112 @@ func (s *spool) removeLoaded() {
 	s.loaded = nil
 }
 
-// save writes events (oldest first) to a new spool file, replacing the files it
-// loaded, whose undelivered events are among them. To stay within spoolMaxBytes it
-// first deletes the oldest files of other runs, then drops the oldest events.
-func (s *spool) save(events []queued) (written, dropped int, err error) {
-	lines := make([][]byte, 0, len(events))
+// saveResult counts what save did with the events it was given, by origin: this
+// run's events (own) and those loaded from earlier runs (old).
+type saveResult struct {
+	ownWritten, oldWritten int
+	ownDropped, oldDropped int
+	othersDropped          int // events of other runs' files deleted to fit the cap
+}
+
+// save writes events to a new spool file, replacing the files it loaded, whose
+// undelivered events are among them. Past spoolMaxBytes it keeps the newest:
+// earlier runs' events go first, then this run's oldest. Then it deletes the
+// oldest files of other runs until the whole spool fits the cap.
+func (s *spool) save(events []queued) (res saveResult, err error) {
+	// Old events first, then this run's, each oldest first.
+	ordered := make([]queued, 0, len(events))
 	for _, ev := range events {
-		lines = append(lines, append(ev.raw[:len(ev.raw):len(ev.raw)], '\n'))
+		if ev.old {
+			ordered = append(ordered, ev)
+		}
 	}
-	loaded := make(map[string]bool, len(s.loaded))
-	for _, f := range s.loaded {
-		loaded[f] = true
+	for _, ev := range events {
+		if !ev.old {
+			ordered = append(ordered, ev)
+		}
 	}
 	size := 0
-	for _, l := range lines {
-		size += len(l)
+	for _, ev := range ordered {
+		size += len(ev.raw) + 1
 	}
-	for size > spoolMaxBytes && len(lines) > 0 {
-		size -= len(lines[0])
-		lines = lines[1:]
-		dropped++
+	for len(ordered) > 0 && size > spoolMaxBytes {
+		size -= len(ordered[0].raw) + 1
+		if ordered[0].old {
+			res.oldDropped++
+		} else {
+			res.ownDropped++
+		}
+		ordered = ordered[1:]
 	}
-	others, _ := spoolFiles(s.root)
-	var othersSize int64
-	for _, f := range others {
-		if !loaded[f.path] {
-			othersSize += f.size
+	var name string
+	if len(ordered) > 0 {
+		buf := make([]byte, 0, size)
+		for _, ev := range ordered {
+			buf = append(append(buf, ev.raw...), '\n')
+		}
+		count := func() {
+			for _, ev := range ordered {
+				if ev.old {
+					res.oldDropped++
+				} else {
+					res.ownDropped++
+				}
+			}
+		}
+		if err := os.MkdirAll(s.dir, 0o700); err != nil {
+			count()
+			return res, fmt.Errorf("cannot create spool directory %q: %w", s.dir, err)
+		}
+		var rnd [4]byte
+		rand.Read(rnd[:])
+		name = filepath.Join(s.dir, strconv.FormatInt(time.Now().UnixNano(), 10)+"-"+hex.EncodeToString(rnd[:])+".jsonl")
+		if err := writeFileAtomic(name, buf, 0o600); err != nil {
+			count()
+			return res, fmt.Errorf("cannot write spool %q: %w", name, err)
+		}
+		for _, ev := range ordered {
+			if ev.old {
+				res.oldWritten++
+			} else {
+				res.ownWritten++
+			}
 		}
 	}
-	for _, f := range others {
-		if int64(size)+othersSize <= spoolMaxBytes {
+	s.removeLoaded()
+	res.othersDropped = s.trim(name)
+	return res, nil
+}
+
+// trim deletes the oldest spool files of the product, other than keep, until the
+// spool fits spoolMaxBytes, and returns how many events they held. Every run
+// trims after it writes, so the last of several concurrent runs sees every file
+// written before it and leaves the spool under the cap.
+func (s *spool) trim(keep string) (dropped int) {
+	files, _ := spoolFiles(s.root, true)
+	var total int64
+	for _, f := range files {
+		total += f.size
+	}
+	for _, f := range files {
+		if total <= spoolMaxBytes {
 			break
 		}
-		if loaded[f.path] {
+		if f.path == keep {
 			continue
 		}
 		n := countLines(f.path)
 		if os.Remove(f.path) == nil {
-			othersSize -= f.size
+			total -= f.size
 			dropped += n
 		}
 	}
-	if len(lines) > 0 {
-		if err := os.MkdirAll(s.dir, 0o700); err != nil {
-			return 0, dropped + len(lines), fmt.Errorf("cannot create spool directory %q: %w", s.dir, err)
-		}
-		var rnd [4]byte
-		rand.Read(rnd[:])
-		name := filepath.Join(s.dir, strconv.FormatInt(time.Now().UnixNano(), 10)+"-"+hex.EncodeToString(rnd[:])+".jsonl")
-		if err := writeFileAtomic(name, bytes.Join(lines, nil), 0o600); err != nil {
-			return 0, dropped + len(lines), fmt.Errorf("cannot write spool %q: %w", name, err)
-		}
-	}
-	s.removeLoaded()
-	return len(lines), dropped, nil
+	return dropped
 }
 
 // countLines counts the events of a spool file.
 func countLines(path string) int {
-	b, err := os.ReadFile(path)
+	b, err := readSpoolFile(path)
 	if err != nil {
 		return 0
 	}
@@ -196,23 +375,38 @@ type spoolFile struct {
 	name string
 }
 
-// spoolFiles lists the .jsonl files below dir, oldest first by name.
-func spoolFiles(dir string) ([]spoolFile, error) {
+// spoolFiles lists the regular .jsonl files in dir (and in its subdirectories
+// when deep), oldest first by name. It also removes the temporary files of
+// writes that a killed process left behind.
+func spoolFiles(dir string, deep bool) ([]spoolFile, error) {
 	var files []spoolFile
-	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+	var walk func(dir string, depth int) error
+	walk = func(dir string, depth int) error {
+		entries, err := os.ReadDir(dir)
 		if err != nil {
-			if os.IsNotExist(err) {
-				return filepath.SkipAll
-			}
 			return err
 		}
-		if d.Type().IsRegular() && strings.HasSuffix(path, ".jsonl") {
-			if info, err := d.Info(); err == nil {
-				files = append(files, spoolFile{path: path, size: info.Size(), name: d.Name()})
+		for _, e := range entries {
+			path := filepath.Join(dir, e.Name())
+			switch {
+			case e.IsDir() && deep && depth == 0:
+				walk(path, 1)
+			case e.Type().IsRegular() && strings.HasSuffix(e.Name(), ".jsonl"):
+				if info, err := e.Info(); err == nil {
+					files = append(files, spoolFile{path: path, size: info.Size(), name: e.Name()})
+				}
+			case e.Type().IsRegular() && strings.HasPrefix(e.Name(), ".") && strings.Contains(e.Name(), ".tmp-"):
+				if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > time.Minute {
+					os.Remove(path)
+				}
 			}
 		}
 		return nil
-	})
+	}
+	err := walk(dir, 0)
+	if os.IsNotExist(err) {
+		err = nil
+	}
 	sort.Slice(files, func(i, j int) bool { return spoolOlder(files[i].name, files[j].name) })
 	return files, err
 }

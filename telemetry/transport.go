@@ -48,11 +48,17 @@ type sender struct {
 }
 
 func newSender(cfg Config) *sender {
-	s := &sender{client: cfg.HTTPClient, url: cfg.Endpoint + wire.BatchPath}
-	if s.client == nil {
+	s := &sender{url: cfg.Endpoint + wire.BatchPath}
+	if cfg.HTTPClient != nil {
+		// The host's client, minus redirects: a copy, so the host's is unchanged.
+		hc := *cfg.HTTPClient
+		hc.CheckRedirect = noRedirects
+		s.client = &hc
+	} else {
 		s.own = true
 		s.client = &http.Client{
-			Timeout: 30 * time.Second,
+			CheckRedirect: noRedirects,
+			Timeout:       30 * time.Second,
 			Transport: &http.Transport{
 				Proxy:                 http.ProxyFromEnvironment,
 				DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -67,6 +73,12 @@ func newSender(cfg Config) *sender {
 	}
 	return s
 }
+
+// noRedirects makes a client return a 3xx answer instead of following it: a
+// batch goes to the configured collector or nowhere. A redirect would carry the
+// project and machine IDs to another host, and a 302 would turn the POST into
+// a GET that "succeeds" while the events are gone.
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 func (s *sender) closeIdle() {
 	if s.own {
@@ -119,6 +131,9 @@ func (s *sender) post(ctx context.Context, events []queued) (res result) {
 			res.resp = wire.Response{Accepted: len(events)}
 		}
 		return res
+	case code/100 == 3:
+		// Not delivered: kept, retried and spooled like a network error.
+		return result{verdict: retry, err: fmt.Errorf("collector answered %d, a redirect to %q, which is never followed: set Config.Endpoint to the collector's own URL", code, resp.Header.Get("Location"))}
 	case code == http.StatusRequestTimeout, code == http.StatusTooManyRequests, code >= 500:
 		return result{verdict: retry, retryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now()), err: statusError(code, body)}
 	case code == http.StatusRequestEntityTooLarge:
