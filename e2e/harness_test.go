@@ -57,10 +57,11 @@ const testToken = "e2e-admin-token-0123456789"
 
 // proc is a running abacus serve.
 type proc struct {
-	t      *testing.T
+	t      testing.TB
 	dir    string   // data directory
 	addr   string   // host:port, kept across restarts
 	args   []string // extra serve flags
+	bin    string   // binary; "" = binary
 	env    []string
 	cmd    *exec.Cmd
 	scheme string
@@ -76,12 +77,13 @@ type serveOpts struct {
 	args  []string // extra flags
 	env   []string // extra environment; ABACUS_TOKEN is set unless env names it
 	dir   string   // data directory; "" = a new temporary one
+	bin   string   // binary; "" = the one TestMain built
 }
 
 // startServer starts abacus serve and waits until it is ready.
-func startServer(t *testing.T, o serveOpts) *proc {
+func startServer(t testing.TB, o serveOpts) *proc {
 	t.Helper()
-	p := &proc{t: t, dir: o.dir, args: o.args, env: o.env, scheme: "http"}
+	p := &proc{t: t, dir: o.dir, args: o.args, env: o.env, scheme: "http", bin: o.bin}
 	if o.https {
 		p.scheme = "https"
 	}
@@ -94,7 +96,7 @@ func startServer(t *testing.T, o serveOpts) *proc {
 	return p
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -106,8 +108,13 @@ func freeAddr(t *testing.T) string {
 func (p *proc) start() {
 	t := p.t
 	t.Helper()
-	args := append([]string{"serve", "--addr", p.addr, "--data", p.dir, "--rate-ip", "-1", "--rate-project", "-1"}, p.args...)
-	cmd := exec.Command(binary, args...)
+	args := append([]string{"serve", "--addr", p.addr, "--data", p.dir, "--rate-ip", "-1", "--rate-project", "-1",
+		"--rate-ip-events", "-1", "--rate-ip-new-projects", "-1"}, p.args...)
+	bin := p.bin
+	if bin == "" {
+		bin = binary
+	}
+	cmd := exec.Command(bin, args...)
 	env := append(os.Environ(), p.env...)
 	if !hasEnv(p.env, "ABACUS_TOKEN") {
 		env = append(env, "ABACUS_TOKEN="+testToken)

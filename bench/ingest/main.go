@@ -153,7 +153,8 @@ func run(duration time.Duration, senders, total int, root string) error {
 	defer func() { floorCmd.Process.Kill(); floorCmd.Wait() }()
 	data := filepath.Join(work, "data")
 	addr := freeAddr()
-	srv := exec.Command(bin, "serve", "--addr", addr, "--data", data, "--rate-ip", "-1", "--rate-project", "-1", "--log-level", "warn")
+	srv := exec.Command(bin, "serve", "--addr", addr, "--data", data, "--rate-ip", "-1", "--rate-project", "-1",
+		"--rate-ip-events", "-1", "--rate-ip-new-projects", "-1", "--log-level", "warn")
 	srv.Env = append(os.Environ(), "ABACUS_TOKEN=bench")
 	srv.Stderr = os.Stderr
 	if err := startAndWait(srv, "http://"+addr+"/readyz"); err != nil {

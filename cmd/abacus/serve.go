@@ -39,7 +39,13 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	tlsKey := fs.String("tls-key", "", "TLS private key file (PEM)")
 	rateIP := fs.Float64("rate-ip", 50, "requests per second per client address (burst 10s' worth); negative: no limit")
 	rateProject := fs.Float64("rate-project", 100, "events per second per project (burst 60s' worth); negative: no limit")
-	trustProxy := fs.Bool("trust-proxy", false, "take the client address for rate limits from X-Forwarded-For (only behind a proxy that sets it)")
+	trustProxy := fs.Bool("trust-proxy", false, "take the client address for the per-address limits from X-Forwarded-For (only behind proxies that set it)")
+	trustedHops := fs.Int("trusted-hops", 1, "with --trust-proxy: how many proxies append to X-Forwarded-For; the entry this far from the right is the client")
+	rateIPEvents := fs.Float64("rate-ip-events", 5000, "events per second per client address (burst 60s' worth); negative: no limit")
+	rateIPProjects := fs.Float64("rate-ip-new-projects", 1000, "new projects per hour per client address (burst 5h' worth); negative: no limit")
+	maxConns := fs.Int("max-conns", 1024, "connections open at once; more wait for one to close; 0: no limit")
+	bodyMemory := fs.String("max-body-memory", "64MiB", "request bodies in memory at once, read and gunzipped; past it, 503")
+	minFree := fs.String("min-free", "", "free disk space kept for the store (e.g. 256MiB, 5%); below it, ingest answers 503 (default: 5% of the volume, at least 64MiB, at most 256MiB; 0: none)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json")
 	storeMemory := fs.String("store-memory", "64MB", "memory limit of the embedded DuckDB store (DuckDB syntax: 128MB, 1GB)")
@@ -54,6 +60,19 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return fmt.Errorf("%w: --tls-cert and --tls-key go together", errUsage)
 	}
+	if *trustedHops < 1 {
+		return fmt.Errorf("%w: --trusted-hops: expected 1 or more, got %d", errUsage, *trustedHops)
+	}
+	bodyBytes, err := parseSize(*bodyMemory)
+	if err != nil || bodyBytes <= 0 {
+		return fmt.Errorf("%w: --max-body-memory: expected a size such as 64MiB, got %q", errUsage, *bodyMemory)
+	}
+	minFreeBytes, minFreePct, err := parseMinFree(*minFree)
+	if err != nil {
+		return fmt.Errorf("%w: --min-free: %v", errUsage, err)
+	}
+	// Files the collector and its store create are for its user only.
+	restrictUmask()
 	// The collector should fit a small VM: beside DuckDB's own --store-memory,
 	// the Go heap has a soft cap. GOMEMLIMIT overrides it.
 	if os.Getenv("GOMEMLIMIT") == "" {
@@ -81,7 +100,9 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	}()
 	srv, err := server.Open(server.Config{
 		DataDir: *data, Plan: p, Store: st, Insights: insights.New(st.DB(), p), Token: os.Getenv("ABACUS_TOKEN"), Retention: *retention,
-		RateIP: *rateIP, RateProject: *rateProject, TrustProxy: *trustProxy, Logger: logger,
+		RateIP: *rateIP, RateProject: *rateProject, TrustProxy: *trustProxy, TrustedHops: *trustedHops,
+		RateIPEvents: *rateIPEvents, RateIPNewProjects: *rateIPProjects, BodyMemory: bodyBytes,
+		MinFree: minFreeBytes, MinFreePercent: minFreePct, Logger: logger,
 	})
 	if err != nil {
 		return err
@@ -105,12 +126,17 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		srv.Close()
 		return fmt.Errorf("cannot listen on %s: %w", *addr, err)
 	}
+	ln = server.LimitListener(ln, *maxConns)
 	hs := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		// The protocol's headers, the admin token and a browser's cookies
+		// fit in a few KB; Go's default of 1 MiB a connection lets a
+		// thousand unfinished headers take a gigabyte.
+		MaxHeaderBytes: maxHeaderBytes,
+		ErrorLog:       server.ErrorLog(logger),
 	}
 	scheme := "http"
 	if *tlsCert != "" {

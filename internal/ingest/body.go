@@ -78,45 +78,51 @@ func quoteHeader(v string) string {
 	return strconv.Quote(v)
 }
 
-// readBody reads the request body into sc (within MaxBody) and, for gzip, decompresses it
-// (within MaxDecoded). The result is only valid until sc goes back to the pool.
-func (p *Pipeline) readBody(r *http.Request, sc *scratch, gz bool) ([]byte, *Error) {
+// readWire reads the request body from src into sc (within MaxBody), holding
+// its bytes in acct. The result is only valid until sc goes back to the pool.
+func (p *Pipeline) readWire(r *http.Request, src io.Reader, sc *scratch, acct *account, gz bool) ([]byte, *Error) {
 	if r.ContentLength > p.lim.MaxBody {
 		return nil, p.msgBodyTooBig
 	}
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, badRequest("body: empty, expected a JSON object")
 	}
+	// Allocate for the announced length only up to a first step: a sender that
+	// announces a large body and sends nothing gets little memory.
 	hint := 0
 	if r.ContentLength > 0 {
-		hint = int(r.ContentLength) + 1 // +1 to see EOF without growing
+		hint = int(min(r.ContentLength+1, budgetStep))
 	}
-	buf, over, err := readLimited(sc.wire[:0], r.Body, p.lim.MaxBody, hint)
+	buf, over, err := readLimited(sc.wire[:0], src, p.lim.MaxBody, hint, acct, 0)
 	sc.wire = buf
 	if err != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		switch {
+		case errors.As(err, &mbe):
 			return nil, p.msgBodyTooBig
+		case err == errSlow:
+			return nil, p.slowBody()
+		case err == errBudget:
+			return nil, errBusy
 		}
 		return nil, badRequest("body: could not be read: " + err.Error())
 	}
 	if over {
 		return nil, p.msgBodyTooBig
 	}
-	if !gz {
-		if len(buf) == 0 {
-			return nil, badRequest("body: empty, expected a JSON object")
-		}
-		return buf, nil
-	}
 	if len(buf) == 0 {
-		return nil, badRequest("body: invalid gzip data: empty")
+		if gz {
+			return nil, badRequest("body: invalid gzip data: empty")
+		}
+		return nil, badRequest("body: empty, expected a JSON object")
 	}
-	return p.gunzip(sc, buf)
+	return buf, nil
 }
 
 // readLimited appends r's bytes to dst up to limit; over reports that r had more.
-func readLimited(dst []byte, r io.Reader, limit int64, hint int) (buf []byte, over bool, err error) {
+// Each read is covered first by acct, which holds base bytes for other buffers:
+// past the budget it fails with errBudget.
+func readLimited(dst []byte, r io.Reader, limit int64, hint int, acct *account, base int64) (buf []byte, over bool, err error) {
 	if hint > 0 && int64(hint) <= limit+1 && cap(dst) < hint {
 		dst = make([]byte, 0, hint)
 	}
@@ -130,6 +136,12 @@ func readLimited(dst []byte, r io.Reader, limit int64, hint int) (buf []byte, ov
 		room := dst[len(dst):cap(dst)]
 		if rest := limit + 1 - int64(len(dst)); int64(len(room)) > rest {
 			room = room[:rest]
+		}
+		if len(room) > budgetStep {
+			room = room[:budgetStep]
+		}
+		if !acct.cover(base + int64(len(dst)+len(room))) {
+			return dst, false, errBudget
 		}
 		n, err := r.Read(room)
 		dst = dst[:len(dst)+n]
@@ -154,7 +166,7 @@ type gzState struct {
 
 var gzPool = sync.Pool{New: func() any { return new(gzState) }}
 
-func (p *Pipeline) gunzip(sc *scratch, compressed []byte) ([]byte, *Error) {
+func (p *Pipeline) gunzip(sc *scratch, compressed []byte, acct *account) ([]byte, *Error) {
 	g := gzPool.Get().(*gzState)
 	defer gzPool.Put(g)
 	g.br.Reset(compressed)
@@ -162,14 +174,18 @@ func (p *Pipeline) gunzip(sc *scratch, compressed []byte) ([]byte, *Error) {
 		return nil, gzipError(err)
 	}
 	dst := sc.plain[:0]
-	if want := 8 * len(compressed); cap(dst) < want && int64(want) <= p.lim.MaxDecoded {
+	base := int64(len(compressed))
+	if want := 8 * len(compressed); cap(dst) < want && int64(want) <= p.lim.MaxDecoded && acct.cover(base+int64(want)) {
 		dst = make([]byte, 0, want)
 	}
-	dst, over, err := readLimited(dst, &g.zr, p.lim.MaxDecoded, 0)
+	dst, over, err := readLimited(dst, &g.zr, p.lim.MaxDecoded, 0, acct, base)
 	sc.plain = dst
 	g.br.Reset(nil)
 	if over {
 		return nil, p.msgPlainTooBig
+	}
+	if err == errBudget {
+		return nil, errBusy
 	}
 	if err != nil {
 		return nil, gzipError(err)

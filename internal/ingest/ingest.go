@@ -18,6 +18,8 @@ const (
 	DefaultMaxProperties = wire.MaxPropertiesPerEvent // 64
 	DefaultRetention     = 400 * 24 * time.Hour
 	DefaultMaxFuture     = 24 * time.Hour
+	DefaultMinBodyRate   = 4096
+	DefaultBodyGrace     = 2 * time.Second
 
 	// MaxDepth is how deeply a body may nest objects and arrays (the batch object and
 	// its events array count). Deeper bodies are answered 400 before any JSON is decoded.
@@ -51,6 +53,12 @@ type Limits struct {
 	MaxEvents     int   // per batch; 0 = 1000
 	MaxEventBytes int   // one event's JSON; 0 = 32 KiB
 	MaxProperties int   // properties (and, separately, build keys) per event; 0 = 64
+
+	// MinBodyRate and BodyGrace pace the body (see Pipeline.Read): after
+	// BodyGrace, at least MinBodyRate bytes a second on average. 0 = 4096
+	// bytes a second and 2 seconds; a negative MinBodyRate sets no pace.
+	MinBodyRate int64
+	BodyGrace   time.Duration
 }
 
 func (l Limits) withDefaults() Limits {
@@ -68,6 +76,12 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxProperties <= 0 {
 		l.MaxProperties = DefaultMaxProperties
+	}
+	if l.MinBodyRate == 0 {
+		l.MinBodyRate = DefaultMinBodyRate
+	}
+	if l.BodyGrace <= 0 {
+		l.BodyGrace = DefaultBodyGrace
 	}
 	return l
 }
@@ -194,20 +208,12 @@ func badRequest(msg string) *Error { return &Error{http.StatusBadRequest, msg} }
 // Process reads only the Content-Type and Content-Encoding headers, ContentLength and the
 // body; it never looks at the client's address or user agent. It does not close r.Body.
 func (p *Pipeline) Process(r *http.Request, single bool, receivedAt time.Time) (*Batch, *Error) {
-	if e := checkContentType(r.Header); e != nil {
-		return nil, e
-	}
-	gz, e := contentEncoding(r.Header)
+	b, e := p.Read(nil, r, nil)
 	if e != nil {
 		return nil, e
 	}
-	sc := getScratch()
-	defer putScratch(sc)
-	body, e := p.readBody(r, sc, gz)
-	if e != nil {
-		return nil, e
-	}
-	return p.process(sc, body, single, receivedAt)
+	defer b.Close()
+	return b.Process(single, receivedAt)
 }
 
 // ProcessBody is Process for a body already read and, if it was gzip, decompressed: what

@@ -25,17 +25,52 @@
 // # Back-pressure
 //
 // 503 with Retry-After when the log cannot be written (disk full, I/O error),
-// when it is full (the store is behind), when more than MaxLag events wait
-// for the store (200,000: a few seconds of full load, a bounded queue), or
-// when MaxInflight requests (64) are already being read and another has
-// waited a second for its turn: under overload the collector answers fast and
-// keeps its memory, instead of queueing requests until the garbage collector
-// takes the machine. 429 with Retry-After per client address and per project.
-// abacus_requests_shed_total counts the 503s of the last two by reason.
+// when it is full (the store is behind), when more than MaxLag events (200,000)
+// or MaxLagBytes of records (64 MiB) wait for the store, when the store's
+// last write failed and 8 MiB of records wait for it (the log must not take
+// the space the store needs to recover), when a disk of the data directory or the log is down to its floor
+// of free space (--min-free: 5% of the volume, at least 64 MiB, at most 256
+// MiB; below twice the floor the store is checkpointed to give its own log
+// back), when request bodies in memory are at their budget
+// (--max-body-memory, 64 MiB), or when MaxInflight requests (64) are already
+// being decoded and another has waited a second for its turn: under overload
+// the collector answers fast and keeps its memory, instead of queueing
+// requests until the garbage collector takes the machine.
+// abacus_requests_shed_total counts these 503s by reason (lag, store, disk,
+// memory, busy).
+//
+// # Abuse
+//
+// No single client can stop ingest for the others:
+//
+//   - Bodies are read before a request takes its turn, and must arrive at 4
+//     KB/s on average after 2 seconds (408 otherwise): a client trickling its
+//     body holds a connection, not a turn.
+//   - Headers are capped at 16 KB (431), connections at --max-conns (1,024;
+//     more wait in the kernel's queue).
+//   - Bodies in memory, as read and after gunzip, have a budget (64 MiB). A
+//     request whose bodies pass 256 KiB is large: one large request per
+//     processor may be under way, and large ones may fill only three quarters
+//     of the budget, so small batches always find room and a processor.
+//   - Per client address (a keyed hash of it, in memory only): --rate-ip
+//     requests a second (50, burst 500), --rate-ip-events events a second
+//     (5,000, burst 300,000) and --rate-ip-new-projects projects never seen
+//     before an hour (1,000, burst 5,000; the projects the store holds are
+//     known from the start); per project, --rate-project events a second
+//     (100, burst 6,000). Past a limit: 429 with Retry-After. A CI farm
+//     behind one address stays well inside them, and so does the simulator's
+//     default population sent at full speed.
+//   - With --trust-proxy, the client address is the X-Forwarded-For entry
+//     --trusted-hops (1) from the right, the one the outermost trusted proxy
+//     wrote; entries that are not IP addresses are ignored.
 //
 // # What it never does
 //
 // It never writes an IP address or user agent to the log, the store or its own
-// logs, never stores a raw project or machine ID, and never acknowledges an
-// event before it is durable.
+// logs (net/http's error log goes through ErrorLog, which masks addresses),
+// never stores a raw project or machine ID, and never acknowledges an event
+// before it is durable. The data directory is private to the collector's user:
+// at start its directories are set to 0700 and its files to 0600 (a warning
+// says what could not be changed), and abacus serve creates files with umask
+// 077.
 package server

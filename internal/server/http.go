@@ -1,18 +1,15 @@
 package server
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/abacushq/abacus/internal/ingest"
 	"github.com/abacushq/abacus/internal/store"
 	"github.com/abacushq/abacus/internal/wal"
 	"github.com/abacushq/abacus/internal/web"
@@ -137,24 +134,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
-// clientKey is a keyed hash of the client's address, for the rate limiter only:
-// the address itself is never stored, logged or kept.
-func (s *Server) clientKey(r *http.Request) string {
-	addr := r.RemoteAddr
-	if s.cfg.TrustProxy {
-		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-			addr, _, _ = strings.Cut(xff, ",")
-			addr = strings.TrimSpace(addr)
-		}
-	}
-	if host, _, err := net.SplitHostPort(addr); err == nil {
-		addr = host
-	}
-	m := hmac.New(sha256.New, s.ipKey)
-	m.Write([]byte("ip\x00" + addr))
-	return hex.EncodeToString(m.Sum(nil)[:12])
-}
-
 // ingest serves POST /v1/batch (single=false) and POST /v1/track.
 func (s *Server) ingest(single bool) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
@@ -162,20 +141,31 @@ func (s *Server) ingest(single bool) handlerFunc {
 		if !s.ready.Load() {
 			return &httpError{http.StatusServiceUnavailable, "not ready: replaying the write-ahead log", time.Second}
 		}
-		if ok, wait := s.ipLimit.allow(s.clientKey(r), 1, start); !ok {
+		key := s.clientKey(r)
+		if ok, wait := s.ipLimit.allow(key, 1, start); !ok {
 			s.metrics.limited.Inc("ip")
 			return &httpError{http.StatusTooManyRequests, "too many requests from this address", wait}
 		}
-		if lag, age := s.writer.lag(); lag > s.cfg.MaxLag {
-			s.metrics.shed.Inc("lag")
-			return &httpError{http.StatusServiceUnavailable,
-				fmt.Sprintf("the store is %d events (%v) behind", lag, age.Round(time.Second)), 5 * time.Second}
+		if ok, wait := s.ipEvents.ready(key, start); !ok {
+			s.metrics.limited.Inc("ip-events")
+			return &httpError{http.StatusTooManyRequests,
+				fmt.Sprintf("too many events from this address (at most %g a second)", s.cfg.RateIPEvents), wait}
 		}
-		// Admission: at most MaxInflight requests are read and decoded at
-		// once; the others wait their turn without their bodies in memory,
-		// and after a second are told to come back. Under overload the
-		// collector keeps its memory and answers quickly instead of queueing
-		// without bound.
+		if err := s.backlog(0); err != nil {
+			return err
+		}
+		// The body is read before admission, paced (a sender slower than a
+		// few KB/s is cut off in seconds) and held against the memory
+		// budget: a slow client holds a connection, never a turn.
+		body, perr := s.pipeline.Read(w, r, s.budget)
+		if perr != nil {
+			return s.pipelineError(perr)
+		}
+		defer body.Close()
+		// Admission: at most MaxInflight requests are decoded at once; the
+		// others wait their turn, and after a second are told to come back.
+		// Under overload the collector keeps its memory and answers quickly
+		// instead of queueing without bound.
 		select {
 		case s.inflight <- struct{}{}:
 			defer func() { <-s.inflight }()
@@ -193,15 +183,20 @@ func (s *Server) ingest(single bool) handlerFunc {
 				return &httpError{http.StatusServiceUnavailable, "request cancelled while waiting", time.Second}
 			}
 		}
-		b, perr := s.pipeline.Process(r, single, start.UTC())
+		b, perr := body.Process(single, start.UTC())
+		body.Close() // the events are copies: give the memory back now
 		if perr != nil {
-			return &httpError{status: perr.Status, msg: perr.Msg}
+			return s.pipelineError(perr)
 		}
 		for reason, n := range b.RejectReasons {
 			s.metrics.rejected.Add(uint64(n), reason)
 		}
 		for where, n := range b.Dropped {
 			s.metrics.dropped.Add(uint64(n), where)
+		}
+		newProjects, err := s.limitAddress(key, b.Events, b.Received(), start)
+		if err != nil {
+			return err
 		}
 		if err := s.limitProjects(b.Events, start); err != nil {
 			return err
@@ -214,6 +209,11 @@ func (s *Server) ingest(single bool) handlerFunc {
 			rec, err := encodeEvents(getRecord(), fresh)
 			if err != nil {
 				s.dedup.done(fresh)
+				return err
+			}
+			if err := s.backlog(len(rec)); err != nil {
+				s.dedup.done(fresh)
+				putRecord(rec)
 				return err
 			}
 			ticket := s.writer.enter()
@@ -234,6 +234,7 @@ func (s *Server) ingest(single bool) handlerFunc {
 			}
 			s.writer.add(ticket, rec, len(fresh), end)
 		}
+		s.seen.addAll(newProjects)
 		dups += b.DuplicatesInBatch
 		s.metrics.accepted.Add(uint64(len(fresh)))
 		s.metrics.duplicates.Add(uint64(dups))
@@ -245,6 +246,17 @@ func (s *Server) ingest(single bool) handlerFunc {
 		s.metrics.ack.Observe(time.Since(start).Seconds())
 		return nil
 	}
+}
+
+// pipelineError turns an ingest error into the answer; a busy collector
+// (the memory budget) says when to come back.
+func (s *Server) pipelineError(e *ingest.Error) error {
+	he := &httpError{status: e.Status, msg: e.Msg}
+	if e.Status == http.StatusServiceUnavailable {
+		s.metrics.shed.Inc("memory")
+		he.retryAfter = time.Second
+	}
+	return he
 }
 
 // limitProjects applies the per-project event rate to a batch.

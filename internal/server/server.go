@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,10 +44,36 @@ type Config struct {
 	// RateProject is the events per second one project may send (burst: 60
 	// seconds' worth); 0 means 100, negative means no limit.
 	RateProject float64
-	// TrustProxy takes the client address for rate limits from the first
-	// X-Forwarded-For entry instead of the TCP peer. Only behind a proxy that
-	// sets it.
-	TrustProxy bool
+	// TrustProxy takes the client address for the per-address limits from
+	// X-Forwarded-For instead of the TCP peer: the entry TrustedHops from the
+	// right (0 means 1: the one the nearest proxy added), if it is an IP
+	// address. Only behind proxies that set it.
+	TrustProxy  bool
+	TrustedHops int
+	// RateIPEvents is the events per second one client address may send
+	// (burst: 60 seconds' worth); 0 means 5,000, negative means no limit.
+	RateIPEvents float64
+	// RateIPNewProjects is the new projects (never seen by the collector) one
+	// client address may bring an hour (burst: 5 hours' worth); 0 means 1,000,
+	// negative means no limit.
+	RateIPNewProjects float64
+	// BodyMemory is the budget of request bodies in memory at once, as read
+	// and after gunzip (see ingest.Budget); 0 means 64 MiB, negative means
+	// no budget. Past it, ingest answers 503. It stays well under the Go
+	// heap's soft limit (144 MiB in abacus serve), where the garbage
+	// collector would run without pause.
+	BodyMemory int64
+	// MaxLagBytes is how many bytes of acknowledged events may wait for the
+	// store, beside MaxLag; 0 means 64 MiB.
+	MaxLagBytes int
+	// MinFree and MinFreePercent are the free space ingest leaves on the
+	// disks of the data directory and of the log, for the store: below it,
+	// 503. The floor is the smaller of the two given; with neither, 5% of
+	// the volume, at least 64 MiB and at most 256 MiB. A negative MinFree
+	// keeps no floor. Below twice the floor, the store is checkpointed (at
+	// most every 10 seconds) to give its own log back.
+	MinFree        int64
+	MinFreePercent float64
 	// MaxInflight is how many ingest requests are read and processed at
 	// once; 0 means 64. More wait up to a second, then get 503.
 	MaxInflight int
@@ -77,10 +104,17 @@ type Server struct {
 	metrics  *serverMetrics
 	ipLimit  *limiter
 	prjLimit *limiter
-	ipKey    []byte // keys the hash of client addresses for the limiter
-	erased   *erasures
-	dash     *web.Handler
-	inflight chan struct{} // admission: one token per ingest request in progress
+	// Per client address: events a second, new projects an hour.
+	ipEvents    *limiter
+	newPrjLimit *limiter
+	seen        *projectsSeen
+	budget      *ingest.Budget // request bodies in memory
+	vols        []volume       // disks and their floors of free space
+	relieved    atomic.Int64   // unix nanoseconds of the last checkpoint for disk space
+	ipKey       []byte         // keys the hash of client addresses for the limiter
+	erased      *erasures
+	dash        *web.Handler
+	inflight    chan struct{} // admission: one token per ingest request in progress
 
 	closeOnce sync.Once
 	closeErr  error
@@ -112,12 +146,25 @@ func Open(cfg Config) (*Server, error) {
 	if cfg.MaxLag <= 0 {
 		cfg.MaxLag = 200_000
 	}
+	if cfg.MaxLagBytes <= 0 {
+		cfg.MaxLagBytes = 64 << 20
+	}
+	if cfg.RateIPEvents == 0 {
+		cfg.RateIPEvents = 5000
+	}
+	if cfg.RateIPNewProjects == 0 {
+		cfg.RateIPNewProjects = 1000
+	}
+	if cfg.BodyMemory == 0 {
+		cfg.BodyMemory = 64 << 20
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("cannot create data directory %q: %w", cfg.DataDir, err)
 	}
+	tightenPermissions(cfg.DataDir, cfg.Logger)
 	secret, err := serverSecret(cfg.DataDir)
 	if err != nil {
 		return nil, err
@@ -138,21 +185,26 @@ func Open(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("cannot open the write-ahead log: %w", err)
 	}
 	s := &Server{
-		cfg:      cfg,
-		logger:   cfg.Logger,
-		token:    token,
-		created:  created,
-		keyer:    ingest.NewKeyer(secret),
-		log:      log,
-		dedup:    newDedup(cfg.Store),
-		metrics:  newServerMetrics(),
-		ipLimit:  newLimiter(cfg.RateIP, cfg.RateIP*10),
-		prjLimit: newLimiter(cfg.RateProject, cfg.RateProject*60),
-		ipKey:    secret,
-		erased:   erased,
-		inflight: make(chan struct{}, cfg.MaxInflight),
-		stop:     make(chan struct{}),
-		stopped:  make(chan struct{}),
+		cfg:         cfg,
+		logger:      cfg.Logger,
+		token:       token,
+		created:     created,
+		keyer:       ingest.NewKeyer(secret),
+		log:         log,
+		dedup:       newDedup(cfg.Store),
+		metrics:     newServerMetrics(),
+		ipLimit:     newLimiter(cfg.RateIP, cfg.RateIP*10),
+		prjLimit:    newLimiter(cfg.RateProject, cfg.RateProject*60),
+		ipEvents:    newLimiter(cfg.RateIPEvents, cfg.RateIPEvents*60),
+		newPrjLimit: newLimiter(cfg.RateIPNewProjects/3600, cfg.RateIPNewProjects*5),
+		seen:        newProjectsSeen(),
+		budget:      ingest.NewBudget(cfg.BodyMemory, runtime.GOMAXPROCS(0)),
+		vols:        floors(cfg),
+		ipKey:       secret,
+		erased:      erased,
+		inflight:    make(chan struct{}, cfg.MaxInflight),
+		stop:        make(chan struct{}),
+		stopped:     make(chan struct{}),
 	}
 	s.pipeline = ingest.New(ingest.Config{Plan: cfg.Plan, Keyer: s.keyer, Retention: cfg.Retention})
 	if s.dash, err = newDashboard(cfg, secret, token); err != nil {
@@ -181,7 +233,13 @@ func (s *Server) Start(ctx context.Context) error {
 	if err := s.cfg.Store.IDs(ctx, since, func(id string) error { s.dedup.warm(id); ids++; return nil }); err != nil {
 		return fmt.Errorf("cannot read stored event ids: %w", err)
 	}
-	s.logger.Info("write-ahead log replayed", "events", n, "known_ids", ids, "took", time.Since(start).Round(time.Millisecond))
+	projects := 0
+	if pl, ok := s.cfg.Store.(projectLister); ok {
+		if err := pl.Projects(ctx, func(id string) error { s.seen.add(id); projects++; return nil }); err != nil {
+			return fmt.Errorf("cannot read stored projects: %w", err)
+		}
+	}
+	s.logger.Info("write-ahead log replayed", "events", n, "known_ids", ids, "known_projects", projects, "took", time.Since(start).Round(time.Millisecond))
 	s.started.Store(true)
 	go s.writer.run()
 	go s.retention()

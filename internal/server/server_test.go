@@ -10,11 +10,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/abacushq/abacus/internal/plan"
 	"github.com/abacushq/abacus/internal/store"
+	"github.com/abacushq/abacus/internal/wal"
 	"github.com/abacushq/abacus/telemetry/wire"
 )
 
@@ -139,11 +141,38 @@ func TestStoreFarBehindAnswers503(t *testing.T) {
 
 var _ store.Store = (*memStore)(nil)
 
-// With MaxInflight requests being read, the next one waits a second for its
-// turn and is then told to come back: 503 with Retry-After, body unread.
+// With MaxInflight requests being processed, the next one waits a second for
+// its turn and is then told to come back: 503 with Retry-After. A request still
+// sending its body holds no turn.
 func TestBusyCollectorSheds(t *testing.T) {
 	st := &memStore{faultyStore{stored: map[string]bool{}}}
-	_, hs := startTestServer(t, Config{Store: st, RateIP: -1, RateProject: -1, MaxInflight: 1})
+	cfg := Config{Store: st, RateIP: -1, RateProject: -1, MaxInflight: 1}
+	hold, holding := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	cfg.WAL.FaultHook = func(op string) error {
+		if op == wal.OpSync {
+			once.Do(func() { close(holding) })
+			<-hold // the first append waits here, holding the only turn
+		}
+		return nil
+	}
+	_, hs := startTestServer(t, cfg)
+	first := make(chan int, 1)
+	go func() { first <- postJSON(t, hs.URL, batchBody(projectA, 2)).StatusCode }()
+	<-holding
+	start := time.Now()
+	resp := postJSON(t, hs.URL, batchBody(projectA, 1))
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || time.Since(start) < 900*time.Millisecond {
+		t.Errorf("second request: %d, Retry-After %q after %v; want 503 with Retry-After after about a second",
+			resp.StatusCode, resp.Header.Get("Retry-After"), time.Since(start))
+	}
+	close(hold)
+	if code := <-first; code != http.StatusAccepted {
+		t.Fatalf("the first request: %d, want 202", code)
+	}
+
+	// A body that trickles in takes no turn: with the only turn free, another
+	// request goes through while it is still arriving.
 	pr, pw := io.Pipe()
 	slow := make(chan *http.Response, 1)
 	go func() {
@@ -156,20 +185,15 @@ func TestBusyCollectorSheds(t *testing.T) {
 		slow <- resp
 	}()
 	body := batchBody(projectA, 3)
-	pw.Write(body[:10]) // the first request holds the only slot, reading its body
+	pw.Write(body[:10])
 	time.Sleep(100 * time.Millisecond)
-	start := time.Now()
-	resp := postJSON(t, hs.URL, batchBody(projectA, 1))
-	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || time.Since(start) < 900*time.Millisecond {
-		t.Errorf("second request: %d, Retry-After %q after %v; want 503 with Retry-After after about a second",
-			resp.StatusCode, resp.Header.Get("Retry-After"), time.Since(start))
+	start = time.Now()
+	if resp := postJSON(t, hs.URL, batchBody(projectA, 1)); resp.StatusCode != http.StatusAccepted || time.Since(start) > 500*time.Millisecond {
+		t.Errorf("beside a body still arriving: %d after %v, want 202 at once", resp.StatusCode, time.Since(start))
 	}
 	pw.Write(body[10:])
 	pw.Close()
 	if r := <-slow; r == nil || r.StatusCode != http.StatusAccepted {
 		t.Fatalf("the slow request was not accepted: %v", r)
-	}
-	if resp := postJSON(t, hs.URL, batchBody(projectA, 1)); resp.StatusCode != http.StatusAccepted {
-		t.Errorf("after the slot is free: %d, want 202", resp.StatusCode)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/abacushq/abacus/internal/store"
@@ -25,9 +26,10 @@ type writer struct {
 	maxBatch int           // events per Insert
 	maxWait  time.Duration // how long an event may wait for a batch to fill
 
-	mu      sync.Mutex // protects queue, queued, oldest, flushes, tickets, stored
+	mu      sync.Mutex // protects queue, queued, queuedB, oldest, flushes, tickets, stored
 	queue   []logged
 	queued  int
+	queuedB int       // bytes of the queued records
 	oldest  time.Time // when the oldest queued event was queued
 	flushes []chan struct{}
 	tickets map[uint64]wal.Pos // appends under way: log end when each began
@@ -35,6 +37,11 @@ type writer struct {
 	stored  wal.Pos // end of the last record whose events are stored
 
 	batch []store.Event // run's decoding space, reused from batch to batch
+
+	// failing is set while the last attempt to store a batch failed: ingest
+	// stops acknowledging until the store takes events again, so that the
+	// log does not take the disk space the store needs to recover.
+	failing atomic.Bool
 
 	kick chan struct{} // capacity 1: "there is work"
 	stop chan struct{}
@@ -107,6 +114,7 @@ func (w *writer) add(ticket uint64, rec []byte, n int, end wal.Pos) {
 	}
 	w.queue = append(w.queue, logged{rec, n, end})
 	w.queued += n
+	w.queuedB += len(rec)
 	full := w.queued >= w.maxBatch
 	w.mu.Unlock()
 	if full {
@@ -129,6 +137,13 @@ func (w *writer) lag() (int, time.Duration) {
 		return 0, 0
 	}
 	return w.queued, time.Since(w.oldest)
+}
+
+// lagBytes reports the bytes of the records not yet stored.
+func (w *writer) lagBytes() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.queuedB
 }
 
 // flush waits until everything queued before the call is stored.
@@ -168,19 +183,21 @@ func (w *writer) run() {
 				break
 			}
 			if err := w.storeBatch(); err != nil {
+				w.failing.Store(true)
 				failures++
 				w.logger.Error("cannot store events; they stay in the write-ahead log", "err", err, "attempt", failures)
 				if stopping && failures > 3 {
 					return // replay stores them at the next start
 				}
 				select {
-				case <-time.After(min(time.Duration(failures)*time.Second, 30*time.Second)):
+				case <-time.After(min(time.Duration(failures)*time.Second, 5*time.Second)):
 				case <-w.stop:
 					stopping = true
 				}
 				continue
 			}
 			failures = 0
+			w.failing.Store(false)
 		}
 		if stopping {
 			return
@@ -211,12 +228,13 @@ func (w *writer) ready(stopping bool) (int, bool) {
 // them. On error nothing is dequeued.
 func (w *writer) storeBatch() error {
 	w.mu.Lock()
-	count, groups := 0, 0
+	count, groups, bytes := 0, 0, 0
 	for _, g := range w.queue {
 		if count > 0 && count+g.n > w.maxBatch {
 			break
 		}
 		count += g.n
+		bytes += len(g.rec)
 		groups++
 	}
 	taken := slices.Clone(w.queue[:groups])
@@ -251,6 +269,7 @@ func (w *writer) storeBatch() error {
 	clear(w.queue[n:])
 	w.queue = w.queue[:n]
 	w.queued -= count
+	w.queuedB -= bytes
 	if w.queued > 0 {
 		w.oldest = time.Now() // close enough: the next batch is due within maxWait
 	}
