@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
 	"mime"
@@ -172,6 +173,12 @@ func (p *Pipeline) gunzip(sc *scratch, compressed []byte, acct *account) ([]byte
 	g.br.Reset(compressed)
 	if err := g.zr.Reset(&g.br); err != nil {
 		return nil, gzipError(err)
+	}
+	// A body whose gzip trailer announces a large size needs one of the few
+	// turns of large bodies before it is inflated at all; one that lies is
+	// caught by acct as it grows.
+	if n := len(compressed); n >= 4 && int64(binary.LittleEndian.Uint32(compressed[n-4:])) > SmallBody && !acct.claimBig() {
+		return nil, errBusy
 	}
 	dst := sc.plain[:0]
 	base := int64(len(compressed))

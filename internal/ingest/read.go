@@ -86,19 +86,29 @@ func (a *account) cover(n int64) bool {
 	}
 	want := (n - a.held + budgetStep - 1) / budgetStep * budgetStep
 	large := a.held+want > SmallBody
-	if large && !a.big {
-		select {
-		case a.b.bigSlots <- struct{}{}:
-			a.big = true
-		default:
-			return false
-		}
+	if large && !a.claimBig() {
+		return false
 	}
 	if !a.b.take(want, large) {
 		return false
 	}
 	a.held += want
 	return true
+}
+
+// claimBig takes one of the budget's turns for large requests, if the account
+// holds none yet; false when all are taken.
+func (a *account) claimBig() bool {
+	if a.b == nil || a.big {
+		return true
+	}
+	select {
+	case a.b.bigSlots <- struct{}{}:
+		a.big = true
+		return true
+	default:
+		return false
+	}
 }
 
 func (a *account) release() {

@@ -133,3 +133,37 @@ func TestBudgetKeepsRoomForSmallBodies(t *testing.T) {
 		t.Error("no budget refused")
 	}
 }
+
+// While the turns of large bodies are taken, a gzip body of more than
+// SmallBody after gunzip is refused with 503; a small one passes.
+func TestLargeGzipBodyNeedsATurn(t *testing.T) {
+	p := newPipeline(t, nil)
+	b := NewBudget(64<<20, 1)
+	holder := account{b: b}
+	if !holder.claimBig() {
+		t.Fatal("the only turn was refused")
+	}
+	big := append(append([]byte(`{"events":[`), bytes.Repeat([]byte(" "), SmallBody+1)...), []byte(`{}]}`)...)
+	body, e := p.Read(nil, gzReq(t, big), b)
+	if e != nil {
+		t.Fatal(e)
+	}
+	_, e = body.Process(false, testNow)
+	body.Close()
+	if e == nil || e.Status != 503 {
+		t.Fatalf("a large gzip body with the turn taken: %v, want 503", e)
+	}
+	small := batchBody(t, "", goodEvent(1))
+	body, e = p.Read(nil, gzReq(t, small), b)
+	if e != nil {
+		t.Fatal(e)
+	}
+	if _, e = body.Process(false, testNow); e != nil {
+		t.Errorf("a small gzip body with the turn taken: %v", e)
+	}
+	body.Close()
+	holder.release()
+	if b.InUse() != 0 {
+		t.Errorf("%d bytes still held", b.InUse())
+	}
+}

@@ -195,3 +195,18 @@ func (l *limiter) ready(key string, now time.Time) (bool, time.Duration) {
 	}
 	return false, time.Duration((1 - tokens) / l.rate * float64(time.Second))
 }
+
+// logRefusal logs a 5xx refusal at warning level, at most one a second: under
+// overload or attack the log would otherwise take the processor and the disk.
+// The line says how many refusals since the last one went unlogged; the
+// metrics count every one.
+func (s *Server) logRefusal(route string, he *httpError) {
+	now := time.Now().UnixNano()
+	last := s.refusalLogged.Load()
+	if now-last < int64(time.Second) || !s.refusalLogged.CompareAndSwap(last, now) {
+		s.refusalsQuiet.Add(1)
+		return
+	}
+	s.logger.Warn("request refused", "route", route, "status", he.status, "err", he.msg,
+		"unlogged_since_last", s.refusalsQuiet.Swap(0))
+}

@@ -111,7 +111,7 @@ func (s *Server) adapt(route string, h handlerFunc) http.Handler {
 				s.logger.Error("request failed", "route", route, "err", err)
 				he = errorf(http.StatusInternalServerError, "internal error")
 			} else if he.status >= 500 {
-				s.logger.Warn("request refused", "route", route, "status", he.status, "err", he.msg)
+				s.logRefusal(route, he)
 			}
 			if w.code == 0 {
 				writeError(w, he)

@@ -111,10 +111,12 @@ type Server struct {
 	budget      *ingest.Budget // request bodies in memory
 	vols        []volume       // disks and their floors of free space
 	relieved    atomic.Int64   // unix nanoseconds of the last checkpoint for disk space
-	ipKey       []byte         // keys the hash of client addresses for the limiter
-	erased      *erasures
-	dash        *web.Handler
-	inflight    chan struct{} // admission: one token per ingest request in progress
+	// The last refusal logged (unix nanoseconds) and those not logged since.
+	refusalLogged, refusalsQuiet atomic.Int64
+	ipKey                        []byte // keys the hash of client addresses for the limiter
+	erased                       *erasures
+	dash                         *web.Handler
+	inflight                     chan struct{} // admission: one token per ingest request in progress
 
 	closeOnce sync.Once
 	closeErr  error
