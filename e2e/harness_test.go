@@ -53,7 +53,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-const testToken = "e2e-admin-token-0123456789"
+const testToken = "e2e-admin-token-0123456789abcdefghijk"
 
 // proc is a running abacus serve.
 type proc struct {

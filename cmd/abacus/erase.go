@@ -11,11 +11,14 @@ import (
 	"time"
 )
 
-// erase runs `abacus erase --project UUID`: DELETE /api/v1/projects/{id}.
+// erase runs `abacus erase --project UUID [--now]`: DELETE
+// /api/v1/projects/{id}[?compact=1].
 func erase(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("erase", "erase --project UUID [--server URL]", stderr)
+	fs := newFlags("erase", "erase --project UUID [--now] [--server URL]", stderr)
 	project := fs.String("project", "", "the project's uuid, as in its package.json (required)")
 	server := fs.String("server", "http://127.0.0.1:8080", "the collector's base URL")
+	now := fs.Bool("now", false, "also remove the events' bytes from disk before answering (rewrites the store's file; "+
+		"without it the collector does so within 24 hours)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -24,12 +27,22 @@ func erase(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%w: --project is required", errUsage)
 	}
 	var out struct {
-		Deleted int64 `json:"deleted"`
+		Deleted   int64 `json:"deleted"`
+		Compacted bool  `json:"compacted"`
 	}
-	if err := adminRequest(http.MethodDelete, *server, "/api/v1/projects/"+url.PathEscape(*project), &out); err != nil {
+	path := "/api/v1/projects/" + url.PathEscape(*project)
+	if *now {
+		path += "?compact=1"
+	}
+	if err := adminRequest(http.MethodDelete, *server, path, &out); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "erased %d events of project %s\n", out.Deleted, *project)
+	if out.Compacted {
+		fmt.Fprintln(stdout, "their bytes are gone from the collector's disk")
+	} else {
+		fmt.Fprintln(stdout, "their bytes leave the collector's disk within 24 hours (--now: at once)")
+	}
 	return nil
 }
 

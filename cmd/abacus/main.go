@@ -21,7 +21,7 @@ Usage:
   abacus plan     check|doc FILE
   abacus report   NAME [--server URL | --data DIR] [--last 30d | --from D --to D] [--format table|json|csv]
   abacus simulate [--server URL] [--projects N] [--days D] [--seed S]
-  abacus erase    --project UUID [--server URL]
+  abacus erase    --project UUID [--now] [--server URL]
   abacus version
 
 Commands:
@@ -35,7 +35,8 @@ Commands:
             plugins, runtimes (from a running collector, or a stopped one's --data)
   simulate  send a synthetic population with planted, known effects to a collector
             (through the SDK's transport), with a progress bar and a summary
-  erase     delete every event of one project (by the uuid in its package.json)
+  erase     delete every event of one project (by the uuid in its package.json);
+            gone from disk within 24 hours, or at once with --now
   version   print the version
 
 Run 'abacus COMMAND --help' for a command's flags.

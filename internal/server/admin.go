@@ -6,8 +6,9 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
-	"strings"
+	"strconv"
 	"time"
 
 	"github.com/abacushq/abacus/internal/ingest"
@@ -17,7 +18,9 @@ import (
 	"github.com/abacushq/abacus/telemetry/wire"
 )
 
-// admin guards a handler with the admin token: Authorization: Bearer <token>.
+// admin guards a handler with the admin token: Authorization: Bearer <token>
+// (the scheme in any case). Failed attempts are throttled per address (see
+// authlimit.go).
 // A GET without that header may also come from a browser signed in to the
 // dashboard (its "as JSON" links); the session cookie is SameSite=Strict, so
 // another site cannot make the browser send it, and nothing that changes data
@@ -27,9 +30,12 @@ func (s *Server) admin(h handlerFunc) handlerFunc {
 		if r.Method == http.MethodGet && r.Header.Get("Authorization") == "" && s.dash.SignedIn(r) {
 			return h(w, r)
 		}
-		auth := r.Header.Get("Authorization")
-		token, ok := strings.CutPrefix(auth, "Bearer ")
-		if !ok || !tokenMatches(strings.TrimSpace(token), s.token) {
+		if err := s.authThrottled(r); err != nil {
+			return err
+		}
+		token, ok := bearerToken(r.Header.Get("Authorization"))
+		if !ok || !tokenMatches(token, s.token) {
+			s.authFailed(r)
 			w.Header().Set("WWW-Authenticate", `Bearer realm="abacus"`)
 			return errorf(http.StatusUnauthorized, "Authorization: expected Bearer and the admin token")
 		}
@@ -110,11 +116,21 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request) error {
 	return bw.Flush()
 }
 
-// deleteProject serves DELETE /api/v1/projects/{projectId}. The ID is the raw
-// project UUID from package.json (re-keyed here) or an already re-keyed ID
-// (32 hex characters, as in the export). Events still in the write-ahead log are
-// stored first, so the deletion covers everything acknowledged before it.
+// deleteProject serves DELETE /api/v1/projects/{projectId}[?compact=1]. The ID
+// is the raw project UUID from package.json (re-keyed here) or an already
+// re-keyed ID (32 hex characters, as in the export). Events still in the
+// write-ahead log are stored first, so the deletion covers everything
+// acknowledged before it. The events' bytes leave the disk at the next
+// compaction (within 24 hours, see compact.go), or before the answer with
+// compact=1.
 func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request) error {
+	compact := false
+	if v := r.URL.Query().Get("compact"); v != "" {
+		var err error
+		if compact, err = strconv.ParseBool(v); err != nil {
+			return errorf(http.StatusBadRequest, "compact: expected 1 or 0, got %q", v)
+		}
+	}
 	raw := r.PathValue("projectId")
 	var id string
 	switch {
@@ -130,6 +146,9 @@ func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request) error {
 	if err := s.erased.add(id, time.Now()); err != nil {
 		return err
 	}
+	if err := s.markPending(); err != nil {
+		return err
+	}
 	if err := s.writer.flush(r.Context()); err != nil {
 		return &httpError{http.StatusServiceUnavailable, "cannot store pending events before the deletion: " + err.Error(), 5 * time.Second}
 	}
@@ -138,7 +157,13 @@ func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.logger.Info("project erased", "events", n)
-	writeJSON(w, http.StatusOK, map[string]any{"deleted": n, "projectId": id})
+	if compact {
+		if err := s.compactNow(r.Context()); err != nil {
+			return &httpError{http.StatusServiceUnavailable, fmt.Sprintf("the project's %d events are deleted, but removing them from disk failed "+
+				"(the collector tries again within the hour): %v", n, err), time.Minute}
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"deleted": n, "projectId": id, "compacted": compact})
 	return nil
 }
 

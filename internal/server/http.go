@@ -51,14 +51,9 @@ func (s *Server) Handler() http.Handler {
 	route("GET /api/v1/reports/{name}", s.admin(s.report))
 	route("DELETE /api/v1/projects/{projectId}", s.admin(s.deleteProject))
 	for _, pattern := range web.Routes {
-		route(pattern, func(w http.ResponseWriter, r *http.Request) error {
-			s.dash.ServeHTTP(w, r)
-			return nil
-		})
+		route(pattern, s.dashboard)
 	}
-	route("/", func(w http.ResponseWriter, r *http.Request) error {
-		return errorf(http.StatusNotFound, "no route for %s %s", r.Method, r.URL.Path)
-	})
+	route("/", s.noRoute(mux))
 	return mux
 }
 

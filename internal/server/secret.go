@@ -69,11 +69,17 @@ func serverSecret(dataDir string) ([]byte, error) {
 
 // adminToken returns the admin token: the configured one, else the one kept in
 // <data>/token, created on first start.
+// Either must be at least minTokenLen characters long.
 func adminToken(dataDir, configured string) (token string, created bool, err error) {
 	if configured != "" {
-		return configured, false, nil
+		return configured, false, checkToken(configured, "ABACUS_TOKEN")
 	}
-	return loadOrCreate(filepath.Join(dataDir, "token"), 32, base64.RawURLEncoding.EncodeToString)
+	path := filepath.Join(dataDir, "token")
+	token, created, err = loadOrCreate(path, 32, base64.RawURLEncoding.EncodeToString)
+	if err == nil {
+		err = checkToken(token, path)
+	}
+	return token, created, err
 }
 
 // tokenMatches compares in constant time (hashing first, so that not even the

@@ -121,6 +121,9 @@ type Server struct {
 	closeOnce sync.Once
 	closeErr  error
 
+	compactMu sync.Mutex // one compaction (see compact.go) at a time
+	authFails *limiter   // failed admin authentications per address
+
 	ready   atomic.Bool // the log is replayed; ingest is open
 	started atomic.Bool // Start succeeded: the writer and retention run
 	stop    chan struct{}
@@ -203,6 +206,7 @@ func Open(cfg Config) (*Server, error) {
 		budget:      ingest.NewBudget(cfg.BodyMemory, runtime.GOMAXPROCS(0)),
 		vols:        floors(cfg),
 		ipKey:       secret,
+		authFails:   newAuthLimiter(),
 		erased:      erased,
 		inflight:    make(chan struct{}, cfg.MaxInflight),
 		stop:        make(chan struct{}),
@@ -314,17 +318,24 @@ func (s *Server) replay(ctx context.Context) (int, error) {
 }
 
 // retention deletes events past the retention window, at start (a shorter
-// --retention takes effect at once) and daily.
+// --retention takes effect at once) and daily; at start and every
+// compactEvery it also removes from disk what erasures deleted.
 func (s *Server) retention() {
 	defer close(s.stopped)
 	t := time.NewTimer(0)
 	defer t.Stop()
+	compact := time.NewTicker(compactEvery)
+	defer compact.Stop()
 	for {
 		select {
 		case <-s.stop:
 			return
+		case <-compact.C:
+			s.compactPending()
+			continue
 		case <-t.C:
 		}
+		s.compactPending()
 		cutoff := time.Now().Add(-s.cfg.Retention)
 		n, err := s.cfg.Store.DeleteBefore(context.Background(), cutoff)
 		if err != nil {

@@ -735,6 +735,48 @@ func (l *Log) End() Pos {
 	return Pos{l.active.seq, l.active.size}
 }
 
+// Roll starts a new segment if the active one holds data, and returns the start of the
+// (new) active segment: every record appended before Roll lies before that position, so
+// Release of it, once they are all stored, deletes every segment that holds them.
+func (l *Log) Roll() (Pos, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.filesShut {
+		return Pos{}, ErrClosed
+	}
+	if l.active == nil || l.active.size > 0 {
+		if err := l.newSegmentLocked(); err != nil {
+			return Pos{}, err
+		}
+	}
+	return Pos{Segment: l.active.seq}, nil
+}
+
+// DeleteDamaged deletes the segments Release kept in DamagedDir. They hold records that
+// may belong to erased data; once the operator no longer needs them, or when an erasure
+// must reach every copy, they go.
+func (l *Log) DeleteDamaged() (int, error) {
+	dir := filepath.Join(l.dir, DamagedDir)
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("%w: %w", ErrIO, err)
+	}
+	n := 0
+	for _, e := range ents {
+		if _, ok := parseSegName(e.Name()); !ok {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return n, fmt.Errorf("%w: remove damaged segment %s: %w", ErrIO, e.Name(), err)
+		}
+		n++
+	}
+	return n, nil
+}
+
 // Release says everything before p is safely stored elsewhere. Every sealed segment that
 // lies entirely before p (its sequence number is below p.Segment, or it is p.Segment and p
 // is at or past its last valid record) is deleted, and the directory fsynced.

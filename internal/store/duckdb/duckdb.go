@@ -28,14 +28,17 @@ type Options struct {
 const (
 	defaultMemoryLimit = "256MB"
 	defaultThreads     = 2
+	maxIdleConns       = 4
 )
 
 // Store is the embedded DuckDB backend of store.Store. It is safe for
 // concurrent use: reads run in parallel on a pool of connections, writes
 // (Insert, the deletes) take turns on one connection.
 type Store struct {
-	path string
-	db   *sql.DB
+	path  string
+	dsn   string     // the connector's, to open the file again after Compact
+	conns *connector // what db connects through
+	db    *sql.DB
 
 	wmu sync.Mutex // serializes writes; guards w and sourceIDs
 	w   *sql.Conn  // the writer's connection, with the staging tables
@@ -79,13 +82,20 @@ func Open(path string, opt Options) (*Store, error) {
 	// built into the driver's library.
 	q.Set("autoinstall_known_extensions", "false")
 	q.Set("autoload_known_extensions", "false")
-	connector, err := duckdb.NewConnector(path+"?"+q.Encode(), nil)
+	if path != "" {
+		if err := recoverCompaction(path); err != nil {
+			return nil, fmt.Errorf("duckdb: open %s: finish an interrupted compaction: %w", path, err)
+		}
+	}
+	dsn := path + "?" + q.Encode()
+	c, err := duckdb.NewConnector(dsn, nil)
 	if err != nil {
 		return nil, fmt.Errorf("duckdb: open %s: %w", path, err)
 	}
-	db := sql.OpenDB(connector)
-	db.SetMaxIdleConns(4)
-	s := &Store{path: path, db: db, sourceIDs: map[duckdb.UUID]int32{}}
+	conns := &connector{cur: c}
+	db := sql.OpenDB(conns)
+	db.SetMaxIdleConns(maxIdleConns)
+	s := &Store{path: path, dsn: dsn, conns: conns, db: db, sourceIDs: map[duckdb.UUID]int32{}}
 	s.closing, s.stop = context.WithCancel(context.Background())
 	ctx := context.Background()
 	if err := s.migrate(ctx); err != nil {
