@@ -155,7 +155,7 @@ func run(duration time.Duration, senders, total int, root string) error {
 	addr := freeAddr()
 	srv := exec.Command(bin, "serve", "--addr", addr, "--data", data, "--rate-ip", "-1", "--rate-project", "-1",
 		"--rate-ip-events", "-1", "--rate-ip-new-projects", "-1", "--log-level", "warn")
-	srv.Env = append(os.Environ(), "ABACUS_TOKEN=bench")
+	srv.Env = append(os.Environ(), "ABACUS_TOKEN=bench-admin-token-0123456789abcdefghij")
 	srv.Stderr = os.Stderr
 	if err := startAndWait(srv, "http://"+addr+"/readyz"); err != nil {
 		return err
@@ -503,13 +503,13 @@ func dirSize(dir, suffix string) int64 {
 func countExport(bin, data string) int64 {
 	addr := freeAddr()
 	cmd := exec.Command(bin, "serve", "--addr", addr, "--data", data, "--log-level", "warn")
-	cmd.Env = append(os.Environ(), "ABACUS_TOKEN=bench")
+	cmd.Env = append(os.Environ(), "ABACUS_TOKEN=bench-admin-token-0123456789abcdefghij")
 	if err := startAndWait(cmd, "http://"+addr+"/readyz"); err != nil {
 		return 0
 	}
 	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
 	req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, "http://"+addr+"/api/v1/export", nil)
-	req.Header.Set("Authorization", "Bearer bench")
+	req.Header.Set("Authorization", "Bearer bench-admin-token-0123456789abcdefghij")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0
