@@ -20,7 +20,16 @@
 //
 // Sign-in posts the token to /signin; the answer is a session cookie,
 // HttpOnly and SameSite=Strict (and Secure over TLS), valid 30 days, whose
-// value is an expiry and an HMAC of it under Config.Key — never the token.
-// The collector derives that key from its secret and the token, so changing
-// the token ends every session.
+// value is an expiry, a random session ID and an HMAC of both under
+// Config.Key — never the token. Sessions are kept on the server, in memory
+// (at most 1,000): a cookie opens pages only while its session is live, so
+// signing out ends the session for every copy of the cookie, and restarting
+// the collector ends them all. The collector derives the key from its secret
+// and the token, so changing the token ends every session too.
+//
+// Requests that change state (POST /signin, POST /signout) must come from
+// the dashboard's own origin: a browser's Sec-Fetch-Site (same-origin) or
+// Origin (this host) says so, and another site's form gets 403
+// (http.CrossOriginProtection). Requests without either header (not from a
+// browser) pass.
 package web

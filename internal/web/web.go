@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"embed"
 	"encoding/base64"
@@ -16,6 +17,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/abacushq/abacus/internal/insights"
@@ -56,6 +58,10 @@ type Handler struct {
 	cfg    Config
 	tmpl   *template.Template
 	assets map[string]asset
+	csrf   *http.CrossOriginProtection
+
+	mu       sync.Mutex       // protects sessions
+	sessions map[string]int64 // live session IDs and their expiry (Unix seconds)
 }
 
 type asset struct {
@@ -65,10 +71,12 @@ type asset struct {
 }
 
 // The session cookie: HttpOnly, SameSite=Strict, Secure when the request came
-// over TLS, valid for sessionTTL.
+// over TLS, valid for sessionTTL. At most maxSessions are live at once (a
+// sign-in past that ends the one closest to its expiry).
 const (
-	cookieName = "abacus_session"
-	sessionTTL = 30 * 24 * time.Hour
+	cookieName  = "abacus_session"
+	sessionTTL  = 30 * 24 * time.Hour
+	maxSessions = 1000
 )
 
 // New returns the dashboard's handler.
@@ -85,7 +93,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = time.Minute
 	}
-	h := &Handler{cfg: cfg, assets: map[string]asset{}}
+	h := &Handler{cfg: cfg, assets: map[string]asset{}, csrf: http.NewCrossOriginProtection(), sessions: map[string]int64{}}
 	names, err := fs.Glob(files, "assets/*")
 	if err != nil {
 		return nil, err
@@ -136,12 +144,25 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; "+
 		"form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	hdr.Set("Cache-Control", "no-store")
+	// A request that changes state (sign-in, sign-out) must come from the
+	// dashboard's own pages: a browser says where a request comes from in
+	// Sec-Fetch-Site or Origin, and another site's form is refused.
+	if err := h.csrf.Check(r); err != nil {
+		h.cfg.Logger.Warn("dashboard: refused a cross-site request", "method", r.Method, "path", r.URL.Path)
+		http.Error(w, "cross-site request refused: "+err.Error(), http.StatusForbidden)
+		return
+	}
 	switch {
 	case r.URL.Path == "/signin" && r.Method == http.MethodPost:
 		h.signIn(w, r)
 	case r.URL.Path == "/signin":
 		h.render(w, http.StatusOK, "signin", &view{Title: "Sign in", Product: h.cfg.Plan.Product, Next: localPath(r.URL.Query().Get("next"))})
 	case r.URL.Path == "/signout":
+		if id, ok := h.sessionID(r); ok {
+			h.mu.Lock()
+			delete(h.sessions, id)
+			h.mu.Unlock()
+		}
 		http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
 			SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
 		http.Redirect(w, r, "/signin", http.StatusSeeOther)
@@ -181,7 +202,11 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	exp := h.cfg.Now().Add(sessionTTL).Unix()
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: h.session(exp), Path: "/", MaxAge: int(sessionTTL / time.Second),
+	var raw [18]byte
+	rand.Read(raw[:])
+	id := base64.RawURLEncoding.EncodeToString(raw[:])
+	h.addSession(id, exp)
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: h.session(exp, id), Path: "/", MaxAge: int(sessionTTL / time.Second),
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
 	next := v.Next
 	if next == "" {
@@ -190,26 +215,69 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
-// session is the cookie value of a session that ends at exp (Unix seconds):
-// the time and a MAC of it under the key.
-func (h *Handler) session(exp int64) string {
+// session is the cookie value of session id, which ends at exp (Unix
+// seconds): the time, the ID and a MAC of both under the key.
+func (h *Handler) session(exp int64, id string) string {
+	v := strconv.FormatInt(exp, 10) + "." + id
 	m := hmac.New(sha256.New, h.cfg.Key)
-	m.Write([]byte("abacus dashboard session\x00" + strconv.FormatInt(exp, 10)))
-	return strconv.FormatInt(exp, 10) + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	m.Write([]byte("abacus dashboard session\x00" + v))
+	return v + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-// SignedIn reports whether the request carries a valid session cookie.
-func (h *Handler) SignedIn(r *http.Request) bool {
+// sessionID returns the ID of the request's session cookie when its MAC is
+// right and it has not expired (whether or not it is still live).
+func (h *Handler) sessionID(r *http.Request) (string, bool) {
 	c, err := r.Cookie(cookieName)
 	if err != nil {
-		return false
+		return "", false
 	}
-	s, _, _ := strings.Cut(c.Value, ".")
+	s, rest, _ := strings.Cut(c.Value, ".")
+	id, _, _ := strings.Cut(rest, ".")
 	exp, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || exp <= h.cfg.Now().Unix() {
+	if err != nil || exp <= h.cfg.Now().Unix() || id == "" {
+		return "", false
+	}
+	if !hmac.Equal([]byte(c.Value), []byte(h.session(exp, id))) {
+		return "", false
+	}
+	return id, true
+}
+
+// addSession makes a session live, forgetting expired ones and, past
+// maxSessions, the one closest to its expiry.
+func (h *Handler) addSession(id string, exp int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	now := h.cfg.Now().Unix()
+	for k, e := range h.sessions {
+		if e <= now {
+			delete(h.sessions, k)
+		}
+	}
+	if len(h.sessions) >= maxSessions {
+		first, firstExp := "", int64(0)
+		for k, e := range h.sessions {
+			if first == "" || e < firstExp {
+				first, firstExp = k, e
+			}
+		}
+		delete(h.sessions, first)
+	}
+	h.sessions[id] = exp
+}
+
+// SignedIn reports whether the request carries the cookie of a live
+// session: signed under the key, not expired, and not ended by a sign-out.
+// Sessions live in this process's memory, so a restart ends them all.
+func (h *Handler) SignedIn(r *http.Request) bool {
+	id, ok := h.sessionID(r)
+	if !ok {
 		return false
 	}
-	return hmac.Equal([]byte(c.Value), []byte(h.session(exp)))
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, live := h.sessions[id]
+	return live
 }
 
 // localPath returns p when it is a path of this site (so that a sign-in link

@@ -438,3 +438,67 @@ func TestFormats(t *testing.T) {
 		}
 	}
 }
+
+// Sign-out ends the session on the server: the cookie, copied before, no
+// longer opens a page after it; other sessions go on.
+func TestSignOutEndsSession(t *testing.T) {
+	h, _ := newHandler(t, &reports{})
+	c, other := signIn(t, h), signIn(t, h)
+	if c.Value == other.Value {
+		t.Fatal("two sign-ins got the same session")
+	}
+	copied := *c
+	if w := serve(h, "POST", "/signout", url.Values{}, c); w.Code != http.StatusSeeOther {
+		t.Fatalf("sign out: %d", w.Code)
+	}
+	if w := serve(h, "GET", "/errors", nil, &copied); w.Code != http.StatusSeeOther {
+		t.Errorf("a cookie copied before sign-out: /errors answered %d, want the sign-in redirect", w.Code)
+	}
+	if w := serve(h, "GET", "/errors", nil, other); w.Code != http.StatusOK {
+		t.Errorf("another session after one signed out: %d, want 200", w.Code)
+	}
+}
+
+// A form on another site cannot sign the browser out (or in): requests that
+// change state must come from the dashboard's own origin, as the browser's
+// Sec-Fetch-Site or Origin header says.
+func TestCrossSiteRequestsRefused(t *testing.T) {
+	h, _ := newHandler(t, &reports{})
+	c := signIn(t, h)
+	send := func(path string, body url.Values, headers map[string]string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("POST", path, strings.NewReader(body.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.AddCookie(c)
+		for k, v := range headers {
+			r.Header.Set(k, v)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	for name, hdr := range map[string]map[string]string{
+		"Sec-Fetch-Site cross-site": {"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"},
+		"Sec-Fetch-Site same-site":  {"Sec-Fetch-Site": "same-site"},
+		"Origin of another host":    {"Origin": "https://evil.example"},
+	} {
+		for _, path := range []string{"/signout", "/signin"} {
+			if w := send(path, url.Values{"token": {token}}, hdr); w.Code != http.StatusForbidden || len(w.Result().Cookies()) != 0 {
+				t.Errorf("%s POST %s: %d, cookies %v; want 403 and no cookie", name, path, w.Code, w.Result().Cookies())
+			}
+		}
+		if w := serve(h, "GET", "/errors", nil, c); w.Code != http.StatusOK {
+			t.Fatalf("after a refused cross-site sign-out (%s) the session ended: %d", name, w.Code)
+		}
+	}
+	for name, hdr := range map[string]map[string]string{
+		"Sec-Fetch-Site same-origin": {"Sec-Fetch-Site": "same-origin", "Origin": "http://example.com"},
+		"Origin of this host":        {"Origin": "http://example.com"},
+	} {
+		if w := send("/signin", url.Values{"token": {token}}, hdr); w.Code != http.StatusSeeOther {
+			t.Errorf("%s POST /signin: %d, want 303", name, w.Code)
+		}
+	}
+	if w := send("/signout", url.Values{}, map[string]string{"Sec-Fetch-Site": "same-origin"}); w.Code != http.StatusSeeOther {
+		t.Errorf("same-origin sign-out: %d, want 303", w.Code)
+	}
+}
