@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/abacushq/abacus/telemetry/redact"
@@ -157,6 +158,11 @@ func (f *Field) checkScalar(v any) string {
 		}
 		if f.re != nil && !f.re.MatchString(s) {
 			return fmt.Sprintf("expected a string matching %s, got one that does not match", f.Pattern)
+		}
+		if f.re == nil {
+			if i, r, bad := controlChar(s); bad {
+				return fmt.Sprintf("expected a string without control characters, got %U at character %d", r, i+1)
+			}
 		}
 	case TypeEnum:
 		s, ok := v.(string)
@@ -459,4 +465,23 @@ func identifiers(s string, pre bool) bool {
 		}
 	}
 	return true
+}
+
+// controlChar finds the first control character of s (C0, DEL, C1) or
+// bidirectional formatting character (which can make a terminal or page show
+// text other than what it holds): its index in characters, and the rune.
+// Strings with a pattern are left to the pattern.
+func controlChar(s string) (int, rune, bool) {
+	i := 0
+	for _, r := range s {
+		if unicode.IsControl(r) || isBidiControl(r) {
+			return i, r, true
+		}
+		i++
+	}
+	return 0, 0, false
+}
+
+func isBidiControl(r rune) bool {
+	return r == 0x061C || r == 0x200E || r == 0x200F || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069)
 }

@@ -29,8 +29,10 @@
 //
 // Plan.Apply checks one decoded event: undeclared build keys and properties are removed (and
 // reported, so the collector can count them); a declared value of the wrong type, out of range,
-// not matching its pattern or looking like personal data (telemetry/redact) rejects the event
-// with a *FieldError that names the field and what was expected.
+// not matching its pattern, holding a control or bidirectional formatting character while its
+// field has no pattern (such characters would reach terminals and spreadsheets through the
+// reports), or looking like personal data (telemetry/redact) rejects the event with a
+// *FieldError that names the field and what was expected.
 //
 // # Documentation
 //
