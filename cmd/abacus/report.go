@@ -93,7 +93,9 @@ func localReport(dir, planFile, name string, q url.Values) (*insights.Report, er
 }
 
 // printReport prints a report as indented JSON, as CSV of its rows, or as a
-// header line, the summary's figures and an aligned table of its rows.
+// header line, the summary's figures and an aligned table of its rows. The
+// rows hold values clients sent: CSV cells a spreadsheet would evaluate are
+// neutralised (csvCell), and the table escapes control characters (termCell).
 func printReport(w io.Writer, rep *insights.Report, format string) error {
 	if format == "json" {
 		b, err := json.MarshalIndent(rep, "", "  ")
@@ -109,14 +111,20 @@ func printReport(w io.Writer, rep *insights.Report, format string) error {
 	}
 	if format == "csv" {
 		cw := csv.NewWriter(w)
-		cw.Write(header)
-		cw.WriteAll(rows)
+		for _, r := range append([][]string{header}, rows...) {
+			cells := make([]string, len(r))
+			for i, c := range r {
+				cells[i] = csvCell(c)
+			}
+			cw.Write(cells)
+		}
+		cw.Flush()
 		return cw.Error()
 	}
 	fmt.Fprintf(w, "%s, %s to %s: %d active projects (groups under %d projects hidden: %d)\n",
-		rep.Report, rep.From, rep.To, rep.ActiveProjects, rep.K, rep.Suppressed)
+		termCell(rep.Report), termCell(rep.From), termCell(rep.To), rep.ActiveProjects, rep.K, rep.Suppressed)
 	if line := summaryLine(rep.Summary); line != "" {
-		fmt.Fprintln(w, line)
+		fmt.Fprintln(w, termCell(line))
 	}
 	fmt.Fprintln(w)
 	if len(rows) == 0 {
@@ -124,9 +132,12 @@ func printReport(w io.Writer, rep *insights.Report, format string) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, strings.Join(header, "\t")+"\t")
-	for _, r := range rows {
-		fmt.Fprintln(tw, strings.Join(r, "\t")+"\t")
+	for _, r := range append([][]string{header}, rows...) {
+		cells := make([]string, len(r))
+		for i, c := range r {
+			cells[i] = termCell(c)
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
 	}
 	return tw.Flush()
 }
