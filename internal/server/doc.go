@@ -64,6 +64,38 @@
 //     --trusted-hops (1) from the right, the one the outermost trusted proxy
 //     wrote; entries that are not IP addresses are ignored.
 //
+// # Admin side
+//
+// The admin token is at least 32 characters (Open refuses a shorter
+// ABACUS_TOKEN or token file). The admin API takes "Authorization: Bearer
+// <token>", the scheme in any case. Failed authentications, on the API or
+// the dashboard's sign-in, are throttled per client address (keyed hash, in
+// memory): 10, then one every 6 seconds; past that every attempt, right
+// token or not, gets 429 with Retry-After. A dashboard session (package web)
+// lives in memory; sign-out ends it for every copy of its cookie. A known
+// route asked with another method answers 405 with Allow.
+//
+// # Erasure
+//
+// DELETE /api/v1/projects/{id} records the erasure (a keyed hash of the
+// project and the time, checksummed, in <data>/erased), stores the events
+// still queued, and deletes the project's events from the store. Their bytes
+// leave the disk at the next compaction (compact.go): the log is rolled, the
+// segments holding records from before are deleted once those are stored
+// (with any kept in wal/damaged/), and the store's file is rewritten without
+// deleted rows. It runs at most compactEvery (an hour) after an erasure, at
+// the next start if the collector stopped first, and before the answer with
+// ?compact=1: an erased project is gone from disk within 24 hours.
+//
+// # Damaged log records
+//
+// Replay skips a damaged record between intact ones and stores every other
+// record's events (package wal resynchronises on the next valid frame); it
+// logs an ERROR with the numbers, counts the records in
+// abacus_wal_damaged_records_total, and the segment goes to wal/damaged/
+// instead of being deleted. A damaged line of <data>/erased stops the start
+// with an error naming the file and the line.
+//
 // # What it never does
 //
 // It never writes an IP address or user agent to the log, the store or its own
