@@ -119,7 +119,14 @@
 // uses any more, then CHECKPOINT so that the deletion is written into the file
 // and DuckDB can rewrite the row groups that lost rows. The file does not
 // shrink: DuckDB reuses the freed blocks, and until it does they may still hold
-// the deleted values.
+// the deleted values. Compact removes them: it copies the database (COPY FROM
+// DATABASE: tables, sequences at their current values, the view) into a fresh
+// file and swaps it in, holding writes for the copy and holding new
+// connections (the DB() pool included) only while the files are swapped.
+// Open finishes or undoes a swap a crash interrupted (events.duckdb.compact,
+// events.duckdb.old). DuckDB stores a UUID as a 128-bit integer with the top
+// bit flipped, little endian; compact_test.go searches the files for both
+// that form and the text of deleted IDs.
 //
 // Close stops Export and IDs calls in progress (they return store.ErrClosed),
 // waits for the writes in progress, checkpoints and closes the file, which
