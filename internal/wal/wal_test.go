@@ -813,3 +813,46 @@ func TestReleaseAllLeavesAnEmptyLog(t *testing.T) {
 		t.Errorf("replay after ReleaseAll: %+v %v", st, err)
 	}
 }
+
+// Roll starts a new segment when the active one holds data; releasing its
+// position deletes every segment with records appended before it, and
+// DeleteDamaged removes the segments kept in damaged/.
+func TestRollReleasesEverythingBefore(t *testing.T) {
+	dir := t.TempDir()
+	l := open(t, dir, Options{})
+	ctx := context.Background()
+	for i := range 5 {
+		if _, err := l.Append(ctx, payload(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err := l.Roll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := l.Roll(); err != nil || again != p {
+		t.Fatalf("Roll of an empty segment: %v, %v; want %v again", again, err, p)
+	}
+	after, err := l.Append(ctx, []byte("after"))
+	if err != nil || after.Segment != p.Segment {
+		t.Fatalf("append after Roll at %v (%v), want segment %d", after, err, p.Segment)
+	}
+	if err := l.Release(p); err != nil {
+		t.Fatal(err)
+	}
+	files := segFiles(t, dir)
+	if len(files) != 1 || filepath.Base(files[0]) != segName(p.Segment) {
+		t.Fatalf("segments after Release(%v): %v, want only the new one", p, files)
+	}
+	if b, _ := os.ReadFile(files[0]); bytes.Contains(b, payload(0)) || !bytes.Contains(b, []byte("after")) {
+		t.Fatal("the new segment holds a record appended before Roll, or not the one after")
+	}
+	os.MkdirAll(filepath.Join(dir, DamagedDir), 0o700)
+	os.WriteFile(filepath.Join(dir, DamagedDir, segName(1)), []byte("x"), 0o600)
+	if n, err := l.DeleteDamaged(); err != nil || n != 1 {
+		t.Fatalf("DeleteDamaged: %d, %v", n, err)
+	}
+	if left, _ := os.ReadDir(filepath.Join(dir, DamagedDir)); len(left) != 0 {
+		t.Fatalf("damaged/ still holds %v", left)
+	}
+}
