@@ -46,8 +46,10 @@ type loop struct {
 	attempts   int // consecutive failed attempts
 	batchLimit int // shrinks after a 413
 	flushDue   bool
+	deadline   time.Time // Close's deadline, once Close runs
 
-	spool *spool
+	spool   *spool
+	loadedC chan loadedSpool // the spool reader's answer, until it is taken
 }
 
 // queued is an event encoded once, when it is built: sending, resending and
@@ -109,22 +111,44 @@ func (l *loop) init() {
 	}
 	l.sender = newSender(c.cfg)
 	l.spool = openSpool(c.spoolDir, c.cfg.Dir)
-	res, err := l.spool.load()
-	if err != nil {
-		c.setLastError(err)
+	// The spool of earlier runs is read on a goroutine of its own: on a slow or
+	// cold disk the run's own events must not wait for it.
+	loaded := make(chan loadedSpool, 1)
+	l.loadedC = loaded
+	go func(s *spool) {
+		defer func() { recover() }()
+		res, err := s.load()
+		loaded <- loadedSpool{s, res, err}
+	}(&spool{root: l.spool.root, dir: l.spool.dir})
+	if hasDiscards(c.cfg.StateDir) {
+		go discardLeftovers(c.cfg.StateDir)
 	}
-	if res.oversized+res.bad > 0 {
-		c.setLastError(fmt.Errorf("deleted %d spool files over %d bytes and %d without a readable event", res.oversized, spoolMaxBytes, res.bad))
+}
+
+// loadedSpool is what the spool reader hands the loop.
+type loadedSpool struct {
+	spool *spool
+	res   loadResult
+	err   error
+}
+
+// installSpool takes the events read from the spool.
+func (l *loop) installSpool(ls loadedSpool) {
+	c := l.c
+	l.loadedC = nil
+	l.spool = ls.spool
+	if ls.err != nil {
+		c.setLastError(ls.err)
 	}
-	l.old = res.events
-	for _, ev := range l.old {
+	if ls.res.oversized+ls.res.bad > 0 {
+		c.setLastError(fmt.Errorf("deleted %d spool files over %d bytes and %d without a readable event", ls.res.oversized, spoolMaxBytes, ls.res.bad))
+	}
+	l.old = append(l.old, ls.res.events...)
+	for _, ev := range ls.res.events {
 		l.heldBytes += len(ev.raw)
 	}
 	l.capMemory()
 	l.updatePending()
-	if hasDiscards(c.cfg.StateDir) {
-		go discardLeftovers(c.cfg.StateDir)
-	}
 }
 
 func (l *loop) main() {
@@ -142,6 +166,8 @@ func (l *loop) main() {
 			l.finish(res)
 		case <-l.retryC:
 			l.retryC = nil
+		case ls := <-l.loadedC:
+			l.installSpool(ls)
 		case deadline := <-c.closeReq:
 			l.shutdown(deadline)
 			return
@@ -366,7 +392,14 @@ func (l *loop) requeue(events []queued) {
 // shutdown sends what it can until shortly before deadline, then spools the rest.
 func (l *loop) shutdown(deadline time.Time) {
 	c := l.c
-	for {
+	// Build what is queued, but not past half the budget: on a starved machine
+	// a full queue of big events could take longer than the whole budget.
+	// Records left in the queue are counted as dropped ("tracked during Close").
+	buildBy := time.Now().Add(time.Until(deadline) / 2)
+	for n := 0; ; n++ {
+		if n%16 == 15 && time.Now().After(buildBy) {
+			break
+		}
 		select {
 		case r := <-c.queue:
 			l.add(r)
@@ -378,6 +411,19 @@ func (l *loop) shutdown(deadline time.Time) {
 	if l.debug != nil {
 		return
 	}
+	// Take the spool once it is read, waiting for it a little (a small spool
+	// takes a millisecond); if a huge or cold one is still being read, its
+	// files stay for the next run.
+	if l.loadedC != nil {
+		wait := time.NewTimer(min(time.Until(deadline)/4, 50*time.Millisecond))
+		select {
+		case ls := <-l.loadedC:
+			l.installSpool(ls)
+		case <-wait.C:
+		}
+		wait.Stop()
+	}
+	l.deadline = deadline
 	defer l.sender.closeIdle()
 	// Keep a third of the budget (at most 100ms) for writing the spool: on a busy
 	// machine a write can take tens of milliseconds, and a request that needs
@@ -426,7 +472,11 @@ func (l *loop) spoolUnsent() {
 		l.flight = nil
 	}
 	l.pending, l.old, l.heldBytes = nil, nil, 0
-	res, err := l.spool.save(unsent)
+	deadline := l.deadline
+	if deadline.IsZero() || time.Until(deadline) < 20*time.Millisecond {
+		deadline = time.Now().Add(20 * time.Millisecond)
+	}
+	res, err := l.spool.save(unsent, deadline)
 	l.c.spooled.Add(uint64(res.ownWritten))
 	l.c.drop(dropSpool, res.ownDropped)
 	l.c.oldLost.Add(uint64(res.oldDropped + res.othersDropped))

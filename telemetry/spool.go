@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/abacushq/abacus/telemetry/wire"
@@ -31,7 +33,14 @@ const (
 	discardMaxFiles = 50000
 	// discardPrefix names a spool directory set aside for deletion.
 	discardPrefix = "spool.discard-"
+	// spoolMaxFiles bounds the files of a product's spool; past it the oldest
+	// are deleted.
+	spoolMaxFiles = 1000
 )
+
+// discarding holds the state directories whose leftovers a goroutine of this
+// process is deleting, so that one goroutine does it.
+var discarding sync.Map
 
 // spool keeps the events a run could not deliver, as JSON lines, for the next run.
 //
@@ -40,8 +49,9 @@ const (
 // project out can discard its events without knowing its lost uuid). Each Close
 // writes a new file and no file is ever appended to, so two runs of the product
 // at once need no lock: at worst both send a file, and the collector keeps each
-// event id once. After writing, a run trims the oldest files of the product until
-// the spool fits spoolMaxBytes, so concurrent runs keep it under the cap too.
+// event id once. Before writing, a run deletes the oldest files of the product
+// until the spool with its new file fits spoolMaxBytes, taking turns with other
+// runs through an advisory lock, so concurrent runs keep it under the cap too.
 type spool struct {
 	root   string // <StateDir>/spool
 	dir    string // root/<project key>
@@ -105,6 +115,10 @@ func hasDiscards(stateDir string) bool {
 // discardLeftovers deletes the spool directories set aside, at most
 // discardMaxFiles files a run.
 func discardLeftovers(stateDir string) {
+	if _, busy := discarding.LoadOrStore(stateDir, true); busy {
+		return
+	}
+	defer discarding.Delete(stateDir)
 	defer func() { recover() }()
 	m, _ := filepath.Glob(filepath.Join(stateDir, discardPrefix+"*"))
 	budget := discardMaxFiles
@@ -161,7 +175,7 @@ type loadResult struct {
 // line must not block the rest. A FIFO, socket or device in the spool is skipped,
 // never opened in a way that blocks.
 func (s *spool) load() (res loadResult, err error) {
-	files, err := spoolFiles(s.dir, false)
+	files, err := spoolNames(s.dir, false)
 	if err != nil || len(files) == 0 {
 		return res, err
 	}
@@ -171,6 +185,11 @@ func (s *spool) load() (res loadResult, err error) {
 		if i >= spoolLoadMaxFiles {
 			break
 		}
+		info, err := os.Lstat(f.path)
+		if err != nil || !info.Mode().IsRegular() {
+			continue
+		}
+		f.size = info.Size()
 		if f.size > spoolMaxBytes {
 			if os.Remove(f.path) == nil {
 				res.oversized++
@@ -267,9 +286,10 @@ type saveResult struct {
 
 // save writes events to a new spool file, replacing the files it loaded, whose
 // undelivered events are among them. Past spoolMaxBytes it keeps the newest:
-// earlier runs' events go first, then this run's oldest. Then it deletes the
-// oldest files of other runs until the whole spool fits the cap.
-func (s *spool) save(events []queued) (res saveResult, err error) {
+// earlier runs' events go first, then this run's oldest. Before writing, it
+// deletes the oldest files of other runs until the whole spool, its new file
+// included, fits the caps.
+func (s *spool) save(events []queued, deadline time.Time) (res saveResult, err error) {
 	// Old events first, then this run's, each oldest first.
 	ordered := make([]queued, 0, len(events))
 	for _, ev := range events {
@@ -295,65 +315,100 @@ func (s *spool) save(events []queued) (res saveResult, err error) {
 		}
 		ordered = ordered[1:]
 	}
-	var name string
-	if len(ordered) > 0 {
-		buf := make([]byte, 0, size)
-		for _, ev := range ordered {
-			buf = append(append(buf, ev.raw...), '\n')
-		}
-		count := func() {
-			for _, ev := range ordered {
-				if ev.old {
-					res.oldDropped++
-				} else {
-					res.ownDropped++
-				}
-			}
-		}
-		if err := os.MkdirAll(s.dir, 0o700); err != nil {
-			count()
-			return res, fmt.Errorf("cannot create spool directory %q: %w", s.dir, err)
-		}
-		var rnd [4]byte
-		rand.Read(rnd[:])
-		name = filepath.Join(s.dir, strconv.FormatInt(time.Now().UnixNano(), 10)+"-"+hex.EncodeToString(rnd[:])+".jsonl")
-		if err := writeFileAtomic(name, buf, 0o600); err != nil {
-			count()
-			return res, fmt.Errorf("cannot write spool %q: %w", name, err)
-		}
+	if len(ordered) == 0 {
+		s.removeLoaded()
+		return res, nil
+	}
+	count := func() {
 		for _, ev := range ordered {
 			if ev.old {
-				res.oldWritten++
+				res.oldDropped++
 			} else {
-				res.ownWritten++
+				res.ownDropped++
 			}
+		}
+	}
+	if err := os.MkdirAll(s.dir, 0o700); err != nil {
+		count()
+		return res, fmt.Errorf("cannot create spool directory %q: %w", s.dir, err)
+	}
+	// Runs that save at once take turns (an advisory lock on the spool
+	// directory, waited for until the deadline): each makes room with every
+	// earlier file in view, which keeps the spool under its caps even when
+	// a run dies right after writing.
+	unlock, _ := lockDir(s.root, max(time.Until(deadline), 10*time.Millisecond))
+	defer unlock()
+	loaded := make(map[string]bool, len(s.loaded))
+	for _, f := range s.loaded {
+		loaded[f] = true
+	}
+	res.othersDropped = s.makeRoom(int64(size), loaded, deadline)
+	buf := make([]byte, 0, size)
+	for _, ev := range ordered {
+		buf = append(append(buf, ev.raw...), '\n')
+	}
+	var rnd [4]byte
+	rand.Read(rnd[:])
+	name := filepath.Join(s.dir, strconv.FormatInt(time.Now().UnixNano(), 10)+"-"+hex.EncodeToString(rnd[:])+".jsonl")
+	if err := writeFileAtomic(name, buf, 0o600); err != nil {
+		count()
+		return res, fmt.Errorf("cannot write spool %q: %w", name, err)
+	}
+	for _, ev := range ordered {
+		if ev.old {
+			res.oldWritten++
+		} else {
+			res.ownWritten++
 		}
 	}
 	s.removeLoaded()
-	res.othersDropped = s.trim(name)
 	return res, nil
 }
 
-// trim deletes the oldest spool files of the product, other than keep, until the
-// spool fits spoolMaxBytes, and returns how many events they held. Every run
-// trims after it writes, so the last of several concurrent runs sees every file
-// written before it and leaves the spool under the cap.
-func (s *spool) trim(keep string) (dropped int) {
-	files, _ := spoolFiles(s.root, true)
-	var total int64
-	for _, f := range files {
-		total += f.size
+// makeRoom deletes the oldest spool files of the product, other than those this
+// run loaded (they are about to go), until the rest and a new file of need bytes
+// fit spoolMaxBytes and spoolMaxFiles; it returns how many events they held. It
+// stops at deadline, looked at every 64 files: a small spool is always trimmed,
+// however late, and a huge one costs a bounded time (a later run goes on).
+func (s *spool) makeRoom(need int64, loaded map[string]bool, deadline time.Time) (dropped int) {
+	files, err := spoolNamesBy(s.root, true, deadline)
+	if err != nil {
+		return 0
 	}
+	late := func(n int) bool { return n%64 == 63 && time.Now().After(deadline) }
+	others := files[:0:0]
 	for _, f := range files {
-		if total <= spoolMaxBytes {
+		if !loaded[f.path] {
+			others = append(others, f)
+		}
+	}
+	files = others
+	total := need
+	cut := 0 // files[:cut] go
+	for i := len(files) - 1; i >= 0; i-- {
+		if late(len(files) - 1 - i) {
+			return dropped
+		}
+		if len(files)-i >= spoolMaxFiles {
+			cut = i + 1
 			break
 		}
-		if f.path == keep {
+		info, err := os.Lstat(files[i].path)
+		if err != nil {
 			continue
+		}
+		if total+info.Size() > spoolMaxBytes {
+			cut = i + 1
+			break
+		}
+		total += info.Size()
+	}
+	for i, f := range files[:cut] {
+		if late(i) {
+			break
 		}
 		n := countLines(f.path)
 		if os.Remove(f.path) == nil {
-			total -= f.size
 			dropped += n
 		}
 	}
@@ -375,26 +430,60 @@ type spoolFile struct {
 	name string
 }
 
-// spoolFiles lists the regular .jsonl files in dir (and in its subdirectories
-// when deep), oldest first by name. It also removes the temporary files of
-// writes that a killed process left behind.
+// spoolFiles is spoolNames with each file's size.
 func spoolFiles(dir string, deep bool) ([]spoolFile, error) {
+	files, err := spoolNames(dir, deep)
+	out := files[:0]
+	for _, f := range files {
+		if info, err := os.Lstat(f.path); err == nil {
+			f.size = info.Size()
+			out = append(out, f)
+		}
+	}
+	return out, err
+}
+
+// spoolNames lists the regular .jsonl files in dir (and in its subdirectories
+// when deep), oldest first by name, without their sizes: it reads directories
+// only, never each file's inode. It also removes the temporary files of writes
+// that a killed process left behind.
+func spoolNames(dir string, deep bool) ([]spoolFile, error) {
+	return spoolNamesBy(dir, deep, time.Time{})
+}
+
+// errListTimeout stops a listing that would outlast its deadline.
+var errListTimeout = errors.New("spool listing ran out of time")
+
+// spoolNamesBy is spoolNames that gives up at deadline (zero: never).
+func spoolNamesBy(dir string, deep bool, deadline time.Time) ([]spoolFile, error) {
 	var files []spoolFile
 	var walk func(dir string, depth int) error
 	walk = func(dir string, depth int) error {
-		entries, err := os.ReadDir(dir)
+		d, err := os.Open(dir)
 		if err != nil {
 			return err
+		}
+		defer d.Close()
+		var entries []os.DirEntry
+		for {
+			chunk, err := d.ReadDir(1024)
+			entries = append(entries, chunk...)
+			if err != nil || len(chunk) == 0 {
+				break
+			}
+			if !deadline.IsZero() && time.Now().After(deadline) {
+				return errListTimeout
+			}
 		}
 		for _, e := range entries {
 			path := filepath.Join(dir, e.Name())
 			switch {
 			case e.IsDir() && deep && depth == 0:
-				walk(path, 1)
-			case e.Type().IsRegular() && strings.HasSuffix(e.Name(), ".jsonl"):
-				if info, err := e.Info(); err == nil {
-					files = append(files, spoolFile{path: path, size: info.Size(), name: e.Name()})
+				if err := walk(path, 1); err == errListTimeout {
+					return err
 				}
+			case e.Type().IsRegular() && strings.HasSuffix(e.Name(), ".jsonl"):
+				files = append(files, spoolFile{path: path, name: e.Name()})
 			case e.Type().IsRegular() && strings.HasPrefix(e.Name(), ".") && strings.Contains(e.Name(), ".tmp-"):
 				if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > time.Minute {
 					os.Remove(path)
