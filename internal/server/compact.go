@@ -1,12 +1,14 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/abacushq/abacus/internal/wal"
@@ -32,10 +34,12 @@ const pendingName = "erasure-pending"
 // compacted. The guarantee documented is 24 hours, to leave room for retries.
 var compactEvery = time.Hour
 
-// markPending records, durably, that an erasure awaits compaction.
+// markPending records, durably, that an erasure awaits compaction. The file
+// holds the time of the latest erasure, so that a compaction that began
+// before it does not take it for done.
 func (s *Server) markPending() error {
 	path := filepath.Join(s.cfg.DataDir, pendingName)
-	if err := writeFileSync(path, nil); err != nil {
+	if err := writeFileSync(path, []byte(strconv.FormatInt(time.Now().UnixNano(), 10))); err != nil {
 		return fmt.Errorf("cannot record the pending erasure in %q: %w", path, err)
 	}
 	return syncDir(s.cfg.DataDir)
@@ -55,7 +59,7 @@ func (s *Server) compactNow(ctx context.Context) error {
 	defer s.compactMu.Unlock()
 	start := time.Now()
 	pending := filepath.Join(s.cfg.DataDir, pendingName)
-	_, statErr := os.Stat(pending)
+	seen, statErr := os.ReadFile(pending)
 
 	from, err := s.log.Roll()
 	if err != nil {
@@ -86,8 +90,9 @@ func (s *Server) compactNow(ctx context.Context) error {
 			return fmt.Errorf("cannot compact the store: %w", err)
 		}
 	}
-	// Only an erasure seen before this compaction began is done.
-	if statErr == nil {
+	// Only the erasures seen before this compaction began are done: one
+	// recorded meanwhile changed the file, which then stays for the next run.
+	if now, err := os.ReadFile(pending); statErr == nil && err == nil && bytes.Equal(now, seen) {
 		if err := os.Remove(pending); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("cannot remove %q: %w", pending, err)
 		}
