@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // maxHeaderBytes bounds the request line and headers of one request.
@@ -54,4 +55,33 @@ func parseMinFree(s string) (bytes int64, percent float64, err error) {
 		return -1, 0, nil
 	}
 	return n, 0, nil
+}
+
+// days is a flag holding a length of time in whole days: 400d. A Go duration
+// (9600h) is also read, and shown in days when it is a whole number of them.
+type days time.Duration
+
+func (d *days) String() string {
+	v := time.Duration(*d)
+	if v%(24*time.Hour) == 0 {
+		return strconv.FormatInt(int64(v/(24*time.Hour)), 10) + "d"
+	}
+	return v.String()
+}
+
+func (d *days) Set(s string) error {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		v, err := strconv.Atoi(n)
+		if err != nil || v < 1 || v > 100*366 || n[0] == '+' {
+			return fmt.Errorf("expected a number of days such as 400d, got %q", s)
+		}
+		*d = days(time.Duration(v) * 24 * time.Hour)
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil || v <= 0 {
+		return fmt.Errorf("expected a number of days such as 400d, got %q", s)
+	}
+	*d = days(v)
+	return nil
 }

@@ -18,7 +18,7 @@ const usage = `abacus — self-hosted, privacy-first product telemetry
 
 Usage:
   abacus serve    [--addr 127.0.0.1:8080] [--data ./abacus-data] [--plan plan.yaml] [--demo] [flags]
-  abacus plan     check|doc FILE
+  abacus plan     check|doc|show FILE
   abacus report   NAME [--server URL | --data DIR] [--last 30d | --from D --to D] [--format table|json|csv]
   abacus simulate [--server URL] [--projects N] [--days D] [--seed S]
   abacus erase    --project UUID [--now] [--server URL]
@@ -29,8 +29,9 @@ Commands:
             DuckDB store in <data>/events.duckdb, the dashboard at / (sign in with
             the admin token), reports and admin API, /privacy, /metrics; --demo
             loads 90 days of a simulated population on first run
-  plan      check a tracking plan (errors give file and line), or print its
-            "What data is collected?" page as Markdown
+  plan      check a tracking plan (errors give file and line), print its
+            "What data is collected?" page as Markdown, or show it as YAML
+            ("abacus plan show default > plan.yaml" starts a plan of your own)
   report    answer a product question: overview, features, cohort, setup, errors,
             plugins, runtimes (from a running collector, or a stopped one's --data)
   simulate  send a synthetic population with planted, known effects to a collector
@@ -41,7 +42,8 @@ Commands:
 
 Run 'abacus COMMAND --help' for a command's flags.
 Environment: ABACUS_TOKEN sets the admin token (serve) and authenticates the
-client commands; without it serve creates <data>/token on first start.
+client commands; without it serve creates <data>/token on first start, and
+every start says where the token is kept.
 `
 
 func main() {
@@ -95,8 +97,13 @@ func newFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: abacus %s\n\nFlags:\n", synopsis)
-		fs.PrintDefaults()
+		fmt.Fprintf(stderr, "Usage: abacus %s\n", synopsis)
+		n := 0
+		fs.VisitAll(func(*flag.Flag) { n++ })
+		if n > 0 { // a command without flags gets no empty "Flags:"
+			fmt.Fprint(stderr, "\nFlags:\n")
+			fs.PrintDefaults()
+		}
 	}
 	return fs
 }

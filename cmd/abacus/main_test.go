@@ -26,10 +26,10 @@ func TestCommands(t *testing.T) {
 		{[]string{"plan", "doc", "default"}, 0, "What data is collected", ""},
 		{[]string{"plan", "check", "testdata/bad-plan.yaml"}, 1, "", "bad-plan.yaml:6: events.didStartServer.properties.durationMs"},
 		{[]string{"plan", "check", "testdata/missing.yaml"}, 1, "", "missing.yaml"},
-		{[]string{"plan", "lint", "x"}, 2, "", "expected check or doc"},
+		{[]string{"plan", "lint", "x"}, 2, "", "expected check, doc or show"},
 		{[]string{"serve", "--log-level", "loud"}, 2, "", "--log-level"},
 		{[]string{"serve", "--tls-cert", "c.pem"}, 2, "", "--tls-cert and --tls-key go together"},
-		{[]string{"serve", "--help"}, 0, "", "-retention duration"},
+		{[]string{"serve", "--help"}, 0, "", "-retention days"},
 		{[]string{"erase"}, 2, "", "--project is required"},
 		{[]string{"simulate", "--projects", "0"}, 2, "", "--projects: expected 1"},
 	} {

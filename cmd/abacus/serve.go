@@ -34,7 +34,8 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	data := fs.String("data", "./abacus-data", "data directory: events.duckdb, wal/, secret, token")
 	planFile := fs.String("plan", "", "tracking plan YAML (default: the built-in headless-CMS plan)")
 	demo := fs.Bool("demo", false, "on a new data directory, load 90 days of a simulated population (see abacus simulate)")
-	retention := fs.Duration("retention", 400*24*time.Hour, "how long events are kept; older ones are deleted daily")
+	retention := days(400 * 24 * time.Hour)
+	fs.Var(&retention, "retention", "how long events are kept, in `days` (400d); older ones are deleted daily")
 	tlsCert := fs.String("tls-cert", "", "TLS certificate file (PEM); with --tls-key, serve HTTPS")
 	tlsKey := fs.String("tls-key", "", "TLS private key file (PEM)")
 	rateIP := fs.Float64("rate-ip", 50, "requests per second per client address (burst 10s' worth); negative: no limit")
@@ -86,6 +87,20 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The addresses come first: a start that cannot listen creates nothing,
+	// not even the admin token.
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("cannot listen on --addr %s: %w", *addr, err)
+	}
+	defer ln.Close()
+	var dln net.Listener
+	if *debugAddr != "" {
+		if dln, err = net.Listen("tcp", *debugAddr); err != nil {
+			return fmt.Errorf("cannot listen on --debug-addr %s: %w", *debugAddr, err)
+		}
+		defer dln.Close()
+	}
 	if err := os.MkdirAll(*data, 0o700); err != nil {
 		return fmt.Errorf("cannot create data directory %q: %w", *data, err)
 	}
@@ -99,7 +114,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		}
 	}()
 	srv, err := server.Open(server.Config{
-		DataDir: *data, Plan: p, Store: st, Insights: insights.New(st.DB(), p), Token: os.Getenv("ABACUS_TOKEN"), Retention: *retention,
+		DataDir: *data, Plan: p, Store: st, Insights: insights.New(st.DB(), p), Token: os.Getenv("ABACUS_TOKEN"), Retention: time.Duration(retention),
 		RateIP: *rateIP, RateProject: *rateProject, TrustProxy: *trustProxy, TrustedHops: *trustedHops,
 		RateIPEvents: *rateIPEvents, RateIPNewProjects: *rateIPProjects, BodyMemory: bodyBytes,
 		MinFree: minFreeBytes, MinFreePercent: minFreePct, Logger: logger,
@@ -107,24 +122,18 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if token, created := srv.Token(); created {
+	switch token, created := srv.Token(); {
+	case created:
 		fmt.Fprintf(stdout, "Admin token (shown once; also kept in %s):\n  %s\n",
 			filepath.Join(*data, "token"), token)
+	case os.Getenv("ABACUS_TOKEN") != "":
+		fmt.Fprintln(stdout, "Admin token: the one in ABACUS_TOKEN")
+	default:
+		fmt.Fprintf(stdout, "Admin token: kept in %s\n", filepath.Join(*data, "token"))
 	}
 
 	if *debugAddr != "" {
-		dln, err := net.Listen("tcp", *debugAddr)
-		if err != nil {
-			srv.Close()
-			return fmt.Errorf("cannot listen on --debug-addr %s: %w", *debugAddr, err)
-		}
-		defer dln.Close()
 		go http.Serve(dln, pprofMux())
-	}
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		srv.Close()
-		return fmt.Errorf("cannot listen on %s: %w", *addr, err)
 	}
 	ln = server.LimitListener(ln, *maxConns)
 	hs := &http.Server{

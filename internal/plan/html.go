@@ -30,6 +30,7 @@ const htmlTemplate = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{.Title}} · {{.Product}}</title>
+<link rel="icon" href="data:,">
 <style>
 :root { color-scheme: light dark; --fg: #1b1f24; --bg: #ffffff; --muted: #57606a; --line: #d0d7de; --code: #f3f4f6; --link: #0950b6; }
 @media (prefers-color-scheme: dark) { :root { --fg: #e6edf3; --bg: #0d1117; --muted: #9da7b3; --line: #3d444d; --code: #1f2630; --link: #6cb6ff; } }
