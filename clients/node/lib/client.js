@@ -19,7 +19,8 @@ const { appendRecent, readRecent } = require('./recent.js');
 const BATCH_SIZE = 200; // events a request carries at most
 const MAX_PENDING_BYTES = 4 << 20; // encoded events held while the collector is away
 const MAX_QUEUE_BYTES = 4 << 20; // estimated bytes of events waiting to be encoded
-const MAX_TRACK_KEYS = 256; // property keys track copies (64 are sent)
+const MAX_TRACK_KEYS = 64; // property keys track copies, as many as an event may carry
+const MAX_BATCH_BYTES = 1 << 20; // encoded events of one request
 const BACKOFF_BASE = 500;
 const BACKOFF_MAX = 60000;
 
@@ -27,6 +28,8 @@ const BACKOFF_MAX = 60000;
 // within their budget, exit spools what is left, synchronously.
 const live = new Set();
 let hooked = false;
+// Spool directories this process is deleting after an opt-out, once each.
+const discarding = new Set();
 
 function hook() {
   if (hooked) return;
@@ -47,8 +50,8 @@ function backoff(n) {
 function newCounts() {
   return {
     tracked: 0, sent: 0, spooled: 0, dropped: 0, rejected: 0, printed: 0, droppedValues: 0, recovered: 0,
-    droppedBy: { queueFull: 0, invalidName: 0, tooLarge: 0, memory: 0, refused: 0, rejected: 0, spool: 0, error: 0 },
-    earlier: { loaded: 0, sent: 0, dropped: 0 },
+    droppedBy: { queueFull: 0, invalidName: 0, tooLarge: 0, memory: 0, refused: 0, spool: 0, error: 0 },
+    resent: 0, spoolDropped: 0, spoolLoaded: 0,
   };
 }
 
@@ -90,8 +93,11 @@ class Telemetry {
       // background: events of a user who said no never leave the machine.
       const dir = decision.userOptOut ? this._spoolRoot : path.join(this._spoolRoot, projectKey(cfg.dir));
       try {
-        fs.lstatSync(dir);
-        setImmediate(() => discard(dir, 2000, 50));
+        if (!discarding.has(dir)) {
+          fs.lstatSync(dir);
+          discarding.add(dir);
+          setImmediate(() => discard(dir, 2000, 50).then(() => discarding.delete(dir)));
+        }
       } catch {
         // nothing spooled
       }
@@ -134,7 +140,8 @@ class Telemetry {
   // track records one event with its properties. It never throws, never
   // blocks, and does no I/O or encoding: it copies the properties (shallowly,
   // at most 256 keys) and queues them. A full queue drops the event and counts
-  // it.
+  // it. Properties past 64 are left out (which ones of a larger object is
+  // unspecified) and counted in droppedValues.
   track(name, properties) {
     if (!this._open) return;
     try {
@@ -179,15 +186,18 @@ class Telemetry {
       this._closePromise = new Promise((resolve) => {
         this._closeResolve = resolve;
       });
+      const start = Date.now();
       this._safe(() => {
         this._init();
         this._drainNow();
         if (this._debug) return this._finishClose();
         if (this._flushTimer) clearInterval(this._flushTimer);
+        // A third of the budget (at most 100 ms) is kept for writing the spool;
+        // what init and encoding took counts.
         const budget = this._cfg.closeBudget;
         const reserve = Math.min(budget / 3, 100);
         // Ref'd on purpose: the host waits for the budget, no longer.
-        this._closeTimer = setTimeout(() => this._safe(() => this._closeTimeout()), budget - reserve);
+        this._closeTimer = setTimeout(() => this._safe(() => this._closeTimeout()), Math.max(0, budget - reserve - (Date.now() - start)));
         this._closeStep();
       }, () => this._finishClose());
       return this._closePromise;
@@ -196,8 +206,9 @@ class Telemetry {
     }
   }
 
-  // status reports what the client decided and what it has done so far.
-  // After close, tracked = sent + spooled + dropped + printed.
+  // status reports what the client decided and what it has done so far:
+  // tracked = sent + rejected + spooled + dropped + printed + pending, and after
+  // close pending is 0.
   status() {
     try {
       const c = this._c;
@@ -214,13 +225,16 @@ class Telemetry {
         rejected: c.rejected,
         printed: c.printed,
         pending: 0,
-        earlier: { ...c.earlier },
+        resent: c.resent,
+        spoolDropped: c.spoolDropped,
+        spoolLoaded: c.spoolLoaded,
         recovered: c.recovered,
         lastError: this._lastError,
         closed: !!this._closed,
         product: this._cfg ? this._cfg.product : '',
         projectDir: this._cfg ? this._cfg.dir : '',
         stateDir: this._cfg ? this._cfg.stateDir : '',
+        recentFile: this._cfg ? path.join(this._cfg.stateDir, 'recent.jsonl') : '',
         optOutFile: '',
       };
       try {
@@ -306,7 +320,7 @@ class Telemetry {
     try {
       const old = this._spool.load();
       this._old = old;
-      this._c.earlier.loaded += old.length;
+      this._c.spoolLoaded += old.length;
       for (const e of old) this._pendingBytes += e.raw.length;
     } catch (err) {
       this._lastError = `cannot load the spool: ${describe(err)}`;
@@ -401,7 +415,7 @@ class Telemetry {
   _bound() {
     while (this._pendingBytes > MAX_PENDING_BYTES && this._old.length > 0) {
       this._pendingBytes -= this._old.shift().raw.length;
-      this._c.earlier.dropped++;
+      this._c.spoolDropped++;
     }
     while (this._pendingBytes > MAX_PENDING_BYTES && this._own.length > 0) {
       this._pendingBytes -= this._own.shift().raw.length;
@@ -427,8 +441,18 @@ class Telemetry {
   // program runs, this run's first when closing on a short budget.
   _startFlight(ownFirst) {
     const [a, b] = ownFirst ? [this._own, this._old] : [this._old, this._own];
-    const events = a.splice(0, this._batchLimit);
-    if (events.length < this._batchLimit) events.push(...b.splice(0, this._batchLimit - events.length));
+    // At most batchLimit events and MAX_BATCH_BYTES, and at least one.
+    const events = [];
+    let bytes = 0;
+    for (const list of [a, b]) {
+      let n = 0;
+      while (n < list.length && events.length < this._batchLimit && (events.length === 0 || bytes + list[n].raw.length <= MAX_BATCH_BYTES)) {
+        bytes += list[n].raw.length;
+        events.push(list[n]);
+        n++;
+      }
+      list.splice(0, n);
+    }
     for (const e of events) this._pendingBytes -= e.raw.length;
     const flight = { events, handle: null };
     this._flight = flight;
@@ -456,25 +480,17 @@ class Telemetry {
         const rejected = new Set();
         const list = res.answer && Array.isArray(res.answer.rejected) ? res.answer.rejected : [];
         for (const r of list) if (r && Number.isInteger(r.index)) rejected.add(r.index);
-        const acked = [];
         events.forEach((e, i) => {
-          if (rejected.has(i)) {
-            if (e.own) {
-              c.rejected++;
-              this._drop('rejected', 1);
-            } else c.earlier.dropped++;
-          } else {
-            acked.push(e.raw);
-            if (e.own) c.sent++;
-            else c.earlier.sent++;
-          }
+          if (e.own) c[rejected.has(i) ? 'rejected' : 'sent']++;
+          else c[rejected.has(i) ? 'spoolDropped' : 'resent']++;
         });
         if (list.length > 0) {
           const first = list[0] && typeof list[0].error === 'string' ? list[0].error.slice(0, 200) : '';
           this._lastError = `collector rejected ${list.length} events, first: ${first}`;
         }
         this._spool.acked(events);
-        const err = appendRecent(this._cfg.stateDir, acked);
+        // The record holds the batch the collector acknowledged, as it was sent.
+        const err = appendRecent(this._cfg.stateDir, events.map((e) => e.raw));
         if (err) this._lastError = err;
         break;
       }
@@ -516,7 +532,7 @@ class Telemetry {
   _dropEvents(events, reason) {
     for (const e of events) {
       if (e.own) this._drop(reason, 1);
-      else this._c.earlier.dropped++;
+      else this._c.spoolDropped++;
     }
   }
 
@@ -554,10 +570,11 @@ class Telemetry {
         f.handle.abort();
         this._requeue(f.events);
       }
-      if (this._spool && this._own.length + this._old.length > 0) {
-        const unsent = this._old.concat(this._own);
+      // Earlier runs' events not delivered are still in their spool files.
+      this._old = [];
+      if (this._spool && this._own.length > 0) {
+        const unsent = this._own;
         this._own = [];
-        this._old = [];
         this._pendingBytes = 0;
         const r = this._spool.save(unsent);
         this._c.spooled += r.written;

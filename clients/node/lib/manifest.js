@@ -15,7 +15,7 @@ const { readRegular } = require('./fsafe.js');
 
 const MANIFEST = 'package.json';
 const MAX_MANIFEST = 16 << 20;
-const LOCK_WAIT = 5000; // ms a createProject waits for another one's lock
+const LOCK_WAIT = 2000; // ms a createProject waits for another one's lock
 const LOCK_STALE = 10000; // ms after which a lock or temp file of ours is stale
 
 const OK = 'ok';
@@ -334,14 +334,16 @@ function readProjectID(dir, product) {
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // lock takes the lock file beside the manifest, so that concurrent
-// createProject calls (from any process) edit it one at a time.
+// createProject calls (from any process) edit it one at a time. It returns
+// whether it got the lock: after LOCK_WAIT the call goes on without it, and
+// returns what the file holds after its own write.
 async function lock(lockFile) {
   const deadline = Date.now() + LOCK_WAIT;
   for (;;) {
     try {
       const fd = fs.openSync(lockFile, 'wx', 0o600);
       fs.closeSync(fd);
-      return;
+      return true;
     } catch (err) {
       if (err.code !== 'EEXIST') throw err;
     }
@@ -354,13 +356,13 @@ async function lock(lockFile) {
     } catch {
       continue; // released meanwhile
     }
-    if (Date.now() > deadline) throw new Error(`another process holds ${lockFile} for more than ${LOCK_WAIT} ms`);
+    if (Date.now() > deadline) return false;
     await sleep(5 + Math.random() * 10);
   }
 }
 
-// removeStaleTemps removes temporary files of ours left by a process killed
-// while it wrote the manifest.
+// removeStaleTemps removes temporary files left by a process (of either SDK)
+// killed while it wrote the manifest: .package.json.<digits>.tmp.
 function removeStaleTemps(dir, base) {
   let names;
   try {
@@ -370,7 +372,7 @@ function removeStaleTemps(dir, base) {
   }
   const prefix = '.' + base + '.';
   for (const name of names) {
-    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+    if (!name.startsWith(prefix) || !/^[0-9]+$/.test(name.slice(prefix.length, -4)) || !name.endsWith('.tmp')) continue;
     const p = path.join(dir, name);
     try {
       const st = fs.lstatSync(p);
@@ -385,7 +387,7 @@ function removeStaleTemps(dir, base) {
 // owner, group and mode.
 function replaceManifest(file, data, st) {
   const dir = path.dirname(file);
-  const tmp = path.join(dir, '.' + path.basename(file) + '.' + crypto.randomBytes(6).toString('hex') + '.tmp');
+  const tmp = path.join(dir, '.' + path.basename(file) + '.' + crypto.randomBytes(4).readUInt32BE(0) + '.tmp');
   let fd = -1;
   try {
     fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
@@ -442,22 +444,35 @@ async function createProjectWith(dir, product, gen) {
     const found = addProjectID(first.data, product, () => '00000000-0000-4000-8000-000000000000');
     if (found.out === null) return found.id;
     const lockFile = path.join(path.dirname(target), '.' + path.basename(target) + '.lock');
-    await lock(lockFile);
+    const locked = await lock(lockFile);
     try {
       removeStaleTemps(path.dirname(target), path.basename(target));
       const { data, stat } = readManifest(target);
       const { out, id } = addProjectID(data, product, gen);
       if (out === null) return id;
       if ((stat.mode & 0o200) === 0) {
-        throw new Error(`${MANIFEST} is read-only (mode ${(stat.mode & 0o777).toString(8).padStart(4, '0')}); expected a file its owner can write`);
+        throw new Error(`${MANIFEST} is read-only for its owner (mode 0${(stat.mode & 0o777).toString(8)}), expected a file its owner may write`);
+      }
+      try {
+        fs.accessSync(target, fs.constants.W_OK);
+      } catch {
+        throw new Error(`${MANIFEST} is not writable by the current user, expected a file this user may write`);
       }
       if (stat.nlink > 1) {
-        throw new Error(`${MANIFEST} has ${stat.nlink} hard links; expected one (rewriting it would split them)`);
+        throw new Error(`${MANIFEST} has ${stat.nlink} hard links, expected 1 (replacing it would split the link)`);
       }
       replaceManifest(target, out, stat);
+      // Return what the file holds now: another writer without the lock may
+      // have renamed its own version over ours.
+      try {
+        const now = addProjectID(readManifest(target).data, product, () => '');
+        if (now.out === null) return now.id;
+      } catch {
+        // the file is ours as written
+      }
       return id;
     } finally {
-      try { fs.unlinkSync(lockFile); } catch { /* gone */ }
+      if (locked) try { fs.unlinkSync(lockFile); } catch { /* gone */ }
     }
   } catch (err) {
     const e = new Error(`cannot create project ID in ${quote(file)}: ${err && err.message}`);

@@ -7,7 +7,10 @@
 // one compact JSON event per line, files of mode 0600 in directories of mode
 // 0700. Each save writes a new file and no file is ever appended to, so two
 // runs at once need no lock: at worst both send a file, and the collector
-// keeps each event id once. The whole spool of a product stays under 2 MiB.
+// keeps each event id once. A file read by a run is deleted once all its
+// events are delivered, and left as it is otherwise: the next run sends what
+// is left, and the collector drops the repeats. The whole spool of a product
+// stays under 2 MiB.
 
 const fs = require('node:fs');
 const path = require('node:path');
@@ -18,7 +21,8 @@ const { readRegular, writeFileAtomic, mkdirPrivate } = require('./fsafe.js');
 const SPOOL_MAX_BYTES = 2 << 20; // the whole spool of a product
 const MAX_EVENT_BYTES = 32 << 10; // one event, encoded
 const LOAD_MAX_FILES = 256; // files read by one run
-const LIST_MAX_ENTRIES = 4096; // directory entries looked at by one run
+const LIST_MAX_ENTRIES = 1024; // directory entries one run looks at to load
+const CAP_MAX_ENTRIES = 1024; // entries of each project's directory sized to keep the cap
 
 let lastNanos = 0n;
 
@@ -31,21 +35,20 @@ function spoolName() {
   return `${ns}-${crypto.randomBytes(4).toString('hex')}.jsonl`;
 }
 
-function nameTime(name) {
-  const m = /^([0-9]+)-/.exec(name);
-  return m ? BigInt(m[1]) : 0n;
+// sortKey orders spool file names by their leading time, then by name: the
+// digits are padded so that comparing keys as strings compares the numbers.
+function sortKey(name) {
+  const m = /^([0-9]{1,20})-/.exec(name);
+  return (m ? m[1].padStart(20, '0') : '0'.repeat(20)) + name;
 }
 
 function older(a, b) {
-  const ta = nameTime(a.name);
-  const tb = nameTime(b.name);
-  if (ta !== tb) return ta < tb ? -1 : 1;
-  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 }
 
-// listDir returns up to max .jsonl regular files of dir (not sorted), with
-// their sizes, without following links.
-function listDir(dir, max) {
+// listDir returns up to max .jsonl regular files of dir (not sorted), without
+// following links; with sized, their sizes too (one lstat each).
+function listDir(dir, max, sized) {
   const files = [];
   let d;
   try {
@@ -58,9 +61,9 @@ function listDir(dir, max) {
       const e = d.readSync();
       if (!e) break;
       if (!e.isFile() || !e.name.endsWith('.jsonl')) continue;
-      const p = path.join(dir, e.name);
+      const p = dir + path.sep + e.name;
       try {
-        files.push({ path: p, name: e.name, size: fs.lstatSync(p).size });
+        files.push({ path: p, name: e.name, key: sortKey(e.name), size: sized ? fs.lstatSync(p).size : 0 });
       } catch {
         // gone meanwhile
       }
@@ -75,8 +78,8 @@ class Spool {
   constructor(root, projectDir) {
     this.root = root;
     this.dir = path.join(root, projectKey(projectDir));
-    this.loaded = []; // files whose events are all among this run's
-    this.ids = new Set(); // ids of loaded events not yet delivered
+    this.files = new Map(); // id of a loaded event not yet delivered → its file
+    this.ids = new Set(); // ids of every loaded event
   }
 
   // load reads the oldest spool files of the project, at most 2 MiB and
@@ -85,25 +88,25 @@ class Spool {
   // skipped. It returns the events as { id, raw } and an error text, if any.
   load() {
     const events = [];
-    const files = listDir(this.dir, LIST_MAX_ENTRIES).sort(older);
+    const files = listDir(this.dir, LIST_MAX_ENTRIES, false).sort(older);
     let bytes = 0;
     let n = 0;
     for (const f of files) {
-      if (n >= LOAD_MAX_FILES) break;
-      if (f.size > SPOOL_MAX_BYTES) {
-        try { fs.unlinkSync(f.path); } catch { /* gone */ }
-        continue;
-      }
-      if (bytes + f.size > SPOOL_MAX_BYTES) break;
+      if (n >= LOAD_MAX_FILES || bytes >= SPOOL_MAX_BYTES) break;
       let data;
       try {
+        // At most what is left of the cap; a file over the whole cap is deleted unread.
         data = readRegular(f.path, SPOOL_MAX_BYTES, { nofollow: true }).data;
-      } catch {
+      } catch (err) {
+        if (err && err.code === 'EFBIG') {
+          try { fs.unlinkSync(f.path); } catch { /* gone */ }
+        }
         continue;
       }
+      if (bytes + data.length > SPOOL_MAX_BYTES) break;
       n++;
       bytes += data.length;
-      let found = 0;
+      const file = { path: f.path, left: 0 };
       let start = 0;
       while (start < data.length) {
         let end = data.indexOf(0x0a, start);
@@ -114,8 +117,9 @@ class Spool {
             const ev = JSON.parse(raw);
             if (ev && typeof ev === 'object' && typeof ev.id === 'string' && ev.id !== '' && !this.ids.has(ev.id)) {
               this.ids.add(ev.id);
+              this.files.set(ev.id, file);
               events.push({ id: ev.id, raw, own: false });
-              found++;
+              file.left++;
             }
           } catch {
             // a broken line costs itself only
@@ -123,36 +127,28 @@ class Spool {
         }
         start = end + 1;
       }
-      this.loaded.push(f.path);
-      if (found === 0) {
+      if (file.left === 0) {
         try { fs.unlinkSync(f.path); } catch { /* gone */ }
-        this.loaded.pop();
       }
     }
     return events;
   }
 
-  // acked notes that events were delivered (or refused for good); once every
-  // loaded event is, the loaded files go.
+  // acked notes that events were delivered (or refused for good); a file
+  // whose events all are goes, in the background.
   acked(events) {
-    if (this.ids.size === 0) return;
-    for (const ev of events) if (!ev.own) this.ids.delete(ev.id);
-    if (this.ids.size === 0) this.removeLoaded();
-  }
-
-  removeLoaded() {
-    for (const f of this.loaded) {
-      try { fs.unlinkSync(f); } catch { /* gone */ }
+    for (const ev of events) {
+      const file = ev.own ? undefined : this.files.get(ev.id);
+      if (!file) continue;
+      this.files.delete(ev.id);
+      if (--file.left === 0) fs.unlink(file.path, () => {});
     }
-    this.loaded = [];
   }
 
-  // save writes events (oldest first) to a new spool file, replacing the files
-  // it loaded. To stay under the cap it first deletes the oldest files of other
-  // runs, then drops the oldest events. It returns { written, dropped } as
-  // counts of own events (events tracked by this run), and an error text.
+  // save writes this run's unsent events (oldest first) to a new spool file.
+  // To stay under the cap it first deletes the oldest spool files, then drops
+  // the oldest events. It returns { written, dropped } and an error text.
   save(events) {
-    const loaded = new Set(this.loaded);
     let lines = events.map((ev) => ({ ev, line: ev.raw + '\n', size: Buffer.byteLength(ev.raw) + 1 }));
     let size = 0;
     for (const l of lines) size += l.size;
@@ -164,26 +160,7 @@ class Spool {
       cut++;
     }
     lines = lines.slice(cut);
-    let others = [];
-    let keys = [];
-    try {
-      keys = fs.readdirSync(this.root, { withFileTypes: true }).filter((e) => e.isDirectory()).slice(0, 64);
-    } catch {
-      keys = [];
-    }
-    for (const k of keys) others = others.concat(listDir(path.join(this.root, k.name), LIST_MAX_ENTRIES));
-    others = others.filter((f) => !loaded.has(f.path)).sort(older);
-    let othersSize = 0;
-    for (const f of others) othersSize += f.size;
-    for (const f of others) {
-      if (size + othersSize <= SPOOL_MAX_BYTES) break;
-      try {
-        fs.unlinkSync(f.path);
-        othersSize -= f.size;
-      } catch {
-        // gone
-      }
-    }
+    this.trim(size);
     let error = '';
     let written = 0;
     if (lines.length > 0) {
@@ -196,9 +173,36 @@ class Spool {
         for (const l of lines) if (l.ev.own) droppedOwn++;
         error = `cannot write spool ${JSON.stringify(file)}: ${err.message}`;
       }
+      // Other processes may have written meanwhile: the last writer to look
+      // sees every file written before it, and keeps the cap.
+      this.trim(0);
     }
-    if (!error) this.removeLoaded();
     return { written, dropped: droppedOwn, error };
+  }
+
+  // trim deletes the oldest spool files of the product until they and extra
+  // more bytes fit the cap.
+  trim(extra) {
+    let keys = [];
+    try {
+      keys = fs.readdirSync(this.root, { withFileTypes: true }).filter((e) => e.isDirectory()).slice(0, 64);
+    } catch {
+      keys = [];
+    }
+    let files = [];
+    for (const k of keys) files = files.concat(listDir(path.join(this.root, k.name), CAP_MAX_ENTRIES, true));
+    files.sort(older);
+    let size = extra;
+    for (const f of files) size += f.size;
+    for (const f of files) {
+      if (size <= SPOOL_MAX_BYTES) break;
+      try {
+        fs.unlinkSync(f.path);
+        size -= f.size;
+      } catch {
+        // gone
+      }
+    }
   }
 }
 

@@ -133,7 +133,8 @@ class Sender {
           }
           finish({ verdict: DELIVERED, status: code, answer, body });
         } else if (code >= 300 && code < 400) {
-          finish({ verdict: RETRY, status: code, error: `collector answered ${code} (a redirect, not followed)` });
+          const to = String(res.headers.location || '').slice(0, 200);
+          finish({ verdict: RETRY, status: code, error: `collector answered ${code}, a redirect to ${JSON.stringify(to)}, which is never followed: set the endpoint to the collector's own URL` });
         } else if (code === 408 || code === 429 || code >= 500) {
           finish({ verdict: RETRY, status: code, retryAfter: retryAfter(res.headers['retry-after'], Date.now()), error: statusError(code, text) });
         } else if (code === 413) {

@@ -125,8 +125,8 @@ test('a spool written by the Go SDK is delivered by the Node.js SDK', async () =
     t.track('fromNode');
     await t.close();
     const s = t.status();
-    assert.equal(s.earlier.loaded, 3);
-    assert.equal(s.earlier.sent, 3);
+    assert.equal(s.spoolLoaded, 3);
+    assert.equal(s.resent, 3);
     assert.equal(s.sent, 1);
     assert.deepEqual(c.events.map((e) => e.event).sort(), ['fromGo', 'fromGo', 'fromGo', 'fromNode']);
     assert.ok(c.events.filter((e) => e.event === 'fromGo').every((e) => e.context.sdk.startsWith('abacus-go/')));

@@ -33,7 +33,7 @@ process.exit(3);`), { env: p.env });
     const t = new Telemetry({ product: 'demo', endpoint: c.url, dir: p.dir, stateDir: p.stateDir });
     await t.close();
     assert.deepEqual(c.events.map((e) => e.event), ['didStartServer', 'didUseFeature']);
-    assert.equal(t.status().earlier.sent, 2);
+    assert.equal(t.status().resent, 2);
     assert.deepEqual(listFiles(path.join(p.stateDir, 'spool')), []);
   } finally {
     await c.close();

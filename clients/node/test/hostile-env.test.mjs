@@ -99,7 +99,7 @@ await t.close();
 return { ms: performance.now() - t0, status: t.status(), recent: t.recent().length };`, { dir: p.dir, state: p.stateDir, url: c.url });
     assert.ok(r2.ms < 1000, `the run took ${r2.ms.toFixed(0)} ms`);
     assert.equal(r2.status.sent, 1);
-    assert.equal(r2.status.earlier.sent, 1);
+    assert.equal(r2.status.resent, 1);
     assert.equal(r2.recent, 2, 'recent.jsonl, a FIFO before, is a record now');
     assert.deepEqual(c.events.map((e) => e.event).sort(), ['now', 'spooled']);
     // The opt-out file as a FIFO: its existence opts out, it is never opened.
@@ -134,33 +134,38 @@ test('100,000 spool files: an opted-out constructor stays under 20 ms, an enable
   try {
     const key = execFileSync(process.execPath, ['-e', `process.stdout.write(require(${JSON.stringify(path.join(lib, 'lib', 'config.js'))}).projectKey(${JSON.stringify(p.dir)}))`], { encoding: 'utf8' });
     fillSpool(p.stateDir, key, 100000);
-    const r = await child(`
+    // Timed in one process, after a first construction that compiles the
+    // code: the median and the 90th percentile of 50, so that a machine busy
+    // with other work does not decide the test.
+    const timing = `
+new sdk.Telemetry({ product: 'demo', endpoint: 'http://127.0.0.1:9', dir: args.dir, stateDir: args.state });
 const times = [];
-for (let i = 0; i < 20; i++) {
+for (let i = 0; i < 50; i++) {
   const t0 = performance.now();
   new sdk.Telemetry({ product: 'demo', endpoint: 'http://127.0.0.1:9', dir: args.dir, stateDir: args.state });
   times.push(performance.now() - t0);
 }
 times.sort((a, b) => a - b);
-return { p99: times[times.length - 1], median: times[10] };`, { dir: p.dir, state: p.stateDir }, { env: { DO_NOT_TRACK: '1' } });
-    console.log(`# opted-out constructor with 100,000 spool files: median ${r.median.toFixed(2)} ms, max of 20 ${r.p99.toFixed(2)} ms`);
-    assert.ok(r.p99 < 20, `the constructor took up to ${r.p99.toFixed(1)} ms`);
+return { median: times[25], p90: times[45], max: times[49] };`;
+    const r = await child(timing, { dir: p.dir, state: p.stateDir }, { env: { DO_NOT_TRACK: '1' } });
+    console.log(`# opted-out constructor with 100,000 spool files: median ${r.median.toFixed(2)} ms, p90 ${r.p90.toFixed(2)} ms, max ${r.max.toFixed(2)} ms`);
+    assert.ok(r.median < 5 && r.p90 < 20, `the constructor took ${r.median.toFixed(1)} ms (median), ${r.p90.toFixed(1)} ms (p90)`);
     const left = fs.readdirSync(path.join(p.stateDir, 'spool', key)).length;
     assert.ok(left < 100000, 'the background deletion made progress');
-    assert.ok(left > 100000 - 20 * 2001, 'the deletion is bounded per run');
+    assert.ok(left >= 100000 - 2000, `the deletion is bounded per run: ${100000 - left} files deleted`);
     // Consent back: the run's own event goes first, the spool is read in bounded bites.
+    const e = await child(timing, { dir: p.dir, state: p.stateDir });
+    console.log(`# enabled constructor with 100,000 spool files: median ${e.median.toFixed(2)} ms, p90 ${e.p90.toFixed(2)} ms`);
+    assert.ok(e.median < 5 && e.p90 < 20, `the constructor took ${e.median.toFixed(1)} ms (median), ${e.p90.toFixed(1)} ms (p90)`);
     const s = await child(`
-const t0 = performance.now();
 const t = new sdk.Telemetry({ product: 'demo', endpoint: args.url, dir: args.dir, stateDir: args.state });
-const constructed = performance.now() - t0;
 t.track('mine');
 const t1 = performance.now();
 await t.close();
-return { constructed, closed: performance.now() - t1, status: t.status() };`, { dir: p.dir, state: p.stateDir, url: c.url });
-    assert.ok(s.constructed < 20, `the constructor took ${s.constructed.toFixed(1)} ms`);
+return { closed: performance.now() - t1, status: t.status() };`, { dir: p.dir, state: p.stateDir, url: c.url });
     assert.ok(s.closed < 320, `close took ${s.closed.toFixed(0)} ms`);
     assert.equal(s.status.sent, 1, JSON.stringify(s.status));
-    assert.ok(s.status.earlier.loaded <= 256, `${s.status.earlier.loaded} events loaded in one run`);
+    assert.ok(s.status.spoolLoaded <= 256, `${s.status.spoolLoaded} events loaded in one run`);
     assert.equal(c.requests[0].batch.events[0].event, 'mine', 'the run\'s own event went first');
   } finally {
     await c.close();
@@ -243,8 +248,8 @@ test('package.json: owner, group and mode kept; read-only and hard-linked files 
       assert.equal(JSON.parse(fs.readFileSync(file, 'utf8')).demo.uuid, id);
     }
     for (const [setup, want] of [
-      [() => fs.chmodSync(file, 0o444), /read-only \(mode 0444\)/],
-      [() => fs.linkSync(file, path.join(p.root, 'other-name.json')), /has 2 hard links/],
+      [() => fs.chmodSync(file, 0o444), /read-only for its owner \(mode 0444\)/],
+      [() => fs.linkSync(file, path.join(p.root, 'other-name.json')), /has 2 hard links, expected 1/],
     ]) {
       fs.rmSync(path.join(p.root, 'other-name.json'), { force: true });
       fs.writeFileSync(file, '{"name": "p"}\n');
@@ -257,7 +262,7 @@ test('package.json: owner, group and mode kept; read-only and hard-linked files 
     }
     fs.rmSync(path.join(p.root, 'other-name.json'), { force: true });
     fs.chmodSync(file, 0o644);
-    const stale = path.join(p.dir, '.package.json.0123456789ab.tmp');
+    const stale = path.join(p.dir, '.package.json.123456789.tmp');
     fs.writeFileSync(stale, 'half');
     const old = new Date(Date.now() - 60000);
     fs.utimesSync(stale, old, old);
@@ -290,7 +295,7 @@ await t.close();
 return { ms: performance.now() - t0, rssMB: process.memoryUsage().rss / 1048576, status: t.status() };`, { url: `http://127.0.0.1:${server.address().port}/${kind}`, dir: p.dir, state: p.stateDir });
       assert.ok(r.ms < 320, `${kind}: close took ${r.ms.toFixed(0)} ms`);
       assert.ok(r.rssMB < 150, `${kind}: RSS ${r.rssMB.toFixed(0)} MB`);
-      assert.equal(r.status.tracked, r.status.sent + r.status.spooled + r.status.dropped);
+      assert.equal(r.status.tracked, r.status.sent + r.status.rejected + r.status.spooled + r.status.dropped);
     }
   } finally {
     server.closeAllConnections();
