@@ -187,17 +187,13 @@ func (c *Client) Track(event string, props map[string]any) {
 	defer c.recover()
 	c.tracked.Add(1)
 	r := record{name: event, at: time.Now()}
-	if len(props) > 0 {
-		n := min(len(props), wire.MaxPropertiesPerEvent)
+	if n := len(props); n > wire.MaxPropertiesPerEvent {
+		r.props = capProps(props)
+		c.invalid.Add(uint64(n - wire.MaxPropertiesPerEvent))
+	} else if n > 0 {
 		r.props = make([]prop, 0, n)
 		for k, v := range props {
-			if len(r.props) == n {
-				break
-			}
 			r.props = append(r.props, prop{k, v})
-		}
-		if over := len(props) - n; over > 0 {
-			c.invalid.Add(uint64(over))
 		}
 	}
 	select {
@@ -205,6 +201,19 @@ func (c *Client) Track(event string, props map[string]any) {
 	default:
 		c.drops[dropQueueFull].Add(1)
 	}
+}
+
+// capProps copies wire.MaxPropertiesPerEvent entries of a larger map: the cost
+// of Track does not grow with the map.
+func capProps(props map[string]any) []prop {
+	out := make([]prop, 0, wire.MaxPropertiesPerEvent)
+	for k, v := range props {
+		if len(out) == wire.MaxPropertiesPerEvent {
+			break
+		}
+		out = append(out, prop{k, v})
+	}
+	return out
 }
 
 // Close sends what is queued and stops the client. It returns within the
