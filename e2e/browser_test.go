@@ -144,10 +144,10 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 
 	// Signed out, every page leads to the sign-in form, which keeps the way back.
-	do("open a page signed out", chromedp.Navigate(srv.URL+"/plugins?range=90d"), chromedp.WaitVisible(chromedp.ID("token")))
+	do("open a page signed out", chromedp.Navigate(srv.URL+"/plugins?last=90d"), chromedp.WaitVisible(chromedp.ID("token")))
 	loc := get(t, ctx, "location", chromedp.Location())
-	if u, _ := url.Parse(loc); u.Path != "/signin" || u.Query().Get("next") != "/plugins?range=90d" {
-		t.Fatalf("signed out, /plugins led to %s, want /signin?next=/plugins?range=90d", loc)
+	if u, _ := url.Parse(loc); u.Path != "/signin" || u.Query().Get("next") != "/plugins?last=90d" {
+		t.Fatalf("signed out, /plugins led to %s, want /signin?next=/plugins?last=90d", loc)
 	}
 	screenshot(t, ctx, filepath.Join(shots, "signin.png"))
 
@@ -168,7 +168,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("figure.chart")))
 	loc = get(t, ctx, "location", chromedp.Location())
 	if u, _ := url.Parse(loc); u.Path != "/plugins" || u.Query().Get("range") != "90d" {
-		t.Fatalf("after signing in the browser is at %s, want /plugins?range=90d", loc)
+		t.Fatalf("after signing in the browser is at %s, want /plugins?last=90d", loc)
 	}
 	cookies, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{srv.URL}})
 	if err != nil {
@@ -246,11 +246,11 @@ func TestDashboardInBrowser(t *testing.T) {
 	if caption := get(t, ctx, "the caption", chromedp.Text(chromedp.CSS("#projects-by figcaption"))); !strings.Contains(caption, "operating system") {
 		t.Errorf("breakdown by OS: the chart is %q", caption)
 	}
-	do("change the window", pick("select[name=range]", "90d"), waitURL("range=90d"))
+	do("change the window", pick("select[name=last]", "90d"), waitURL("last=90d"))
 	if window := get(t, ctx, "the window", chromedp.Text(chromedp.CSS(".window"))); !strings.Contains(window, "90 days") {
 		t.Errorf("a 90-day window shows %q", window)
 	}
-	do("pick a cohort", chromedp.Navigate(srv.URL+"/cohort?range=90d"), chromedp.WaitVisible(chromedp.CSS("select[name=cohort]")),
+	do("pick a cohort", chromedp.Navigate(srv.URL+"/cohort?last=90d"), chromedp.WaitVisible(chromedp.CSS("select[name=cohort]")),
 		pick("select[name=cohort]", "feature:releases"), waitURL("cohort=feature%3Areleases"))
 	labels := get(t, ctx, "the cohort's rows", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("#more-likely text.label")).map(t => t.textContent)`))
 	if len(labels) == 0 || !strings.Contains(labels[0], "plugin seo") {

@@ -98,6 +98,14 @@ func (in *Insights) Run(ctx context.Context, name string, p Params) (*Report, er
 	defer tx.Rollback() // read only: nothing to commit
 	q := &query{ctx: ctx, tx: tx, in: in, p: p, lo: p.From, hi: p.To.AddDate(0, 0, 1)}
 	r := &Report{Report: name, From: p.From.Format(dateLayout), To: p.To.Format(dateLayout), K: in.k}
+	if name == "cohort" {
+		if err := q.checkCohort(); err != nil {
+			if errors.Is(err, ErrBadParams) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("insights: cannot check the cohort: %w", err)
+		}
+	}
 	if err := run(q, r); err != nil {
 		return nil, fmt.Errorf("insights: cannot compute the %s report: %w", name, err)
 	}

@@ -445,11 +445,12 @@ func TestCohort(t *testing.T) {
 	want(t, "event cohort rows", len(r.Rows.([]CohortRow)), 0)
 	want(t, "event cohort suppressed", r.Suppressed, 1)
 
-	// An unknown feature: an empty cohort, nothing suppressed.
+	// An unknown feature is refused, naming the known ones
+	// (TestCohortOfUnknownFeature).
 	p.Feature, p.Event = "nope", ""
-	r = f.run("cohort", p)
-	want(t, "unknown feature", r.Summary.(CohortSummary), CohortSummary{Cohort: 0, Rest: 12, Feature: "nope", Test: cohortTest})
-	want(t, "unknown feature suppressed", r.Suppressed, 0)
+	if _, err := f.in.Run(context.Background(), "cohort", p); !errors.Is(err, ErrBadParams) || !strings.Contains(err.Error(), "releases") {
+		t.Errorf("unknown feature: %v, want ErrBadParams listing releases", err)
+	}
 }
 
 func TestSetup(t *testing.T) {

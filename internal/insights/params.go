@@ -1,7 +1,9 @@
 package insights
 
 import (
+	"maps"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,14 +25,23 @@ const (
 	maxNameLen  = 128
 )
 
+// paramNames are the query parameters of a report; any other is refused.
+var paramNames = []string{"last", "from", "to", "feature", "event"}
+
 // ParseParams reads a report's query parameters (see api.md): last (30d,
 // 12w; default 30d, ending today in UTC), or from and to (YYYY-MM-DD, both
 // inclusive; they override last; either alone takes the other end from last),
 // feature and event. Its errors wrap ErrBadParams; their text names the
 // parameter and what was expected, as "last: expected a number of days like
-// 30d (or weeks like 12w), got "30"".
+// 30d (or weeks like 12w), got "30""; a parameter of another name is refused
+// ("range: unknown parameter; …"), so a misspelt one is not silently ignored.
 func ParseParams(q url.Values, now time.Time) (Params, error) {
 	var p Params
+	for _, k := range slices.Sorted(maps.Keys(q)) {
+		if !slices.Contains(paramNames, k) {
+			return Params{}, badParam("%s: unknown parameter; expected %s", k, strings.Join(paramNames, ", "))
+		}
+	}
 	today := day(now)
 	days := DefaultDays
 	if s := q.Get("last"); s != "" {

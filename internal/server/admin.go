@@ -60,7 +60,9 @@ type exportEvent struct {
 }
 
 // parseTime reads a from/to parameter: an RFC 3339 time or a date (UTC).
-func parseTime(name, v string, def time.Time) (time.Time, error) {
+// A date is a whole day, as in the reports: from=D starts at D's midnight,
+// to=D ends at the next one (endOfDay), so from=D&to=D is the day D.
+func parseTime(name, v string, def time.Time, endOfDay bool) (time.Time, error) {
 	if v == "" {
 		return def, nil
 	}
@@ -68,25 +70,34 @@ func parseTime(name, v string, def time.Time) (time.Time, error) {
 		return t.UTC(), nil
 	}
 	if t, err := time.Parse(time.DateOnly, v); err == nil {
+		if endOfDay {
+			t = t.AddDate(0, 0, 1)
+		}
 		return t, nil
 	}
 	return time.Time{}, errorf(http.StatusBadRequest, "%s: expected an RFC 3339 time or a YYYY-MM-DD date, got %q", name, v)
 }
 
 // export serves GET /api/v1/export?from=&to=: stored events as JSON lines, with
-// re-keyed IDs, oldest first.
+// re-keyed IDs, oldest first. Dates are inclusive (both days are in); times
+// are instants, to excluded.
 func (s *Server) export(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	from, err := parseTime("from", q.Get("from"), time.Unix(0, 0).UTC())
+	for k := range q {
+		if k != "from" && k != "to" {
+			return errorf(http.StatusBadRequest, "%s: unknown parameter; expected from, to", k)
+		}
+	}
+	from, err := parseTime("from", q.Get("from"), time.Unix(0, 0).UTC(), false)
 	if err != nil {
 		return err
 	}
-	to, err := parseTime("to", q.Get("to"), time.Now().UTC().Add(48*time.Hour))
+	to, err := parseTime("to", q.Get("to"), time.Now().UTC().Add(48*time.Hour), true)
 	if err != nil {
 		return err
 	}
 	if !from.Before(to) {
-		return errorf(http.StatusBadRequest, "from: expected a time before to")
+		return errorf(http.StatusBadRequest, "to: expected a date on or after from, or a time after it; got from=%s, to=%s", q.Get("from"), q.Get("to"))
 	}
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.Header().Set("Cache-Control", "no-store")

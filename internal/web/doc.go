@@ -12,7 +12,9 @@
 // with no internet and a strict Content-Security-Policy (no inline script or
 // style, nothing from elsewhere).
 //
-// The controls are a GET form: range (7d … 365d, or custom with from/to),
+// The controls are a GET form: last (7d … 365d, any window the report API's
+// last takes, or custom with from/to; a link with the former name range is
+// redirected to last),
 // and per page a breakdown (by=environment|os|productVersion on the
 // overview, by=os|runtimeMajor on setup, env=all|production|other on
 // runtimes) or the cohort (cohort=feature:NAME or event:NAME). A page's

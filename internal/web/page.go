@@ -122,15 +122,26 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 		h.render(w, http.StatusNotFound, "notfound", &view{Title: "Not found", Product: h.cfg.Plan.Product})
 		return
 	}
+	form := r.URL.Query()
+	if form.Has("range") {
+		// The window was named range before it took the report API's name,
+		// last; old links and bookmarks land on the same window.
+		rng := form.Get("range")
+		form.Del("range")
+		if rng != "custom" && rng != "" && !form.Has("last") {
+			form.Set("last", rng)
+		}
+		http.Redirect(w, r, withQuery(r.URL.Path, form), http.StatusMovedPermanently)
+		return
+	}
 	if !h.SignedIn(r) {
 		http.Redirect(w, r, "/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 		return
 	}
 	pg := pages[i]
-	form := r.URL.Query()
 	v := &view{Product: h.cfg.Plan.Product, Page: pg.name, Title: pg.title, Question: pg.question}
 	window := url.Values{}
-	for _, k := range []string{"range", "from", "to"} {
+	for _, k := range []string{"last", "from", "to"} {
 		if s := form.Get(k); s != "" {
 			window.Set(k, s)
 		}
@@ -138,7 +149,7 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 	for _, p := range pages {
 		v.Nav = append(v.Nav, navLink{Title: p.title, URL: withQuery(p.url, window), Current: p == pg})
 	}
-	v.Controls = &controls{Range: form.Get("range"), From: form.Get("from"), To: form.Get("to")}
+	v.Controls = &controls{Range: form.Get("last"), From: form.Get("from"), To: form.Get("to")}
 	q, err := reportQuery(form)
 	var p insights.Params
 	if err == nil {
@@ -156,6 +167,10 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 	for _, o := range ranges {
 		o.Selected = o.Value == v.Controls.Range
 		v.Controls.Ranges = append(v.Controls.Ranges, o)
+	}
+	if err == nil && !slices.ContainsFunc(ranges, func(o option) bool { return o.Value == v.Controls.Range }) {
+		// A window the menu does not offer (last=12w, as the API takes it).
+		v.Controls.Ranges = append(v.Controls.Ranges, option{v.Controls.Range, "Last " + v.Controls.Range, true})
 	}
 	status := http.StatusOK
 	switch {
@@ -184,21 +199,20 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 	h.render(w, status, "page", v)
 }
 
-// reportQuery turns the dashboard's query (range, from, to, cohort) into
-// the report API's (last, from, to, feature, event).
+// reportQuery turns the dashboard's query (last, from, to, cohort) into
+// the report API's (last, from, to, feature, event). The window has the API's
+// name and values (last=90d, last=12w), plus last=custom: the dates below.
 func reportQuery(form url.Values) (url.Values, error) {
 	q := url.Values{}
-	switch rng := form.Get("range"); {
-	case rng == "custom" || rng == "":
+	switch last := form.Get("last"); last {
+	case "custom", "":
 		for _, k := range []string{"from", "to"} {
 			if s := form.Get(k); s != "" {
 				q.Set(k, s)
 			}
 		}
-	case slices.ContainsFunc(ranges, func(o option) bool { return o.Value == rng }):
-		q.Set("last", rng)
 	default:
-		return nil, fmt.Errorf("range: expected one of 7d, 14d, 30d, 90d, 180d, 365d or custom, got %q", rng)
+		q.Set("last", last)
 	}
 	if c := form.Get("cohort"); c != "" {
 		kind, name, ok := strings.Cut(c, ":")

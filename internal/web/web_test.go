@@ -159,9 +159,9 @@ func serve(h http.Handler, method, target string, body url.Values, cookie *http.
 
 func signIn(t *testing.T, h *Handler) *http.Cookie {
 	t.Helper()
-	w := serve(h, "POST", "/signin", url.Values{"token": {token}, "next": {"/plugins?range=90d"}}, nil)
-	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/plugins?range=90d" {
-		t.Fatalf("sign in: %d to %q, want 303 to /plugins?range=90d", w.Code, w.Header().Get("Location"))
+	w := serve(h, "POST", "/signin", url.Values{"token": {token}, "next": {"/plugins?last=90d"}}, nil)
+	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/plugins?last=90d" {
+		t.Fatalf("sign in: %d to %q, want 303 to /plugins?last=90d", w.Code, w.Header().Get("Location"))
 	}
 	cookies := w.Result().Cookies()
 	if len(cookies) != 1 {
@@ -172,8 +172,8 @@ func signIn(t *testing.T, h *Handler) *http.Cookie {
 
 func TestSignIn(t *testing.T) {
 	h, clock := newHandler(t, &reports{})
-	w := serve(h, "GET", "/errors?range=7d", nil, nil)
-	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/signin?next="+url.QueryEscape("/errors?range=7d") {
+	w := serve(h, "GET", "/errors?last=7d", nil, nil)
+	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/signin?next="+url.QueryEscape("/errors?last=7d") {
 		t.Fatalf("signed out: %d to %q, want 303 to the sign-in form", w.Code, w.Header().Get("Location"))
 	}
 	for _, bad := range []string{"", "wrong", token + "x"} {
@@ -281,9 +281,9 @@ func TestPages(t *testing.T) {
 	}
 	// The window: a preset, custom dates, and the cohort picked.
 	rep.calls = nil
-	serve(h, "GET", "/plugins?range=7d", nil, c)
-	serve(h, "GET", "/plugins?range=custom&from=2026-10-01&to=2026-10-31", nil, c)
-	serve(h, "GET", "/cohort?range=90d&cohort=event:didInstallPlugin", nil, c)
+	serve(h, "GET", "/plugins?last=7d", nil, c)
+	serve(h, "GET", "/plugins?last=custom&from=2026-10-01&to=2026-10-31", nil, c)
+	serve(h, "GET", "/cohort?last=90d&cohort=event:didInstallPlugin", nil, c)
 	wantCalls := []string{"plugins 2026-11-23 2026-11-29 ", "plugins 2026-10-01 2026-10-31 ",
 		"features 2026-09-01 2026-11-29 didInstallPlugin", "cohort 2026-09-01 2026-11-29 didInstallPlugin"}
 	if got := strings.Join(rep.calls, "|"); got != strings.Join(wantCalls, "|") &&
@@ -300,14 +300,14 @@ func TestPageErrors(t *testing.T) {
 		code int
 		msg  string
 	}{
-		"/plugins?range=5y":                     {400, "range: expected one of 7d"},
-		"/plugins?range=custom&from=2026-13-01": {400, "from:"},
-		"/":                                     {200, ""},
-		"/?by=colour":                           {400, "by: expected one of environment, os, productVersion"},
-		"/cohort?cohort=plugin:seo":             {400, "cohort: expected feature:NAME or event:NAME"},
-		"/runtimes?env=moon":                    {400, "env: expected one of all, production, other"},
-		"/nope":                                 {404, "There is no page here"},
-		"/overview":                             {404, "There is no page here"},
+		"/plugins?last=5y":                     {400, "last: expected a number of days like 30d"},
+		"/plugins?last=custom&from=2026-13-01": {400, "from:"},
+		"/":                                    {200, ""},
+		"/?by=colour":                          {400, "by: expected one of environment, os, productVersion"},
+		"/cohort?cohort=plugin:seo":            {400, "cohort: expected feature:NAME or event:NAME"},
+		"/runtimes?env=moon":                   {400, "env: expected one of all, production, other"},
+		"/nope":                                {404, "There is no page here"},
+		"/overview":                            {404, "There is no page here"},
 	} {
 		w := serve(h, "GET", path, nil, c)
 		if w.Code != want.code || !strings.Contains(w.Body.String(), want.msg) {
