@@ -127,9 +127,10 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// serveOnce starts serve on a free port, waits until it serves, stops it
-// with SIGINT and returns what it printed.
-func serveOnce(t *testing.T, data string) string {
+// startServe starts serve on a free port and waits until it serves. It
+// returns the address (host:port) and stop, which ends it with SIGINT and
+// returns what it printed.
+func startServe(t *testing.T, data string) (addr string, stop func() string) {
 	t.Helper()
 	var out, errOut syncBuffer
 	done := make(chan int, 1)
@@ -145,16 +146,28 @@ func serveOnce(t *testing.T, data string) string {
 			t.Fatalf("serve did not start in 30s:\n%s%s", out.String(), errOut.String())
 		}
 	}
-	syscall.Kill(os.Getpid(), syscall.SIGINT)
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("serve exited %d:\n%s", code, errOut.String())
+	_, rest, _ := strings.Cut(out.String(), "serving on http://")
+	addr, _, _ = strings.Cut(rest, " ")
+	return addr, func() string {
+		t.Helper()
+		syscall.Kill(os.Getpid(), syscall.SIGINT)
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Fatalf("serve exited %d:\n%s", code, errOut.String())
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("serve did not stop in 30s after SIGINT")
 		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not stop in 30s after SIGINT")
+		return out.String()
 	}
-	return out.String()
+}
+
+// serveOnce starts serve, stops it and returns what it printed.
+func serveOnce(t *testing.T, data string) string {
+	t.Helper()
+	_, stop := startServe(t, data)
+	return stop()
 }
 
 // Every start says where the admin token is: the first prints it and its
@@ -174,5 +187,79 @@ func TestServeSaysWhereTheTokenIs(t *testing.T) {
 	second := serveOnce(t, data)
 	if strings.Contains(second, strings.TrimSpace(string(token))) || !strings.Contains(second, "Admin token: kept in "+file) {
 		t.Errorf("a later start should say where the token is kept, without it:\n%s", second)
+	}
+}
+
+// simulate at an address where nothing listens fails at once, naming the
+// address and the error, and claims to have planted nothing.
+func TestSimulateClosedPort(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	began := time.Now()
+	code, out, errOut := runArgs("simulate", "--server", "http://"+addr, "--projects", "5", "--days", "2")
+	if took := time.Since(began); took > reachTimeout+2*time.Second {
+		t.Errorf("simulate at a closed port took %v", took)
+	}
+	if code != 1 || !strings.Contains(errOut, "http://"+addr) || !strings.Contains(errOut, "connection refused") {
+		t.Errorf("simulate at a closed port: exit %d, stderr:\n%s", code, errOut)
+	}
+	if strings.Contains(out, "planted") {
+		t.Errorf("simulate at a closed port claims planted effects:\n%s", out)
+	}
+}
+
+// --server without a scheme means http; the population reaches a real
+// collector.
+func TestSimulateServerWithoutScheme(t *testing.T) {
+	addr, stop := startServe(t, filepath.Join(t.TempDir(), "data"))
+	code, out, errOut := runArgs("simulate", "--server", addr, "--projects", "5", "--days", "2")
+	stop()
+	if code != 0 || !strings.Contains(out, "planted:") || !strings.Contains(out, " 0 rejected") {
+		t.Errorf("simulate --server %s: exit %d\n%s%s", addr, code, out, errOut)
+	}
+}
+
+func TestServerURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"127.0.0.1:8080":          "http://127.0.0.1:8080",
+		"localhost:8080/":         "http://localhost:8080",
+		"https://abacus.example/": "https://abacus.example",
+		"http://[::1]:8080":       "http://[::1]:8080",
+		"http://h/prefix/":        "http://h/prefix",
+	} {
+		if got, err := serverURL(in); err != nil || got != want {
+			t.Errorf("serverURL(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "ftp://h", "http://", "http://h?x=1", "http://u:p@h", "://h"} {
+		if got, err := serverURL(bad); err == nil || !strings.Contains(err.Error(), "--server: expected the collector's base URL") {
+			t.Errorf("serverURL(%q) = %q, %v; want an error naming --server", bad, got, err)
+		}
+	}
+}
+
+// Arguments left over and flags that contradict each other are usage errors.
+func TestClientCommandsRefuseStrayArguments(t *testing.T) {
+	t.Setenv("ABACUS_TOKEN", "")
+	for _, tc := range []struct {
+		args []string
+		err  string
+	}{
+		{[]string{"simulate", "extra"}, `unexpected argument "extra"`},
+		{[]string{"simulate", "--server", "ftp://h"}, "--server: expected"},
+		{[]string{"report", "overview", "extra"}, `unexpected argument "extra" after the report NAME "overview"`},
+		{[]string{"report", "--last", "7d", "overview", "plugins"}, `unexpected argument "plugins"`},
+		{[]string{"report", "overview", "--data", "d", "--server", "http://h"}, "--data and --server"},
+		{[]string{"report", "overview", "--plan", "p.yaml"}, "--plan: expected only with --data"},
+		{[]string{"erase", "--project", "x", "more"}, `unexpected argument "more"`},
+	} {
+		code, _, errOut := runArgs(tc.args...)
+		if code != 2 || !strings.Contains(errOut, tc.err) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args, code, errOut, tc.err)
+		}
 	}
 }

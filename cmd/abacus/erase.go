@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"strings"
 	"time"
 )
 
@@ -16,10 +15,13 @@ import (
 func erase(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("erase", "erase --project UUID [--now] [--server URL]", stderr)
 	project := fs.String("project", "", "the project's uuid, as in its package.json (required)")
-	server := fs.String("server", "http://127.0.0.1:8080", "the collector's base URL")
+	server := fs.String("server", defaultServer, "the collector's base URL (http:// assumed without a scheme)")
 	now := fs.Bool("now", false, "also remove the events' bytes from disk before answering (rewrites the store's file; "+
 		"without it the collector does so within 24 hours)")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
 		return err
 	}
 	if *project == "" {
@@ -52,7 +54,12 @@ func adminRequest(method, server, path string, out any) error {
 	if token == "" {
 		return fmt.Errorf("%w: set ABACUS_TOKEN to the admin token (printed by the first `abacus serve`, kept in <data>/token)", errUsage)
 	}
-	req, err := http.NewRequest(method, strings.TrimRight(server, "/")+path, nil)
+	base, err := serverURL(server)
+	if err != nil {
+		return err
+	}
+	server = base
+	req, err := http.NewRequest(method, base+path, nil)
 	if err != nil {
 		return fmt.Errorf("--server: %w", err)
 	}

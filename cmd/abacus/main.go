@@ -40,7 +40,8 @@ Commands:
             gone from disk within 24 hours, or at once with --now
   version   print the version
 
-Run 'abacus COMMAND --help' for a command's flags.
+Run 'abacus COMMAND --help' for a command's flags. --server takes the
+collector's base URL; without a scheme, http:// is assumed.
 Environment: ABACUS_TOKEN sets the admin token (serve) and authenticates the
 client commands; without it serve creates <data>/token on first start, and
 every start says where the token is kept.

@@ -23,7 +23,7 @@ import (
 // one (--data).
 func report(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("report", "report NAME [--server URL | --data DIR] [--last 30d | --from D --to D] [--format table|json|csv]\n\n  NAME: "+strings.Join(insights.Names, ", "), stderr)
-	server := fs.String("server", "http://127.0.0.1:8080", "the collector's base URL (token from ABACUS_TOKEN)")
+	server := fs.String("server", defaultServer, "the collector's base URL (token from ABACUS_TOKEN; http:// assumed without a scheme)")
 	data := fs.String("data", "", "read the data directory of a stopped collector instead of asking a server")
 	planFile := fs.String("plan", "", "with --data: the tracking plan the collector used (default: built-in)")
 	last := fs.String("last", "", "window ending today, as 30d or 12w (default 30d)")
@@ -40,12 +40,22 @@ func report(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if name == "" && fs.NArg() > 0 {
-		name = fs.Arg(0)
+	rest := fs.Args()
+	if name == "" && len(rest) > 0 {
+		name, rest = rest[0], rest[1:]
 	}
 	if name == "" {
 		fs.Usage()
 		return fmt.Errorf("%w: expected a report NAME: %s", errUsage, strings.Join(insights.Names, ", "))
+	}
+	if len(rest) > 0 {
+		return fmt.Errorf("%w: unexpected argument %q after the report NAME %q (flags start with --)", errUsage, rest[0], name)
+	}
+	if *data != "" && isSet(fs, "server") {
+		return fmt.Errorf("%w: --data and --server: expected one of them (--data reads a stopped collector's directory, --server asks a running one)", errUsage)
+	}
+	if *planFile != "" && *data == "" {
+		return fmt.Errorf("%w: --plan: expected only with --data (a running collector uses its own plan)", errUsage)
 	}
 	if *format != "table" && *format != "json" && *format != "csv" {
 		return fmt.Errorf("%w: --format: expected table, json or csv, got %q", errUsage, *format)

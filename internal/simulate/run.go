@@ -145,7 +145,7 @@ func Run(ctx context.Context, cfg Config, s *telemetry.Sender, concurrency int, 
 	if progress != nil {
 		bar.draw(done)
 		fmt.Fprintln(progress)
-		writeSummary(progress, sum, done, bar.since())
+		writeSummary(progress, sum, done, bar.since(), sendErr == nil && genErr == nil)
 	}
 	switch {
 	case sendErr != nil:
@@ -201,8 +201,9 @@ func (b *progressBar) draw(done int) {
 	fmt.Fprint(b.w, "\r"+line+pad)
 }
 
-// writeSummary writes the closing lines of Run.
-func writeSummary(w io.Writer, s Summary, sent int, took time.Duration) {
+// writeSummary writes the closing lines of Run; the planted truths only for a
+// complete run (a run cut short planted them in part, or not at all).
+func writeSummary(w io.Writer, s Summary, sent int, took time.Duration, complete bool) {
 	rate := 0
 	if took > 0 {
 		rate = int(float64(sent) / took.Seconds())
@@ -214,6 +215,10 @@ func writeSummary(w io.Writer, s Summary, sent int, took time.Duration) {
 		thousands(s.Projects), thousands(s.Machines), day(s.First), day(s.Last))
 	fmt.Fprintf(w, "collector: %s accepted, %s duplicates, %s rejected\n",
 		thousands(s.Accepted), thousands(s.Duplicates), thousands(s.Rejected))
+	if !complete {
+		fmt.Fprintln(w, "stopped before the whole population was sent: the planted effects are incomplete")
+		return
+	}
 	fmt.Fprintf(w, "planted: feature %q users have plugin %q %g× as often; setup p90 on %s ×%g since %s; node %s share %g%% → %g%%; %s only on %s (released %s)\n",
 		t.Feature, t.Plugin, t.PluginLift, t.SlowOS, t.SlowFactor, day(t.SlowSince),
 		t.FadingMajor, t.FadingFrom*100, t.FadingTo*100, t.ErrorCode, t.ErrorVersion, day(t.ErrorRelease))

@@ -202,6 +202,10 @@ func TestRunStops(t *testing.T) {
 			if !strings.Contains(out.String(), "sent 0 events") {
 				t.Errorf("output %q", out.String())
 			}
+			// A run that sent nothing planted nothing, and says so.
+			if strings.Contains(out.String(), "planted:") || !strings.Contains(out.String(), "planted effects are incomplete") {
+				t.Errorf("a run cut short reports planted effects:\n%s", out.String())
+			}
 		})
 	}
 	canceled, cancel := context.WithCancel(context.Background())
