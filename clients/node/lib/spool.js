@@ -208,8 +208,9 @@ class Spool {
 
 // discard deletes spooled events in the background, never on the caller's
 // path: all of the product's on a user-level opt-out, else the project's. It
-// deletes at most max files, for at most ms milliseconds, a run, so that a
-// huge spool costs each run little and never holds the host's exit long.
+// deletes at most max files a run, and past the first hundred stops after ms
+// milliseconds, so that a huge spool costs each run little and never holds the
+// host's exit long.
 function discard(dir, max = 2000, ms = 50) {
   let removed = 0;
   const until = Date.now() + ms;
@@ -222,7 +223,7 @@ function discard(dir, max = 2000, ms = 50) {
     }
     try {
       for await (const e of h) {
-        if (removed >= max || Date.now() > until) break;
+        if (removed >= max || (removed >= 100 && Date.now() > until)) break;
         const p = path.join(d, e.name);
         if (e.isDirectory() && depth === 0) {
           await walk(p, 1);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Telemetry, disable, enable } from '../index.mjs';
-import { startCollector, startBlackHole, project, listFiles } from './helpers/collector.mjs';
+import { startCollector, startBlackHole, project, listFiles, noFilesSoon } from './helpers/collector.mjs';
 
 const optOutFile = () => path.join(process.env.XDG_CONFIG_HOME, 'abacus', 'telemetry-disabled');
 
@@ -31,8 +31,7 @@ async function optedOut(setup, reason, { userLevel }) {
     assert.equal(t.status().tracked, 0);
     // The spool is deleted in the background, never in the constructor.
     assert.equal(listFiles(path.join(p.stateDir, 'spool')).length, 1, 'deleted on the caller\'s path');
-    for (let i = 0; i < 100 && listFiles(path.join(p.stateDir, 'spool')).length > 0; i++) await new Promise((r) => setTimeout(r, 10));
-    assert.deepEqual(listFiles(path.join(p.stateDir, 'spool')), []);
+    assert.deepEqual(await noFilesSoon(path.join(p.stateDir, 'spool')), []);
     assert.equal(c.requests.length, 0);
     // No file was written: only the spool file is gone.
     assert.deepEqual(listFiles(p.stateDir), before.filter((f) => !f.startsWith('spool/')));
@@ -108,8 +107,7 @@ test('a project opt-out keeps the spool of other projects; a user opt-out clears
     assert.equal(listFiles(path.join(stateDir, 'spool')).length, 1);
     process.env.DO_NOT_TRACK = '1';
     new Telemetry({ product: 'demo', endpoint: bh.url, dir: b.dir, stateDir });
-    await new Promise((r) => setTimeout(r, 200));
-    assert.deepEqual(listFiles(path.join(stateDir, 'spool')), []);
+    assert.deepEqual(await noFilesSoon(path.join(stateDir, 'spool')), []);
   } finally {
     delete process.env.DO_NOT_TRACK;
     await bh.close();
@@ -129,8 +127,7 @@ test('an opt-out through a symlinked project directory clears what was spooled u
     fs.symlinkSync(p.dir, link);
     fs.writeFileSync(path.join(p.dir, 'package.json'), '{}');
     new Telemetry({ product: 'demo', endpoint: bh.url, dir: link, stateDir: p.stateDir });
-    await new Promise((r) => setTimeout(r, 200));
-    assert.deepEqual(listFiles(path.join(p.stateDir, 'spool')), []);
+    assert.deepEqual(await noFilesSoon(path.join(p.stateDir, 'spool')), []);
   } finally {
     await bh.close();
     p.cleanup();

@@ -11,7 +11,7 @@ import crypto from 'node:crypto';
 import { execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Telemetry, disable, enable } from '../index.mjs';
-import { startCollector, startBlackHole, project, listFiles } from './helpers/collector.mjs';
+import { startCollector, startBlackHole, project, listFiles, noFilesSoon } from './helpers/collector.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const bin = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'abacus-gosdk-')), 'gosdk');
@@ -130,7 +130,7 @@ test('a spool written by the Go SDK is delivered by the Node.js SDK', async () =
     assert.equal(s.sent, 1);
     assert.deepEqual(c.events.map((e) => e.event).sort(), ['fromGo', 'fromGo', 'fromGo', 'fromNode']);
     assert.ok(c.events.filter((e) => e.event === 'fromGo').every((e) => e.context.sdk.startsWith('abacus-go/')));
-    assert.deepEqual(listFiles(path.join(p.stateDir, 'spool')), []);
+    assert.deepEqual(await noFilesSoon(path.join(p.stateDir, 'spool')), []);
   } finally {
     await bh.close();
     await c.close();

@@ -82,3 +82,10 @@ export function listFiles(dir) {
   walk(dir);
   return out.sort();
 }
+
+// noFilesSoon waits (2 s at most) for dir to hold no file: spool files are
+// deleted in the background, after their events are delivered.
+export async function noFilesSoon(dir) {
+  for (let i = 0; i < 200 && listFiles(dir).length > 0; i++) await new Promise((r) => setTimeout(r, 10));
+  return listFiles(dir);
+}
