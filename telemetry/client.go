@@ -89,9 +89,10 @@ type prop struct {
 type Status struct {
 	// Enabled says whether the client collects events at all.
 	Enabled bool
-	// Reason names the consent rule that decided Enabled: "enabled",
-	// "DO_NOT_TRACK is set", "<PRODUCT>_TELEMETRY_DISABLED is set", "opt-out file …",
-	// "no package.json …", "no uuid: …" or "invalid package.json: …".
+	// Reason starts with the name of the consent rule that decided Enabled:
+	// "enabled", "DO_NOT_TRACK is set", "<PRODUCT>_TELEMETRY_DISABLED is set",
+	// "opt-out file …", "no package.json …", "no uuid: …" or
+	// "invalid package.json: …".
 	Reason string
 	// Debug says whether events are printed instead of sent.
 	Debug bool
@@ -140,7 +141,8 @@ type Status struct {
 // New makes a client. It decides consent at once (reading the environment, the
 // opt-out file and package.json) and, when enabled, starts one goroutine that
 // builds, batches and sends events; that goroutine ends in Close. A disabled
-// client does nothing at all: no network, no files, no goroutines.
+// client sends nothing and writes nothing; at most it deletes, on a goroutine of
+// its own, the spool of earlier runs, which New sets aside at once.
 //
 // New returns an error only for an invalid Config; Status tells why a valid
 // client is disabled.

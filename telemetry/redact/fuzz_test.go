@@ -15,6 +15,8 @@ var reasons = map[string]bool{"": true, Email: true, IPAddress: true, Credential
 //     the end of the value, and " x " and " y" cannot complete or break a
 //     match inside s. (The reason may change: "password=" + " y" becomes a
 //     Secret, so only "still flagged" is asserted, not "same reason".)
+//   - Rules.AbsolutePaths only adds the Path check, last, which also survives
+//     embedding;
 //   - Rules only add the HomePath check, last: with a Home set, a value Check
 //     flags gets the same reason, and a safe one is either safe or a HomePath;
 //   - a value that contains the configured home (a sub-string of the value
@@ -41,6 +43,17 @@ func FuzzCheck(f *testing.F) {
 		rg := r.Check(s)
 		if got != "" && rg != got || got == "" && rg != "" && rg != HomePath {
 			t.Fatalf("Check(%q) = %q but Rules{Home: %q}.Check = %q", s, got, r.Home, rg)
+		}
+
+		// AbsolutePaths only adds the Path check, last, and a path stays a
+		// path when embedded in text.
+		ra := Rules{AbsolutePaths: true}
+		ga := ra.Check(s)
+		if got != "" && ga != got || got == "" && ga != "" && ga != Path {
+			t.Fatalf("Check(%q) = %q but Rules{AbsolutePaths: true}.Check = %q", s, got, ga)
+		}
+		if ga != "" && ra.Check(" x "+s+" y") == "" {
+			t.Fatalf("Rules{AbsolutePaths: true}.Check(%q) = %q but embedded it is safe", s, ga)
 		}
 
 		// Use a piece of s as the home directory.
