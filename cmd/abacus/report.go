@@ -13,7 +13,9 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
+	"github.com/abacushq/abacus/internal/human"
 	"github.com/abacushq/abacus/internal/insights"
 	"github.com/abacushq/abacus/internal/store/duckdb"
 )
@@ -131,9 +133,10 @@ func printReport(w io.Writer, rep *insights.Report, format string) error {
 		cw.Flush()
 		return cw.Error()
 	}
-	fmt.Fprintf(w, "%s, %s to %s: %d active projects (groups under %d projects hidden: %d)\n",
-		termCell(rep.Report), termCell(rep.From), termCell(rep.To), rep.ActiveProjects, rep.K, rep.Suppressed)
-	if line := summaryLine(rep.Summary); line != "" {
+	fmt.Fprintf(w, "%s, %s to %s: %s (%s under %d projects hidden)\n",
+		termCell(rep.Report), termCell(rep.From), termCell(rep.To), human.Plural(rep.ActiveProjects, "active project"),
+		human.Plural(rep.Suppressed, "group"), rep.K)
+	for _, line := range summaryLines(rep.Summary) {
 		fmt.Fprintln(w, termCell(line))
 	}
 	fmt.Fprintln(w)
@@ -152,31 +155,129 @@ func printReport(w io.Writer, rep *insights.Report, format string) error {
 	return tw.Flush()
 }
 
-// summaryLine lists the summary's scalar figures, in field order.
-func summaryLine(summary any) string {
+// summaryLines describes the summary for people: its scalar figures in
+// field order on one line, formatted by package format as on the dashboard
+// (p50Ms 397089 reads p50 6 min 37 s, ciShare 0.1696 reads ci share 17.0%),
+// and the setup report's verdict on whether setup got slower.
+func summaryLines(summary any) []string {
 	b, err := json.Marshal(summary)
 	if err != nil {
-		return ""
+		return nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return ""
+		return nil
 	}
-	var parts []string
+	var parts, lines []string
 	for dec.More() {
-		k, err := dec.Token()
+		t, err := dec.Token()
 		if err != nil {
-			return ""
+			return nil
+		}
+		k, _ := t.(string)
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil
+		}
+		if k == "regression" {
+			lines = append(lines, regressionVerdict(raw))
+			continue
 		}
 		var v any
-		if err := dec.Decode(&v); err != nil {
-			return ""
+		d := json.NewDecoder(bytes.NewReader(raw))
+		d.UseNumber()
+		if d.Decode(&v) != nil {
+			continue
 		}
 		switch x := v.(type) {
-		case json.Number, string, bool:
-			parts = append(parts, fmt.Sprintf("%v %v", k, x))
+		case json.Number:
+			parts = append(parts, label(k)+" "+figure(k, x))
+		case string:
+			if x != "" {
+				parts = append(parts, label(k)+" "+x)
+			}
+		case bool:
+			parts = append(parts, label(k)+" "+map[bool]string{true: "yes", false: "no"}[x])
 		}
 	}
-	return strings.Join(parts, ", ")
+	if len(parts) > 0 {
+		lines = append([]string{strings.Join(parts, ", ")}, lines...)
+	}
+	return lines
+}
+
+// label turns a JSON name into words: completionRate is "completion rate",
+// p50Ms is "p50".
+func label(k string) string {
+	k = strings.TrimSuffix(k, "Ms")
+	var b strings.Builder
+	for i, r := range k {
+		if i > 0 && unicode.IsUpper(r) {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(unicode.ToLower(r))
+	}
+	return b.String()
+}
+
+// figure formats a summary number by what its name says it is.
+func figure(k string, n json.Number) string {
+	f, err := n.Float64()
+	if err != nil {
+		return n.String()
+	}
+	lk := strings.ToLower(k)
+	switch {
+	case strings.HasSuffix(k, "Ms"):
+		return human.Duration(f)
+	case strings.HasSuffix(lk, "pvalue") || k == "p":
+		return human.PValue(f)
+	case strings.HasSuffix(lk, "share") || strings.HasSuffix(lk, "rate") || strings.HasSuffix(lk, "adoption"):
+		return human.Percent(f)
+	case strings.HasSuffix(lk, "lift"):
+		return human.Lift(f)
+	}
+	return human.Count(f)
+}
+
+// regressionVerdict answers "Slower than before?" from the setup report's
+// regression, as the dashboard's setup page does.
+func regressionVerdict(raw json.RawMessage) string {
+	var r struct {
+		Flag                   bool
+		Metric, LastWeek, Test string
+		LastP50Ms, PriorP50Ms  float64
+		LastP90Ms, PriorP90Ms  float64
+		P50PValue, P90PValue   float64
+		Where                  []struct {
+			By, Value, Quantile string
+			Before, After, P    float64
+		}
+	}
+	if json.Unmarshal(raw, &r) != nil {
+		return ""
+	}
+	if r.LastWeek == "" {
+		return "Slower than before? Not known yet: it needs a full week and the four before it"
+	}
+	week := fmt.Sprintf("week of %s against the four before; p50: %s, p90: %s",
+		r.LastWeek, human.P(r.P50PValue), human.P(r.P90PValue))
+	var where []string
+	for _, w := range r.Where {
+		where = append(where, fmt.Sprintf("%s %s: %s %s, was %s (%s)", label(w.By), w.Value, w.Quantile,
+			human.Duration(w.After), human.Duration(w.Before), human.P(w.P)))
+	}
+	switch {
+	case r.Flag && r.Metric != "":
+		line := fmt.Sprintf("Slower than before? Yes, %s rose: p50 %s (was %s), p90 %s (was %s); %s", r.Metric,
+			human.Duration(r.LastP50Ms), human.Duration(r.PriorP50Ms), human.Duration(r.LastP90Ms), human.Duration(r.PriorP90Ms), week)
+		if len(where) > 0 {
+			line += "; where: " + strings.Join(where, "; ")
+		}
+		return line
+	case r.Flag || len(where) > 0:
+		return "Slower than before? Yes, where: " + strings.Join(where, "; ")
+	}
+	return "Slower than before? No (" + week + ")"
 }

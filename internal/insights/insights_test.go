@@ -977,14 +977,14 @@ func TestTable(t *testing.T) {
 		row    string
 	}{
 		{Report{Rows: []OverviewRow{{"os", "linux", 12, 0.1234}}}, "dimension value projects share", "os linux 12 12.3%"},
-		{Report{Rows: []FeatureRow{{"releases", 7, 0.0004}}}, "feature projects adoption", "releases 7 0.04%"},
+		{Report{Rows: []FeatureRow{{"releases", 7, 0.0004}}}, "feature projects adoption", "releases 7 <0.1%"},
 		{Report{Rows: []CohortRow{{"plugin", "seo", 20, 40, 0.24, 0.08, 3, 0.00123, "more"}}},
-			"attribute value cohort rest cohort share rest share lift p-value direction", "plugin seo 20 40 24.0% 8.0% 3.00 0.0012 more"},
-		{Report{Rows: []CohortRow{{"os", "linux", 20, 40, 1, 1, 1, 1e-9, "less"}}}, "", "os linux 20 40 100% 100% 1.00 <0.0001 less"},
-		{Report{Rows: []SetupRow{{"os", "windows", 40, 83000, 5400000, 0.925}}}, "dimension value projects p50 p90 completion", "os windows 40 1m23s 1h30m 92.5%"},
-		{Report{Rows: []SetupRow{{"os", "darwin", 40, 850, 0, 0}}}, "", "os darwin 40 850ms - 0%"},
-		{Report{Rows: []ErrorRow{{"E_X", 10, 5, "2026-01-01", "2026-01-02", "5.4.0", "linux", "20"}}},
-			"code events projects first seen last seen top version top os top runtime", "E_X 10 5 2026-01-01 2026-01-02 5.4.0 linux 20"},
+			"attribute value cohort rest cohort share rest share lift p-value direction", "plugin seo 20 40 24.0% 8.0% 3.00× 0.001 more"},
+		{Report{Rows: []CohortRow{{"os", "linux", 20, 40, 1, 1, 1, 1e-9, "less"}}}, "", "os linux 20 40 100.0% 100.0% 1.00× < 0.001 less"},
+		{Report{Rows: []SetupRow{{"os", "windows", 40, 83000, 5400000, 0.925}}}, "dimension value projects p50 p90 completion", "os windows 40 1 min 23 s 1 h 30 min 92.5%"},
+		{Report{Rows: []SetupRow{{"os", "darwin", 40, 850, 0, 0}}}, "", "os darwin 40 850 ms – 0%"},
+		{Report{Rows: []ErrorRow{{"E_X", 1234, 5, "2026-01-01", "2026-01-02", "5.4.0", "linux", "20"}}},
+			"code events projects first seen last seen top version top os top runtime", "E_X 1,234 5 2026-01-01 2026-01-02 5.4.0 linux 20"},
 		{Report{Rows: []PluginRow{{"seo", 10, 0.5, 12, -2}}}, "plugin projects share previous change", "seo 10 50.0% 12 -2"},
 		{Report{Rows: []RuntimeRow{{"node", "22", "22.12", 5, 0.25, 0.5, 0.125}}}, "runtime major version projects share production other", "node 22 22.12 5 25.0% 50.0% 12.5%"},
 	}
@@ -1000,7 +1000,7 @@ func TestTable(t *testing.T) {
 			t.Errorf("rows %q, want %q", rows, c.row)
 		}
 	}
-	for ms, want := range map[int64]string{0: "-", 999: "999ms", 45000: "45s", 3599000: "59m59s", 86399000: "24h00m", 90000000: "1d01h", 7 * 86400000: "7d00h"} {
+	for ms, want := range map[int64]string{0: "–", 999: "999 ms", 45000: "45 s", 3599000: "59 min 59 s", 86399000: "1 d", 90000000: "1 d 1 h", 7 * 86400000: "7 d"} {
 		if got := duration(ms); got != want {
 			t.Errorf("duration(%d) = %q, want %q", ms, got, want)
 		}

@@ -4,13 +4,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
-	"strconv"
-	"time"
+
+	"github.com/abacushq/abacus/internal/human"
 )
 
 // Table returns the report's rows as a grid for `abacus report` (an aligned
 // table or CSV): a header and one line per row, numbers formatted for people
-// (shares as 12.3%, durations as 1m23s, p-values as 0.0012). The summary and
+// by package human, as on the dashboard (shares as 12.3%, durations as
+// 1 min 23 s, p-values as 0.012 or < 0.001, counts as 1,234). The summary and
 // the series are not part of it.
 func (r *Report) Table() (header []string, rows [][]string, err error) {
 	switch rs := r.Rows.(type) {
@@ -28,7 +29,7 @@ func (r *Report) Table() (header []string, rows [][]string, err error) {
 		header = []string{"attribute", "value", "cohort", "rest", "cohort share", "rest share", "lift", "p-value", "direction"}
 		for _, x := range rs {
 			rows = append(rows, []string{x.Attribute, x.Value, count(x.CohortProjects), count(x.RestProjects),
-				percent(x.CohortShare), percent(x.RestShare), strconv.FormatFloat(x.Lift, 'f', 2, 64), pValue(x.PValue), x.Direction})
+				percent(x.CohortShare), percent(x.RestShare), lift(x.Lift), pValue(x.PValue), x.Direction})
 		}
 	case []SetupRow:
 		header = []string{"dimension", "value", "projects", "p50", "p90", "completion"}
@@ -38,7 +39,7 @@ func (r *Report) Table() (header []string, rows [][]string, err error) {
 	case []ErrorRow:
 		header = []string{"code", "events", "projects", "first seen", "last seen", "top version", "top os", "top runtime"}
 		for _, x := range rs {
-			rows = append(rows, []string{x.Code, strconv.FormatInt(x.Events, 10), count(x.Projects), x.FirstSeen, x.LastSeen,
+			rows = append(rows, []string{x.Code, human.Count(float64(x.Events)), count(x.Projects), x.FirstSeen, x.LastSeen,
 				x.TopVersion, x.TopOS, x.TopRuntimeMajor})
 		}
 	case []PluginRow:
@@ -61,48 +62,20 @@ func (r *Report) Table() (header []string, rows [][]string, err error) {
 	return header, rows, nil
 }
 
-func count(n int) string { return strconv.Itoa(n) }
+// The cells use package human, as the dashboard does.
 
-// percent formats a share: 12.3%, 0.05%, 100%.
-func percent(f float64) string {
-	p := f * 100
-	switch {
-	case p == 0 || p >= 99.95:
-		return strconv.FormatFloat(p, 'f', 0, 64) + "%"
-	case p < 0.1:
-		return strconv.FormatFloat(p, 'f', 2, 64) + "%"
-	}
-	return strconv.FormatFloat(p, 'f', 1, 64) + "%"
-}
+func count(n int) string       { return human.Count(float64(n)) }
+func percent(f float64) string { return human.Percent(f) }
+func pValue(p float64) string  { return human.PValue(p) }
+func lift(v float64) string    { return human.Lift(v) }
 
-// pValue formats a p-value with four decimals, or as <0.0001.
-func pValue(p float64) string {
-	if p < 0.0001 {
-		return "<0.0001"
-	}
-	return strconv.FormatFloat(p, 'f', 4, 64)
-}
-
-// duration formats milliseconds readably: 850ms, 45s, 1m23s, 2h05m, 3d04h;
-// "-" for 0 (not published).
+// duration formats milliseconds; 0 is a quantile not published (fewer than
+// k setups): "–".
 func duration(msec int64) string {
-	d := time.Duration(msec) * time.Millisecond
-	switch {
-	case msec <= 0:
-		return "-"
-	case d < time.Second:
-		return fmt.Sprintf("%dms", msec)
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Round(time.Second)/time.Second))
-	case d < time.Hour:
-		d = d.Round(time.Second)
-		return fmt.Sprintf("%dm%02ds", int(d/time.Minute), int(d%time.Minute/time.Second))
-	case d < 24*time.Hour:
-		d = d.Round(time.Minute)
-		return fmt.Sprintf("%dh%02dm", int(d/time.Hour), int(d%time.Hour/time.Minute))
+	if msec <= 0 {
+		return human.NA
 	}
-	d = d.Round(time.Hour)
-	return fmt.Sprintf("%dd%02dh", int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour))
+	return human.Duration(float64(msec))
 }
 
 // UnmarshalJSON decodes a report from its JSON (as the HTTP API serves it)

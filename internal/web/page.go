@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/abacushq/abacus/internal/human"
 	"github.com/abacushq/abacus/internal/insights"
 )
 
@@ -265,8 +266,8 @@ func windowText(rep *insights.Report) string {
 	from, _ := time.Parse(time.DateOnly, rep.From)
 	to, _ := time.Parse(time.DateOnly, rep.To)
 	days := int(to.Sub(from)/(24*time.Hour)) + 1
-	return fmt.Sprintf("%s – %s (%s days, UTC) · %s active projects · buckets under %d projects are hidden",
-		longDate(rep.From), longDate(rep.To), count(float64(days)), count(float64(rep.ActiveProjects)), rep.K)
+	return fmt.Sprintf("%s – %s (%s, UTC) · %s · buckets under %d projects are hidden",
+		longDate(rep.From), longDate(rep.To), human.Plural(days, "day"), human.Plural(rep.ActiveProjects, "active project"), rep.K)
 }
 
 // suppressedNote says how many buckets k-anonymity hid, if any.
@@ -274,8 +275,12 @@ func suppressedNote(rep *insights.Report) []string {
 	if rep.Suppressed == 0 {
 		return nil
 	}
-	return []string{fmt.Sprintf("%s buckets covered fewer than %d projects and were folded into “other” or left out.",
-		count(float64(rep.Suppressed)), rep.K)}
+	verb := "were"
+	if rep.Suppressed == 1 {
+		verb = "was"
+	}
+	return []string{fmt.Sprintf("%s covered fewer than %d projects and %s folded into “other” or left out.",
+		human.Plural(rep.Suppressed, "bucket"), rep.K, verb)}
 }
 
 // newFigure returns a figure to draw with line, bars or histogram.
@@ -288,7 +293,7 @@ func (f *figure) line(c lineChart) *figure {
 		f.Empty = "No data in this window."
 		return f
 	}
-	f.SVG = c.svg(fmt.Sprintf("%s: %s over %d points from %s to %s", chartWord(f.Kind), f.Title, len(c.X), c.X[0], c.X[len(c.X)-1]))
+	f.SVG = c.svg(fmt.Sprintf("%s: %s over %s from %s to %s", chartWord(f.Kind), f.Title, human.Plural(len(c.X), "point"), c.X[0], c.X[len(c.X)-1]))
 	if len(c.Series) > 1 {
 		for _, s := range c.Series {
 			f.Legend = append(f.Legend, s.Name)
@@ -314,7 +319,7 @@ func (f *figure) bars(c barChart) *figure {
 		f.Empty = "No data in this window."
 		return f
 	}
-	f.SVG = c.svg(fmt.Sprintf("%s: %s, %d rows, first %s", chartWord(f.Kind), f.Title, len(c.Rows), c.Rows[0].Label))
+	f.SVG = c.svg(fmt.Sprintf("%s: %s, %s, first %s", chartWord(f.Kind), f.Title, human.Plural(len(c.Rows), "row"), c.Rows[0].Label))
 	groups := c.Groups
 	if len(groups) == 0 {
 		groups = []string{"Value"}
@@ -341,7 +346,7 @@ func (f *figure) histogram(c histogram) *figure {
 		f.Empty = "No data in this window."
 		return f
 	}
-	f.SVG = c.svg(fmt.Sprintf("Histogram: %s, %d buckets", f.Title, len(c.Counts)))
+	f.SVG = c.svg(fmt.Sprintf("Histogram: %s, %s", f.Title, human.Plural(len(c.Counts), "bucket")))
 	f.Data = &table{Head: []column{{Name: "From"}, {Name: "To"}, {Name: "Projects", Num: true}}}
 	for i, n := range c.Counts {
 		f.Data.Rows = append(f.Data.Rows, []string{c.Edges[i], c.Edges[i+1], c.Format(n)})
