@@ -191,7 +191,7 @@ var (
 		"plugins":  {{}, {"plugin", "projects", "share", "previousProjects", "change"}, nil},
 		"runtimes": {{}, {"runtime", "major", "version", "projects", "share", "productionShare", "otherShare"}, {"week", "runtime", "major", "share"}},
 	}
-	regressionKeys = []string{"flag", "metric", "test", "pValue", "p50PValue", "p90PValue", "where", "lastWeek", "lastP50Ms", "lastP90Ms", "priorP50Ms", "priorP90Ms"}
+	regressionKeys = []string{"flag", "metric", "test", "pValue", "p50PValue", "p90PValue", "where", "whereFrom", "lastWeek", "lastP50Ms", "lastP90Ms", "priorP50Ms", "priorP90Ms"}
 )
 
 // checkJSON marshals r (which fails on NaN or Inf) and checks its keys
@@ -535,7 +535,7 @@ func TestSetup(t *testing.T) {
 	want(t, "regression p-values", []float64{reg.PValue, reg.P50PValue, reg.P90PValue}, []float64{1, 1, 1})
 	reg.PValue, reg.P50PValue, reg.P90PValue = 0, 0, 0
 	want(t, "regression", reg, SetupRegression{Flag: false, Test: regressionTest, LastWeek: "2026-03-09",
-		LastP50Ms: 165000, LastP90Ms: 1944000, PriorP50Ms: 600000, PriorP90Ms: 3000000, Where: []SetupRegressionDim{}})
+		LastP50Ms: 165000, LastP90Ms: 1944000, PriorP50Ms: 600000, PriorP90Ms: 3000000, Where: []SetupRegressionDim{}, WhereFrom: "2026-03-02"})
 }
 
 func TestSetupRegression(t *testing.T) {
@@ -572,16 +572,10 @@ func TestSetupRegression(t *testing.T) {
 	// last p50 = 22m = 1320000, p90 at 3.6 = 1380000 + 0.6·60000 = 1416000;
 	// prior p50 = 4m30s = 270000, p90 at 6.3 = 420000 + 0.3·60000 = 438000.
 	// The p50 rose 4.9×, the p90 3.2×: the metric is p50.
-	// Every machine is the fixture's one OS and runtime major: each alone
-	// gives the same test, p doubled for the two tested, 2e-5.
+	// Segments need whereMinSetups setups on each side: none is tested.
 	reg.PValue, reg.P50PValue, reg.P90PValue = 0, 0, 0
-	for i := range reg.Where {
-		near(t, "p of "+reg.Where[i].Value, reg.Where[i].PValue, 2e-5)
-		reg.Where[i].PValue = 0
-	}
 	want(t, "regression", reg, SetupRegression{Flag: true, Metric: "p50", Test: regressionTest, LastWeek: "2026-03-09",
-		LastP50Ms: 1320000, LastP90Ms: 1416000, PriorP50Ms: 270000, PriorP90Ms: 438000, Where: []SetupRegressionDim{
-			{"os", "darwin", 1416000, 438000, 0}, {"runtimeMajor", "20", 1416000, 438000, 0}}})
+		LastP50Ms: 1320000, LastP90Ms: 1416000, PriorP50Ms: 270000, PriorP90Ms: 438000, Where: []SetupRegressionDim{}, WhereFrom: "2026-03-02"})
 	// Only last week's 5 setups and the one on 2026-03-02 are in the window.
 	want(t, "started", r.Summary.(SetupSummary).Started, 6)
 }
@@ -619,57 +613,89 @@ func TestSetupRegressionTail(t *testing.T) {
 	near(t, "p90 p", reg.P90PValue, 2*(252e-5*math.Pow(0.9, 5)+210e-6*math.Pow(0.9, 4)+120e-7*math.Pow(0.9, 3)+45e-8*0.81+10e-9*0.9+1e-10))
 	// Last p90 at 8.1: 103 + 0.1 = 103.1 minutes, 2.85× the prior 36.2; last
 	// p50 (9 + 100)/2 = 54.5 minutes against (20 + 22)/2 = 21.
-	// The fixture's one OS and runtime major, each alone: the same test, p
-	// ×2 for the two tested.
-	p90 := 2 * (252e-5*math.Pow(0.9, 5) + 210e-6*math.Pow(0.9, 4) + 120e-7*math.Pow(0.9, 3) + 45e-8*0.81 + 10e-9*0.9 + 1e-10)
 	reg.PValue, reg.P50PValue, reg.P90PValue = 0, 0, 0
-	for i := range reg.Where {
-		near(t, "p of "+reg.Where[i].Value, reg.Where[i].PValue, p90)
-		reg.Where[i].PValue = 0
-	}
 	want(t, "regression", reg, SetupRegression{Flag: true, Metric: "p90", Test: regressionTest, LastWeek: "2026-03-09",
-		LastP50Ms: 3270000, LastP90Ms: 6186000, PriorP50Ms: 1260000, PriorP90Ms: 2172000, Where: []SetupRegressionDim{
-			{"os", "darwin", 6186000, 2172000, 0}, {"runtimeMajor", "20", 6186000, 2172000, 0}}})
+		LastP50Ms: 3270000, LastP90Ms: 6186000, PriorP50Ms: 1260000, PriorP90Ms: 2172000, Where: []SetupRegressionDim{}, WhereFrom: "2026-03-02"})
 }
 
-// A slower tail on one OS: overall the p90 test misses it, on that OS's
-// setups alone it does not.
+// A slower tail on one OS (which alone runs node 18 and strapi 5.3.0): the
+// segment test finds it there and nowhere else.
 func TestSetupRegressionByOS(t *testing.T) {
 	f := newFixture(t)
 	var evs []store.Event
-	setup := func(name, os string, t0 time.Time, minutes int) {
-		mc := m(name).with(func(mc *machine) { mc.os = os })
+	setup := func(name string, mc machine, t0 time.Time, minutes int) {
+		mc.project, mc.name = name, name+"-laptop"
 		evs = append(evs, f.ev(mc, t0.Format("2006-01-02 15:04"), "willCreateProject"),
 			f.ev(mc, t0.Add(time.Duration(minutes)*time.Minute).Format("2006-01-02 15:04"), "didStartServer"))
 	}
-	// Before: 10…19 minutes on darwin and on windows. Last week: the same on
-	// darwin; 10…14 and 60…64 on windows.
-	for i := range 10 {
-		setup(fmt.Sprintf("A%d", i), "darwin", time.Date(2026, 2, 9+i, 10, 0, 0, 0, time.UTC), 10+i)
-		setup(fmt.Sprintf("B%d", i), "windows", time.Date(2026, 2, 9+i, 12, 0, 0, 0, time.UTC), 10+i)
-		setup(fmt.Sprintf("C%d", i), "darwin", time.Date(2026, 3, 9+i%5, 10+i/5, 0, 0, 0, time.UTC), 10+i)
+	darwin := machine{os: "darwin", rv: "20.11.1", pv: "5.4.0"}
+	windows := machine{os: "windows", rv: "18.19.0", pv: "5.3.0"}
+	// The four weeks before 2026-03-02: 10…29 minutes on each OS. The two
+	// weeks from 2026-03-02: the same on darwin; 10…19 and 60…69 on windows.
+	for i := range 20 {
+		setup(fmt.Sprintf("A%d", i), darwin, time.Date(2026, 2, 2+i, 10, 0, 0, 0, time.UTC), 10+i)
+		setup(fmt.Sprintf("B%d", i), windows, time.Date(2026, 2, 2+i, 12, 0, 0, 0, time.UTC), 10+i)
+		setup(fmt.Sprintf("C%d", i), darwin, time.Date(2026, 3, 2+i%14, 10, 0, 0, 0, time.UTC), 10+i)
 		d := 10 + i
-		if i >= 5 {
-			d = 55 + i
+		if i >= 10 {
+			d = 50 + i
 		}
-		setup(fmt.Sprintf("D%d", i), "windows", time.Date(2026, 3, 9+i%5, 14+i/5, 0, 0, 0, time.UTC), d)
+		setup(fmt.Sprintf("D%d", i), windows, time.Date(2026, 3, 2+i%14, 14, 0, 0, 0, time.UTC), d)
 	}
 	f.add(evs...)
 	reg := f.run("setup", window("2026-03-02", "2026-03-15")).Summary.(SetupSummary).Regression
-	// Overall, the prior p90 is 18.1 minutes and 6 of the last 20 setups are
-	// above it: P(X ≥ 6) for 20 trials at 0.1 = 0.0113, doubled 0.0226.
-	if reg.Flag {
-		t.Errorf("the overall flag is raised: %+v", reg)
+	// Seven segments are tested: all, and each OS, runtime major and
+	// version. Windows (and node 18, and 5.3.0, the same setups): over all
+	// 40, the 10…19 tie in pairs (ranks 1.5…19.5, sum 105) and 60…69 take
+	// ranks 31…40 (355): U = 460 − 210 = 250, mean 200, ties 10·6, variance
+	// 400/12·(41 − 60/1560): p = 0.09. Above the pooled median (19.5
+	// minutes): 60…69 after against 20…29 before, Welch's t on the
+	// logarithms: far smaller, doubled; Holm: ×7 for the three smallest.
+	// All: above its median (19.5) 20…29 and 60…69 after, 20…29 twice
+	// before; Welch doubled, ×4. Darwin: nothing changed.
+	ms := func(lo, hi int) []float64 {
+		var xs []float64
+		for m := lo; m <= hi; m++ {
+			xs = append(xs, float64(m*60000))
+		}
+		return xs
 	}
-	near(t, "overall p90 p", reg.P90PValue, 2*binomialAtLeast(6, 20, 0.1))
-	// Windows alone: the prior p90 is 18.1 minutes (1086000 ms), 5 of the
-	// last 10 are above it: 0.0016349374, ×3 for darwin, windows and runtime
-	// 20 = 0.0049048; the last p90 is 63.1 minutes (3786000 ms). Darwin has
-	// 1 of 10 above (p = 1), runtime 20 the overall 6 of 20 (×3: 0.034).
-	want(t, "where", len(reg.Where), 1)
-	near(t, "windows p", reg.Where[0].PValue, 3*0.0016349374)
-	reg.Where[0].PValue = 0
-	want(t, "where", reg.Where[0], SetupRegressionDim{"os", "windows", 3786000, 1086000, 0})
+	pWin := 7 * 2 * welchLogGreater(ms(60, 69), ms(20, 29))
+	pAll := max(pWin, 4*2*welchLogGreater(append(ms(20, 29), ms(60, 69)...), append(ms(20, 29), ms(20, 29)...)))
+	if !reg.Flag || len(reg.Where) != 4 {
+		t.Fatalf("regression %+v, want flagged on 4 segments", reg)
+	}
+	for i, p := range []float64{pWin, pWin, pWin, pAll} {
+		near(t, "p of "+reg.Where[i].Value, reg.Where[i].P, p)
+		reg.Where[i].P = 0
+	}
+	// p90 before: 27.1 minutes; after: 67.1 minutes on windows, 65.1 over
+	// all (2.4×, listed last).
+	want(t, "where", reg.Where, []SetupRegressionDim{
+		{By: "os", Value: "windows", Quantile: "p90", Before: 1626000, After: 4026000},
+		{By: "productVersion", Value: "5.3.0", Quantile: "p90", Before: 1626000, After: 4026000},
+		{By: "runtimeMajor", Value: "18", Quantile: "p90", Before: 1626000, After: 4026000},
+		{By: "all", Value: "all", Quantile: "p90", Before: 1626000, After: 3906000}})
+	want(t, "whereFrom", reg.WhereFrom, "2026-03-02")
+}
+
+// welchLogGreater is the one-sided Welch test (normal approximation) that
+// the mean of log(a) exceeds that of log(b), written out for the tests.
+func welchLogGreater(a, b []float64) float64 {
+	mv := func(xs []float64) (m, v float64) {
+		for _, x := range xs {
+			m += math.Log(x)
+		}
+		m /= float64(len(xs))
+		for _, x := range xs {
+			v += (math.Log(x) - m) * (math.Log(x) - m)
+		}
+		return m, v / float64(len(xs)-1)
+	}
+	m1, v1 := mv(a)
+	m2, v2 := mv(b)
+	z := (m1 - m2) / math.Sqrt(v1/float64(len(a))+v2/float64(len(b)))
+	return 0.5 * math.Erfc(z/math.Sqrt2)
 }
 
 func TestErrors(t *testing.T) {
@@ -873,7 +899,7 @@ func TestEmpty(t *testing.T) {
 	f.t = t // again
 	r := f.run("setup", window("2026-03-02", "2026-03-08"))
 	want(t, "empty setup summary", r.Summary.(SetupSummary), SetupSummary{Within: "24h", Histogram: []SetupBucket{},
-		TopErrors: []SetupErrorCount{}, Regression: SetupRegression{Test: regressionTest, PValue: 1, P50PValue: 1, P90PValue: 1, LastWeek: "2026-03-02", Where: []SetupRegressionDim{}}})
+		TopErrors: []SetupErrorCount{}, Regression: SetupRegression{Test: regressionTest, PValue: 1, P50PValue: 1, P90PValue: 1, LastWeek: "2026-03-02", Where: []SetupRegressionDim{}, WhereFrom: "2026-02-23"}})
 }
 
 func TestRunErrors(t *testing.T) {

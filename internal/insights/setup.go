@@ -1,9 +1,12 @@
 package insights
 
 import (
+	"cmp"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,7 +31,7 @@ type SetupSummary struct {
 // SetupRegression compares the setup times of the last full week (Monday to
 // Sunday, ending on or before the window's end) with the four weeks before it.
 type SetupRegression struct {
-	Flag       bool    `json:"flag"`   // p50PValue < 0.01 and the p50 20% higher, or the same for the p90
+	Flag       bool    `json:"flag"`   // p50PValue < 0.01 and the p50 20% higher, or the same for the p90, or Where not empty
 	Metric     string  `json:"metric"` // "p50" or "p90": the quantile that rose most, when Flag; else ""
 	Test       string  `json:"test"`
 	PValue     float64 `json:"pValue"`    // the smaller of the two below
@@ -39,20 +42,21 @@ type SetupRegression struct {
 	LastP90Ms  int64   `json:"lastP90Ms"`
 	PriorP50Ms int64   `json:"priorP50Ms"`
 	PriorP90Ms int64   `json:"priorP90Ms"`
-	// Where lists the OS and runtime majors whose p90 rose by itself: the
-	// p90 test on their setups alone (p-values ×N for the N tested), at
-	// p < 0.01 and 20% higher. The overall flag does not count them.
-	Where []SetupRegressionDim `json:"where"`
+	// Where lists the segments (one OS, runtime major or product version)
+	// whose setups got slower in the two full weeks from WhereFrom against
+	// the four weeks before: see regressionWhere.
+	Where     []SetupRegressionDim `json:"where"`
+	WhereFrom string               `json:"whereFrom"` // first day of the two weeks compared
 }
 
-// SetupRegressionDim is an OS or runtime major whose setup p90 rose in the
-// last full week.
+// SetupRegressionDim is a segment whose setups got slower.
 type SetupRegressionDim struct {
-	Dimension  string  `json:"dimension"` // os or runtimeMajor
-	Value      string  `json:"value"`
-	LastP90Ms  int64   `json:"lastP90Ms"`
-	PriorP90Ms int64   `json:"priorP90Ms"`
-	PValue     float64 `json:"pValue"`
+	By       string  `json:"by"` // os, runtimeMajor or productVersion
+	Value    string  `json:"value"`
+	Quantile string  `json:"quantile"` // p90: Before and After are that quantile
+	Before   int64   `json:"before"`   // ms, over the four weeks before WhereFrom
+	After    int64   `json:"after"`    // ms, over the two weeks from WhereFrom
+	P        float64 `json:"p"`        // Holm-adjusted over every segment tested
 }
 
 // SetupBucket counts completed setups with FromMs <= duration < ToMs.
@@ -95,6 +99,8 @@ const (
 	regressionRise  = 1.2 // the p50 or p90 of the last week at least 20% above the prior weeks'
 	regressionWeeks = 4
 	maxSetupErrors  = 10
+	whereWeeks      = 2  // the recent period of regressionWhere
+	whereMinSetups  = 20 // setups a segment needs on each side to be tested
 )
 
 // setupBounds are the histogram's bucket bounds (a log-like scale); the last
@@ -108,7 +114,8 @@ var setupBounds = []time.Duration{0, time.Minute, 2 * time.Minute, 5 * time.Minu
 // answers every part of the report from that small table in one row of JSON
 // columns, so the events are read once.
 const setupQuery = `WITH st AS (
-	SELECT so.project_id, min(e.time) AS t0, arg_min(so.os, e.time) AS os, arg_min(so.runtime_version, e.time) AS rv
+	SELECT so.project_id, min(e.time) AS t0, arg_min(so.os, e.time) AS os, arg_min(so.runtime_version, e.time) AS rv,
+		arg_min(so.product_version, e.time) AS pv
 	FROM event_rows e JOIN sources so USING (source_id)
 	WHERE e.name = $start AND e.time >= $slo AND e.time < $hi
 	GROUP BY so.project_id
@@ -118,7 +125,7 @@ const setupQuery = `WITH st AS (
 	WHERE e.name = $done AND e.time >= $slo AND e.time < $dhi AND e.time >= st.t0
 	GROUP BY st.project_id
 ), s AS MATERIALIZED (
-	SELECT st.project_id, st.t0, st.os, nullif(split_part(st.rv, '.', 1), '') AS rm,
+	SELECT st.project_id, st.t0, st.os, nullif(split_part(st.rv, '.', 1), '') AS rm, st.pv,
 		CASE WHEN dn.t1 <= st.t0 + to_milliseconds($within) THEN date_diff('millisecond', st.t0, dn.t1) END AS dur,
 		(epoch_ms(st.t0) // 86400000 + 3) // 7 AS wk
 	FROM st LEFT JOIN dn USING (project_id)
@@ -129,12 +136,6 @@ const setupQuery = `WITH st AS (
 	SELECT dur, t0 >= $last AS last, count(*) OVER (PARTITION BY dur) AS t,
 		rank() OVER (ORDER BY dur) + (count(*) OVER (PARTITION BY dur) - 1) / 2 AS r
 	FROM s WHERE dur IS NOT NULL AND t0 >= $prior AND t0 < $lastend
-), rg AS (
-	SELECT 'os' AS dim, os AS value, quantile_cont(dur, 0.9) FILTER (WHERE t0 < $last) AS p90, count(*) FILTER (WHERE t0 < $last) AS n2
-	FROM s WHERE dur IS NOT NULL AND t0 >= $prior AND t0 < $lastend AND os IS NOT NULL GROUP BY ALL
-	UNION ALL
-	SELECT 'runtimeMajor', rm, quantile_cont(dur, 0.9) FILTER (WHERE t0 < $last), count(*) FILTER (WHERE t0 < $last)
-	FROM s WHERE dur IS NOT NULL AND t0 >= $prior AND t0 < $lastend AND rm IS NOT NULL GROUP BY ALL
 ), er AS (
 	SELECT so.project_id, e.time, coalesce(json_extract_string(e.properties, '$.code'), e.name) AS code
 	FROM event_rows e JOIN sources so USING (source_id)
@@ -163,12 +164,8 @@ SELECT
 		prior50: quantile_cont(dur, 0.5) FILTER (WHERE NOT last), prior90: quantile_cont(dur, 0.9) FILTER (WHERE NOT last),
 		exceed: count(*) FILTER (WHERE last AND dur > p9.q)}) AS VARCHAR)
 		FROM mw CROSS JOIN (SELECT quantile_cont(dur, 0.9) AS q FROM mw WHERE NOT last) p9) AS mw,
-	(SELECT CAST(to_json(coalesce(list({dim: dim, value: value, n1: n1, n2: n2, exceed: exceed, last90: last90, prior90: p90}
-			ORDER BY dim, value), [])) AS VARCHAR)
-		FROM (SELECT rg.dim, rg.value, rg.n2, rg.p90, count(*) AS n1, count(*) FILTER (WHERE s.dur > rg.p90) AS exceed,
-				quantile_cont(s.dur, 0.9) AS last90
-			FROM rg JOIN s ON CASE rg.dim WHEN 'os' THEN s.os ELSE s.rm END = rg.value
-			WHERE s.dur IS NOT NULL AND s.t0 >= $last AND s.t0 < $lastend GROUP BY ALL)) AS regdims,
+	(SELECT CAST(to_json(coalesce(list({t0: epoch_ms(t0), dur: dur, os: os, rm: rm, pv: pv}), [])) AS VARCHAR)
+		FROM s WHERE dur IS NOT NULL AND t0 >= $wprior AND t0 < $lastend) AS samples,
 	(SELECT CAST(to_json(coalesce(list({code: code, projects: n} ORDER BY n DESC, code), [])) AS VARCHAR)
 		FROM (SELECT er.code, count(DISTINCT w.project_id) AS n
 			FROM w JOIN er ON er.project_id = w.project_id AND er.time >= w.t0 AND er.time <= w.t0 + to_milliseconds($within)
@@ -201,10 +198,10 @@ type (
 		Last50, Last90, Prior50, Prior90 *float64
 		Exceed                           int // last-week setups slower than the prior weeks' p90
 	}
-	setupRegDim struct {
-		Dim, Value      string
-		N1, N2, Exceed  int
-		Last90, Prior90 *float64
+	setupSample struct {
+		T0         int64 // ms since the epoch
+		Dur        float64
+		OS, RM, PV *string
 	}
 )
 
@@ -232,12 +229,15 @@ func (q *query) setup(r *Report) error {
 	sum.Regression.LastWeek = last.Format(dateLayout)
 	bounds := histogramBounds(within)
 
-	var total, weeks, dims, hist, mw, regdims, errs []byte
+	recent := lastEnd.AddDate(0, 0, -7*whereWeeks)
+	wprior := recent.AddDate(0, 0, -7*regressionWeeks)
+	sum.Regression.WhereFrom = recent.Format(dateLayout)
+	var total, weeks, dims, hist, mw, samples, errs []byte
 	args := q.args(sql.Named("start", setup.Start), sql.Named("done", setup.Done),
-		sql.Named("slo", minTime(q.lo, prior)), sql.Named("dhi", q.hi.Add(within)), sql.Named("within", within.Milliseconds()),
+		sql.Named("slo", minTime(q.lo, wprior)), sql.Named("wprior", wprior), sql.Named("dhi", q.hi.Add(within)), sql.Named("within", within.Milliseconds()),
 		sql.Named("last", last), sql.Named("prior", prior), sql.Named("lastend", lastEnd))
 	query := fmt.Sprintf(setupQuery, bucketExpr(bounds), sqlList(q.in.eventNames(plan.KindError)))
-	if err := q.tx.QueryRowContext(q.ctx, query, args...).Scan(&total, &weeks, &dims, &hist, &mw, &regdims, &errs); err != nil {
+	if err := q.tx.QueryRowContext(q.ctx, query, args...).Scan(&total, &weeks, &dims, &hist, &mw, &samples, &errs); err != nil {
 		return err
 	}
 	var (
@@ -246,13 +246,13 @@ func (q *query) setup(r *Report) error {
 		ds []setupDim
 		hs []setupCount
 		m  setupMW
-		rd []setupRegDim
+		ss []setupSample
 		es []setupCount
 	)
 	for _, c := range []struct {
 		data []byte
 		v    any
-	}{{total, &t}, {weeks, &ws}, {dims, &ds}, {hist, &hs}, {mw, &m}, {regdims, &rd}, {errs, &es}} {
+	}{{total, &t}, {weeks, &ws}, {dims, &ds}, {hist, &hs}, {mw, &m}, {samples, &ss}, {errs, &es}} {
 		if err := json.Unmarshal(c.data, c.v); err != nil {
 			return fmt.Errorf("cannot read the setup query's answer %s: %w", c.data, err)
 		}
@@ -327,25 +327,9 @@ func (q *query) setup(r *Report) error {
 			}
 		}
 	}
-	// The p90 test again for each OS and runtime major with at least k
-	// setups on both sides, Bonferroni over all of them: a regression on one
-	// OS hardly moves the overall p90.
-	tested := 0
-	for _, d := range rd {
-		if d.N1 >= k && d.N2 >= k && d.Prior90 != nil && d.Last90 != nil {
-			tested++
-		}
-	}
-	for _, d := range rd {
-		if d.N1 < k || d.N2 < k || d.Prior90 == nil || d.Last90 == nil {
-			continue
-		}
-		p := min(1, float64(tested)*binomialAtLeast(d.Exceed, d.N1, 0.1))
-		lastMs, priorMs := roundMs(d.Last90), roundMs(d.Prior90)
-		if p < regressionP && ratio(float64(lastMs), float64(priorMs)) >= regressionRise {
-			reg.Where = append(reg.Where, SetupRegressionDim{Dimension: d.Dim, Value: d.Value,
-				LastP90Ms: lastMs, PriorP90Ms: priorMs, PValue: p})
-		}
+	reg.Where = regressionWhere(ss, recent.UnixMilli(), lastEnd.UnixMilli(), wprior.UnixMilli(), k)
+	if len(reg.Where) > 0 && !reg.Flag {
+		reg.Flag, reg.Metric = true, "p90"
 	}
 	return nil
 }
@@ -396,4 +380,169 @@ func minTime(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// regressionWhere finds the segments whose setups got slower. A segment is
+// the setups of one OS, one runtime major or one product version (of the
+// machine and product that started them), and also all setups (by "all");
+// it is tested when it has at least max(k, whereMinSetups) completed setups
+// both in [recent, end) and in [prior, recent). Two one-sided tests, the
+// smaller p-value doubled (Bonferroni): Mann-Whitney U over all its setups
+// (a shift of the whole distribution), and Welch's t on the logarithms of
+// the setups above the segment's pooled median (a slower tail: the p90
+// rising while the median stays, which hardly moves the first). Under no
+// change the pooled sample is exchangeable, so which of its values lie
+// above the median says nothing of their period. The p-values are
+// Holm-adjusted over every segment tested; a segment is listed when its
+// adjusted p is below regressionP and its p90 rose at least regressionRise,
+// the largest rise first. Samples are completed setups only.
+func regressionWhere(ss []setupSample, recent, end, prior int64, k int) []SetupRegressionDim {
+	type seg struct {
+		by, value     string
+		before, after []float64
+	}
+	segs := map[[2]string]*seg{}
+	add := func(by string, v *string, s setupSample) {
+		if v == nil || *v == "" {
+			return
+		}
+		key := [2]string{by, *v}
+		g := segs[key]
+		if g == nil {
+			g = &seg{by: by, value: *v}
+			segs[key] = g
+		}
+		if s.T0 >= recent {
+			g.after = append(g.after, s.Dur)
+		} else {
+			g.before = append(g.before, s.Dur)
+		}
+	}
+	all := "all"
+	for _, s := range ss {
+		if s.T0 < prior || s.T0 >= end {
+			continue
+		}
+		add("all", &all, s)
+		add("os", s.OS, s)
+		add("runtimeMajor", s.RM, s)
+		add("productVersion", s.PV, s)
+	}
+	minN := max(k, whereMinSetups)
+	type tested struct {
+		*seg
+		p float64
+	}
+	var ts []tested
+	for _, g := range segs {
+		if len(g.before) >= minN && len(g.after) >= minN {
+			ts = append(ts, tested{g, min(1, 2*min(upperLogGreater(g.after, g.before), mannWhitneyAll(g.after, g.before)))})
+		}
+	}
+	// Holm: the i-th smallest p times (m − i), never below the one before.
+	slices.SortFunc(ts, func(a, b tested) int {
+		return cmp.Or(cmp.Compare(a.p, b.p), cmp.Compare(a.by, b.by), cmp.Compare(a.value, b.value))
+	})
+	out := []SetupRegressionDim{}
+	prev := 0.0
+	for i, t := range ts {
+		p := max(prev, min(1, float64(len(ts)-i)*t.p))
+		prev = p
+		before, after := quantile90(t.before), quantile90(t.after)
+		if p < regressionP && before > 0 && after/before >= regressionRise {
+			out = append(out, SetupRegressionDim{By: t.by, Value: t.value, Quantile: "p90",
+				Before: int64(math.Round(before)), After: int64(math.Round(after)), P: p})
+		}
+	}
+	slices.SortStableFunc(out, func(a, b SetupRegressionDim) int {
+		return cmp.Compare(float64(b.After)/float64(b.Before), float64(a.After)/float64(a.Before))
+	})
+	return out
+}
+
+// mannWhitneyAll is the one-sided Mann-Whitney U test that a's values tend
+// to be larger than b's.
+func mannWhitneyAll(a, b []float64) float64 {
+	type v struct {
+		x float64
+		a bool
+	}
+	pool := make([]v, 0, len(a)+len(b))
+	for _, x := range a {
+		pool = append(pool, v{x, true})
+	}
+	for _, x := range b {
+		pool = append(pool, v{x, false})
+	}
+	slices.SortFunc(pool, func(p, q v) int { return cmp.Compare(p.x, q.x) })
+	up := pool // sorted
+	n1, r1, ties := 0, 0.0, 0.0
+	for j := 0; j < len(up); {
+		e := j
+		for e < len(up) && up[e].x == up[j].x {
+			e++
+		}
+		t := float64(e - j)
+		rank := float64(j+e+1) / 2 // ranks j+1…e, averaged
+		for _, u := range up[j:e] {
+			if u.a {
+				n1++
+				r1 += rank
+			}
+		}
+		ties += t*t*t - t
+		j = e
+	}
+	return mannWhitneyGreater(n1, len(up)-n1, r1, ties)
+}
+
+// quantile90 is the 0.9 quantile of xs with linear interpolation (DuckDB's
+// quantile_cont); xs is sorted in place.
+func quantile90(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	slices.Sort(xs)
+	h := 0.9 * float64(len(xs)-1)
+	lo := int(h)
+	if lo+1 >= len(xs) {
+		return xs[lo]
+	}
+	return xs[lo] + (h-float64(lo))*(xs[lo+1]-xs[lo])
+}
+
+// upperLogGreater is the one-sided Welch test that the logarithms of a's
+// values above the pooled median are larger on average than b's.
+func upperLogGreater(a, b []float64) float64 {
+	pool := append(slices.Clone(a), b...)
+	slices.Sort(pool)
+	med := pool[len(pool)/2]
+	if len(pool)%2 == 0 {
+		med = (pool[len(pool)/2-1] + med) / 2
+	}
+	stats := func(xs []float64) (n, mean, v float64) {
+		for _, x := range xs {
+			if x > med {
+				l := math.Log(x)
+				n++
+				d := l - mean
+				mean += d / n
+				v += d * (l - mean)
+			}
+		}
+		if n > 1 {
+			v /= n - 1
+		}
+		return n, mean, v
+	}
+	n1, m1, v1 := stats(a)
+	n2, m2, v2 := stats(b)
+	if n1 < 2 || n2 < 2 {
+		return 1
+	}
+	se := math.Sqrt(v1/n1 + v2/n2)
+	if se == 0 || math.IsNaN(se) {
+		return 1
+	}
+	return clampP(0.5 * math.Erfc((m1-m2)/se/math.Sqrt2))
 }

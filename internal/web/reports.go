@@ -267,14 +267,20 @@ func (h *Handler) setup(r *http.Request, v *view, q url.Values, p insights.Param
 		regNote = fmt.Sprintf("p50 %s (was %s), p90 %s (was %s); %s", duration(float64(reg.LastP50Ms)), duration(float64(reg.PriorP50Ms)),
 			duration(float64(reg.LastP90Ms)), duration(float64(reg.PriorP90Ms)), regNote)
 	}
-	if !reg.Flag && len(reg.Where) > 0 {
+	if len(reg.Where) > 0 {
 		var where []string
 		for _, w := range reg.Where {
-			where = append(where, fmt.Sprintf("%s %s (p90 %s, was %s, p = %s)", dimensionLabels[w.Dimension], w.Value,
-				duration(float64(w.LastP90Ms)), duration(float64(w.PriorP90Ms)), pvalue(w.PValue)))
+			place := dimensionLabels[w.By] + " " + w.Value
+			if w.By == "all" {
+				place = "all setups"
+			}
+			if len(where) == 0 {
+				regText = "Yes, on " + place
+			}
+			where = append(where, fmt.Sprintf("%s (%s %s, was %s, p = %s)", place, w.Quantile,
+				duration(float64(w.After)), duration(float64(w.Before)), pvalue(w.P)))
 		}
-		regText = "On some: p90 rose"
-		regNote = strings.Join(where, "; ") + "; " + regNote
+		regNote = strings.Join(where, "; ") + fmt.Sprintf(" — the two weeks from %s against the four before; overall, ", longDate(reg.WhereFrom)) + regNote
 	}
 	if reg.LastWeek == "" {
 		regNote = reg.Test + "; needs a full week and the four before it"

@@ -60,7 +60,7 @@ func (f *reports) Run(_ context.Context, name string, p insights.Params) (*insig
 	case "setup":
 		r.Summary = insights.SetupSummary{Started: 20, Completed: 18, CompletionRate: 0.9, Within: "168h", P50Ms: 90_000, P75Ms: 200_000, P90Ms: 400_000,
 			Regression: insights.SetupRegression{Test: "Mann-Whitney U (p50) and binomial test", PValue: 0.5, LastWeek: "2026-11-16",
-				Where: []insights.SetupRegressionDim{{Dimension: "os", Value: "windows", LastP90Ms: 3_000_000, PriorP90Ms: 1_200_000, PValue: 0.004}}},
+				Where: []insights.SetupRegressionDim{{By: "os", Value: "windows", Quantile: "p90", After: 3_000_000, Before: 1_200_000, P: 0.004}}, WhereFrom: "2026-11-09"},
 			Histogram: []insights.SetupBucket{{FromMs: 0, ToMs: 60_000, Projects: 5}, {FromMs: 300_000, ToMs: 600_000, Projects: 13}},
 			TopErrors: []insights.SetupErrorCount{{Code: "E_DB", Projects: 2}}}
 		r.Rows = []insights.SetupRow{{Dimension: "os", Value: "linux", Projects: 20, P50Ms: 90_000, P90Ms: 400_000, CompletionRate: 0.9}}
@@ -251,7 +251,7 @@ func TestPages(t *testing.T) {
 		"/":                        {`id="events-per-day"`, `id="projects-per-day"`, `id="projects-by"`, "12,345", "25.0%", "&lt;linux&gt;"},
 		"/features":                {`id="adoption"`, `id="adoption-weekly"`, "releases", "30.0%"},
 		"/cohort":                  {`id="more-likely"`, `id="less-likely"`, "plugin seo (2.80×)", `value="feature:releases" selected`},
-		"/setup":                   {`id="setup-histogram"`, `id="setup-weekly"`, `id="setup-by"`, `id="setup-errors"`, "1 min 30 s", "Mann-Whitney U", "operating system windows (p90 50 min, was 20 min, p = 0.004)"},
+		"/setup":                   {`id="setup-histogram"`, `id="setup-weekly"`, `id="setup-by"`, `id="setup-errors"`, "1 min 30 s", "Mann-Whitney U", "Yes, on operating system windows", "operating system windows (p90 50 min, was 20 min, p = 0.004)"},
 		"/errors":                  {`id="errors-projects"`, `id="errors-weekly"`, "E_DB", "5.4.0", "20 Nov 2026"},
 		"/plugins":                 {`id="plugins-projects"`, "seo", "&#43;4"},
 		"/runtimes":                {`id="runtime-majors"`, `id="runtime-minors"`, `id="runtime-weekly"`, "node 20.11"},
