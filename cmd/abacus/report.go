@@ -133,9 +133,13 @@ func printReport(w io.Writer, rep *insights.Report, format string) error {
 		cw.Flush()
 		return cw.Error()
 	}
+	hidden := human.Plural(rep.Suppressed, "group")
+	if rep.Suppressed == 0 {
+		hidden = "no groups"
+	}
 	fmt.Fprintf(w, "%s, %s to %s: %s (%s under %d projects hidden)\n",
 		termCell(rep.Report), termCell(rep.From), termCell(rep.To), human.Plural(rep.ActiveProjects, "active project"),
-		human.Plural(rep.Suppressed, "group"), rep.K)
+		hidden, rep.K)
 	for _, line := range summaryLines(rep.Summary) {
 		fmt.Fprintln(w, termCell(line))
 	}
@@ -194,6 +198,9 @@ func summaryLines(summary any) []string {
 		case json.Number:
 			parts = append(parts, label(k)+" "+figure(k, x))
 		case string:
+			if d, err := time.ParseDuration(x); err == nil && d > 0 {
+				x = human.Duration(float64(d.Milliseconds())) // within 168h reads within 7 d
+			}
 			if x != "" {
 				parts = append(parts, label(k)+" "+x)
 			}
