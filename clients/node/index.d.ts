@@ -26,7 +26,7 @@ export interface TelemetryOptions {
 
 export type PropertyValue = string | number | boolean | bigint | ReadonlyArray<string | number | boolean | bigint>;
 
-/** After close(), tracked = sent + spooled + dropped + printed. */
+/** tracked = sent + rejected + spooled + dropped + printed + pending; after close(), pending is 0. */
 export interface TelemetryStatus {
   enabled: boolean;
   /** The rule that decided: "enabled", "DO_NOT_TRACK …", "<PRODUCT>_TELEMETRY_DISABLED …", "opt-out file …", "no package.json …", "no uuid …", "invalid package.json …", "invalid options …". */
@@ -34,22 +34,25 @@ export interface TelemetryStatus {
   debug: boolean;
   tracked: number;
   sent: number;
+  rejected: number;
   spooled: number;
   dropped: number;
-  droppedBy: { queueFull: number; invalidName: number; tooLarge: number; memory: number; refused: number; rejected: number; spool: number; error: number };
-  /** Property or build keys dropped for their name, type or number. */
+  droppedBy: { queueFull: number; invalidName: number; tooLarge: number; memory: number; refused: number; spool: number; error: number };
+  /** Property or build keys dropped: name, type, or past 64. */
   droppedValues: number;
-  rejected: number;
   printed: number;
   pending: number;
-  /** Events of earlier runs, from the spool. */
-  earlier: { loaded: number; sent: number; dropped: number };
+  /** Earlier runs' events: delivered now, discarded, read from the spool. */
+  resent: number;
+  spoolDropped: number;
+  spoolLoaded: number;
   recovered: number;
   lastError: string;
   closed: boolean;
   product: string;
   projectDir: string;
   stateDir: string;
+  recentFile: string;
   optOutFile: string;
 }
 
