@@ -42,8 +42,10 @@
 //     81.5% (a slower upper half) and 98% (all setups ×1.5) of 200 each
 //     (TestRegressionWherePower; BENCHMARKS.md).
 //   - errors: per error code (events of kind error, by their code property),
-//     events, projects, first and last day, and the product version, OS and
-//     runtime major most of its projects had; per week.
+//     events, projects, first day (in the store) and last, and the product
+//     version, OS and runtime major over-represented among its projects
+//     against all active projects (lift, one-sided two-proportion z-test,
+//     Holm over the code's values, p < 0.01); per week.
 //   - plugins: per plugin, the projects whose latest build in the window
 //     lists it, against the window of the same length before.
 //   - runtimes: per runtime major and major.minor, the projects that ran it,

@@ -1,8 +1,10 @@
 package insights
 
 import (
+	"cmp"
 	"database/sql"
 	"fmt"
+	"slices"
 
 	"github.com/abacushq/abacus/internal/plan"
 )
@@ -10,20 +12,36 @@ import (
 // ErrorsSummary is the errors report's summary (empty).
 type ErrorsSummary struct{}
 
-// ErrorRow is one error code in the window. The top values are those of the
-// most projects that reported the code (ties: more events, then the smaller
-// value), shown only
-// when at least k projects share it, else "".
+// ErrorRow is one error code in the window. The top values are the product
+// version, OS and runtime major most over-represented among the code's
+// projects (see ErrorAttribution), "" when none is significantly so.
 type ErrorRow struct {
-	Code            string `json:"code"`
-	Events          int64  `json:"events"`
-	Projects        int    `json:"projects"`
-	FirstSeen       string `json:"firstSeen"` // date of the first event in the window
-	LastSeen        string `json:"lastSeen"`
-	TopVersion      string `json:"topVersion"` // product version
-	TopOS           string `json:"topOS"`
-	TopRuntimeMajor string `json:"topRuntimeMajor"`
+	Code            string             `json:"code"`
+	Events          int64              `json:"events"`
+	Projects        int                `json:"projects"`
+	FirstSeen       string             `json:"firstSeen"` // date of the first event the store has with the code, up to the window's end
+	LastSeen        string             `json:"lastSeen"`
+	TopVersion      string             `json:"topVersion"` // product version
+	TopOS           string             `json:"topOS"`
+	TopRuntimeMajor string             `json:"topRuntimeMajor"`
+	Attribution     []ErrorAttribution `json:"attribution"` // the significant ones, smallest p first
 }
+
+// ErrorAttribution is a value over-represented among the projects that
+// reported a code: Share of them reported it on Value, against BaseShare of
+// all the window's active projects that sent any event on Value.
+type ErrorAttribution struct {
+	By        string  `json:"by"` // productVersion, os or runtimeMajor
+	Value     string  `json:"value"`
+	Projects  int     `json:"projects"`  // the code's projects that reported it on Value
+	Share     float64 `json:"share"`     // Projects / the code's projects
+	BaseShare float64 `json:"baseShare"` // active projects on Value / active projects
+	Lift      float64 `json:"lift"`      // Share / BaseShare
+	P         float64 `json:"p"`         // one-sided two-proportion z-test against the other active projects, Holm-adjusted over the code's values
+}
+
+// attributionP is the significance level of an attribution.
+const attributionP = 0.01
 
 // ErrorPoint is one code in one week.
 type ErrorPoint struct {
@@ -37,12 +55,12 @@ type ErrorPoint struct {
 // events) with the facts of their sources. Codes under k fold into "other".
 // Kinds: 'c' a code's totals, 'v', 'o', 'm' its projects per product
 // version, OS and runtime major, 's' a series point, 'x' the number of codes
-// folded.
+// folded, 'f' a code's first event in the store (up to $hi).
 const errorsQuery = `WITH e AS MATERIALIZED (
 	SELECT so.project_id, e.time, coalesce(json_extract_string(e.properties, '$.code'), e.name) AS code,
 		so.product_version, so.os, nullif(split_part(so.runtime_version, '.', 1), '') AS rm
 	FROM event_rows e JOIN sources so USING (source_id)
-	WHERE e.name IN %s AND e.time >= $lo AND e.time < $hi
+	WHERE e.name IN %[1]s AND e.time >= $lo AND e.time < $hi
 ), c AS (
 	SELECT code, count(DISTINCT project_id) AS n FROM e GROUP BY code
 ), m AS (
@@ -59,8 +77,21 @@ UNION ALL
 SELECT 's', code, NULL, ` + weekOf + `, count(*), count(DISTINCT project_id), NULL, NULL FROM e GROUP BY ALL
 UNION ALL
 SELECT 'x', NULL, NULL, NULL, count(*), 0, NULL, NULL FROM c WHERE n < $k
+UNION ALL
+SELECT 'f', coalesce(json_extract_string(e.properties, '$.code'), e.name), NULL, NULL, 0, 0, min(e.time), NULL
+FROM event_rows e WHERE e.name IN %[1]s AND e.time < $hi GROUP BY 2
 )
 ORDER BY kind, wk, code = 'other', projects DESC, events DESC, code, value`
+
+// errorBaseQuery counts the window's active projects per product version,
+// OS and runtime major (kinds 'v', 'o', 'm').
+const errorBaseQuery = `WITH a AS (SELECT DISTINCT source_id FROM event_rows WHERE time >= $lo AND time < $hi)
+SELECT CASE GROUPING(product_version, os, rm) WHEN 3 THEN 'v' WHEN 5 THEN 'o' ELSE 'm' END,
+	coalesce(product_version, os, rm), count(DISTINCT project_id)
+FROM (SELECT so.project_id, so.product_version, so.os, nullif(split_part(so.runtime_version, '.', 1), '') AS rm
+	FROM sources so JOIN a USING (source_id))
+GROUP BY GROUPING SETS ((product_version), (os), (rm))
+HAVING coalesce(product_version, os, rm) IS NOT NULL`
 
 func (q *query) errors(r *Report) error {
 	rows, series := []ErrorRow{}, []ErrorPoint{}
@@ -80,11 +111,11 @@ func (q *query) errors(r *Report) error {
 	)
 	k := q.in.k
 	byCode := map[string]int{} // index in rows
-	type top struct {
-		value    string
-		projects int
+	type cand struct {
+		code, kind, value string
+		projects          int
 	}
-	tops := map[string]*[3]top{}
+	var cands []cand
 	query := fmt.Sprintf(errorsQuery, sqlList(q.in.eventNames(plan.KindError)))
 	err = q.each(query, q.args(), []any{&kind, &code, &value, &wk, &events, &projects, &first, &last}, func() error {
 		switch kind {
@@ -94,17 +125,15 @@ func (q *query) errors(r *Report) error {
 			}
 			byCode[code.String] = len(rows)
 			rows = append(rows, ErrorRow{Code: code.String, Events: events, Projects: projects,
-				FirstSeen: first.Time.UTC().Format(dateLayout), LastSeen: last.Time.UTC().Format(dateLayout)})
-		case "v", "o", "m":
-			i := map[string]int{"v": 0, "o": 1, "m": 2}[kind]
-			t := tops[code.String]
-			if t == nil {
-				t = new([3]top)
-				tops[code.String] = t
+				FirstSeen: first.Time.UTC().Format(dateLayout), LastSeen: last.Time.UTC().Format(dateLayout),
+				Attribution: []ErrorAttribution{}})
+		case "f":
+			if i, ok := byCode[code.String]; ok {
+				rows[i].FirstSeen = first.Time.UTC().Format(dateLayout)
 			}
-			// Rows come by projects, then events, descending: the first is the top.
-			if t[i].value == "" && projects >= k {
-				t[i] = top{value.String, projects}
+		case "v", "o", "m":
+			if projects >= k {
+				cands = append(cands, cand{code.String, kind, value.String, projects})
 			}
 		case "s":
 			if projects < k {
@@ -117,10 +146,71 @@ func (q *query) errors(r *Report) error {
 		}
 		return nil
 	})
-	for c, t := range tops {
-		if i, ok := byCode[c]; ok {
-			rows[i].TopVersion, rows[i].TopOS, rows[i].TopRuntimeMajor = t[0].value, t[1].value, t[2].value
+	if err != nil || len(cands) == 0 {
+		return err
+	}
+	// Attribution: the share of a code's projects that reported it on a
+	// value against the share of the other active projects that sent any
+	// event on it.
+	base := map[[2]string]int{}
+	var bk, bv string
+	var bn int
+	if err := q.each(errorBaseQuery, q.args(), []any{&bk, &bv, &bn}, func() error {
+		base[[2]string{bk, bv}] = bn
+		return nil
+	}); err != nil {
+		return err
+	}
+	by := map[string]string{"v": "productVersion", "o": "os", "m": "runtimeMajor"}
+	perCode := map[string][]ErrorAttribution{}
+	for _, c := range cands {
+		i, ok := byCode[c.code]
+		if !ok {
+			continue
+		}
+		n1, nv := rows[i].Projects, base[[2]string{c.kind, c.value}]
+		restN, restX := n-n1, max(0, nv-c.projects)
+		z, p := twoProportionZ(c.projects, n1, restX, restN)
+		p = p / 2 // one-sided: more often among the code's projects
+		if z <= 0 {
+			p = 1 - p
+		}
+		share, baseShare := ratio(float64(c.projects), float64(n1)), ratio(float64(nv), float64(n))
+		perCode[c.code] = append(perCode[c.code], ErrorAttribution{By: by[c.kind], Value: c.value, Projects: c.projects,
+			Share: share, BaseShare: baseShare, Lift: ratio(share, baseShare), P: p})
+	}
+	for code, as := range perCode {
+		// Holm over the code's values.
+		slices.SortFunc(as, func(a, b ErrorAttribution) int {
+			return cmp.Or(cmp.Compare(a.P, b.P), cmp.Compare(b.Lift, a.Lift), cmp.Compare(a.By, b.By), cmp.Compare(a.Value, b.Value))
+		})
+		row := &rows[byCode[code]]
+		prev := 0.0
+		for j, a := range as {
+			a.P = max(prev, min(1, float64(len(as)-j)*a.P))
+			prev = a.P
+			if a.P >= attributionP || a.Lift <= 1 {
+				continue
+			}
+			row.Attribution = append(row.Attribution, a)
+		}
+		// The top value of each dimension: the largest lift among the significant.
+		for _, a := range row.Attribution {
+			top := map[string]*string{"productVersion": &row.TopVersion, "os": &row.TopOS, "runtimeMajor": &row.TopRuntimeMajor}[a.By]
+			if *top == "" || a.Lift > topLift(row.Attribution, a.By, *top) {
+				*top = a.Value
+			}
 		}
 	}
-	return err
+	return nil
+}
+
+// topLift is the lift of the attribution by/value in as.
+func topLift(as []ErrorAttribution, by, value string) float64 {
+	for _, a := range as {
+		if a.By == by && a.Value == value {
+			return a.Lift
+		}
+	}
+	return 0
 }

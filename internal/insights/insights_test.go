@@ -187,7 +187,7 @@ var (
 		"setup": {{"started", "completed", "completionRate", "within", "p50Ms", "p75Ms", "p90Ms", "regression", "histogram", "topErrors"},
 			{"dimension", "value", "projects", "p50Ms", "p90Ms", "completionRate"},
 			{"week", "started", "completed", "p50Ms", "p75Ms", "p90Ms"}},
-		"errors":   {{}, {"code", "events", "projects", "firstSeen", "lastSeen", "topVersion", "topOS", "topRuntimeMajor"}, {"week", "code", "events", "projects"}},
+		"errors":   {{}, {"code", "events", "projects", "firstSeen", "lastSeen", "topVersion", "topOS", "topRuntimeMajor", "attribution"}, {"week", "code", "events", "projects"}},
 		"plugins":  {{}, {"plugin", "projects", "share", "previousProjects", "change"}, nil},
 		"runtimes": {{}, {"runtime", "major", "version", "projects", "share", "productionShare", "otherShare"}, {"week", "runtime", "major", "share"}},
 	}
@@ -718,15 +718,32 @@ func TestErrors(t *testing.T) {
 		f.ev(old("P7", "darwin"), "2026-03-12 10:00", "didFailWithError"),
 		// Outside the window, and not an error event.
 		fail(m("P8"), "2026-03-20 10:00", "E_DB_CONNECT"), f.ev(m("P9"), "2026-03-03 10:00", "ping", "code", "E_DB_CONNECT"),
+		// Before the window: E_DB_CONNECT was first seen on 2026-02-20.
+		fail(m("P1"), "2026-02-20 10:00", "E_DB_CONNECT"),
 	)
 	r := f.run("errors", window("2026-03-02", "2026-03-15"))
 	want(t, "activeProjects", r.ActiveProjects, 8) // P1…P7, P9
-	// E_DB_CONNECT: 4 events, 3 projects; 5.4.0 and node 20 cover all three,
-	// darwin only two (under k: no top OS). other = {P4…P7}: 5 events, all on
-	// 5.0.0 and node 18, linux for three.
-	want(t, "rows", r.Rows.([]ErrorRow), []ErrorRow{
-		{"E_DB_CONNECT", 4, 3, "2026-03-03", "2026-03-10", "5.4.0", "", "20"},
-		{"other", 5, 4, "2026-03-03", "2026-03-12", "5.0.0", "linux", "18"},
+	// E_DB_CONNECT: 4 events, 3 projects, first seen before the window. All
+	// three on 5.4.0, against 1 of the 5 other active projects (P9):
+	// z = 0.8/√(0.25·(1/3 + 1/5)) = 2.19, p = 0.014 before any correction:
+	// not attributed. other = {P4…P7}: 5 events, all on 5.0.0 and node 18,
+	// which none of the 4 other active projects ran: z = 1/√(0.25·0.5) =
+	// 2.828, p = 0.00234, ×3 (Holm over 5.0.0, 18 and linux, the values of at
+	// least k of its projects) = 0.00702: both attributed, lift 1/0.5. Linux
+	// (3 of 4 against 0 of 4): z = 0.75/√(0.375·0.625·0.5), p = 0.0142, not.
+	pOther := 3 * 0.5 * math.Erfc(2/math.Sqrt(0.5)/math.Sqrt2)
+	rows := r.Rows.([]ErrorRow)
+	for i := range rows {
+		for j := range rows[i].Attribution {
+			near(t, "p of "+rows[i].Code, rows[i].Attribution[j].P, pOther)
+			rows[i].Attribution[j].P = 0
+		}
+	}
+	want(t, "rows", rows, []ErrorRow{
+		{"E_DB_CONNECT", 4, 3, "2026-02-20", "2026-03-10", "", "", "", []ErrorAttribution{}},
+		{"other", 5, 4, "2026-03-03", "2026-03-12", "5.0.0", "", "18", []ErrorAttribution{
+			{By: "productVersion", Value: "5.0.0", Projects: 4, Share: 1, BaseShare: 0.5, Lift: 2},
+			{By: "runtimeMajor", Value: "18", Projects: 4, Share: 1, BaseShare: 0.5, Lift: 2}}},
 	})
 	// Week 1: E_DB_CONNECT 3 events of 3 projects; E_CRASH (2) and E_RARE (1)
 	// suppressed. Week 2: E_DB_CONNECT, E_CRASH, didFailWithError (1 each)
@@ -1009,7 +1026,7 @@ func TestTable(t *testing.T) {
 		{Report{Rows: []CohortRow{{"os", "linux", 20, 40, 1, 1, 1, 1e-9, "less"}}}, "", "os linux 20 40 100.0% 100.0% 1.00× < 0.001 less"},
 		{Report{Rows: []SetupRow{{"os", "windows", 40, 83000, 5400000, 0.925}}}, "dimension value projects p50 p90 completion", "os windows 40 1 min 23 s 1 h 30 min 92.5%"},
 		{Report{Rows: []SetupRow{{"os", "darwin", 40, 850, 0, 0}}}, "", "os darwin 40 850 ms – 0%"},
-		{Report{Rows: []ErrorRow{{"E_X", 1234, 5, "2026-01-01", "2026-01-02", "5.4.0", "linux", "20"}}},
+		{Report{Rows: []ErrorRow{{"E_X", 1234, 5, "2026-01-01", "2026-01-02", "5.4.0", "linux", "20", nil}}},
 			"code events projects first seen last seen top version top os top runtime", "E_X 1,234 5 2026-01-01 2026-01-02 5.4.0 linux 20"},
 		{Report{Rows: []PluginRow{{"seo", 10, 0.5, 12, -2}}}, "plugin projects share previous change", "seo 10 50.0% 12 -2"},
 		{Report{Rows: []RuntimeRow{{"node", "22", "22.12", 5, 0.25, 0.5, 0.125}}}, "runtime major version projects share production other", "node 22 22.12 5 25.0% 50.0% 12.5%"},

@@ -124,18 +124,32 @@ func TestSimulatedEffects(t *testing.T) {
 		t.Errorf("node %s share %.3f → %.3f, want about %.2f → %.2f", truth.FadingMajor, first, final, truth.FadingFrom, truth.FadingTo)
 	}
 
-	// 4. E_ADMIN_BUILD_CRASH comes from 5.4.0 only, since its release.
+	// 4. E_ADMIN_BUILD_CRASH comes from 5.4.0 only, since its release: over
+	// the last 30 days (which start before it) it is attributed to 5.4.0,
+	// first seen on the release day; no other code depends on the version,
+	// and no code is attributed to a version other than its own.
 	found = false
-	for _, row := range run("errors", Params{From: truth.ErrorRelease, To: last}).Rows.([]ErrorRow) {
+	window30 := Params{From: end.AddDate(0, 0, -30), To: last}
+	for _, row := range run("errors", window30).Rows.([]ErrorRow) {
+		t.Logf("errors: %s: top %q/%q/%q, first %s, attribution %+v", row.Code, row.TopVersion, row.TopOS, row.TopRuntimeMajor, row.FirstSeen, row.Attribution)
 		if row.Code == truth.ErrorCode {
 			found = true
-			t.Logf("errors: %+v", row)
-			if row.TopVersion != truth.ErrorVersion || row.FirstSeen < truth.ErrorRelease.Format(dateLayout) {
-				t.Errorf("errors row %+v, want topVersion %s", row, truth.ErrorVersion)
+			if row.TopVersion != truth.ErrorVersion || row.FirstSeen != truth.ErrorRelease.Format(dateLayout) {
+				t.Errorf("errors row %+v, want topVersion %s, firstSeen %s", row, truth.ErrorVersion, truth.ErrorRelease.Format(dateLayout))
 			}
+		} else if row.TopVersion != "" {
+			t.Errorf("errors: %s attributed to version %s", row.Code, row.TopVersion)
 		}
 	}
 	if !found {
 		t.Errorf("errors: no row for %s", truth.ErrorCode)
+	}
+	// With a window that starts after the release, firstSeen is still the
+	// release day, not the window's first.
+	late := Params{From: truth.ErrorRelease.AddDate(0, 0, 7), To: last}
+	for _, row := range run("errors", late).Rows.([]ErrorRow) {
+		if row.Code == truth.ErrorCode && row.FirstSeen != truth.ErrorRelease.Format(dateLayout) {
+			t.Errorf("errors from %s: %s first seen %s, want %s", late.From.Format(dateLayout), row.Code, row.FirstSeen, truth.ErrorRelease.Format(dateLayout))
+		}
 	}
 }

@@ -340,6 +340,15 @@ func (h *Handler) setup(r *http.Request, v *view, q url.Values, p insights.Param
 	return rep, nil
 }
 
+// firstSeen writes an error code's first day, saying when it is before the
+// window's first day (from).
+func firstSeen(day, from string) string {
+	if day != "" && day < from {
+		return longDate(day) + " (before the window)"
+	}
+	return longDate(day)
+}
+
 func (h *Handler) errors(r *http.Request, v *view, q url.Values, p insights.Params) (*insights.Report, error) {
 	rep, err := h.run(r, "errors", p)
 	if err != nil {
@@ -349,9 +358,18 @@ func (h *Handler) errors(r *http.Request, v *view, q url.Values, p insights.Para
 	var bars []bar
 	var top []string
 	var events int64
-	t := &table{Caption: "Error codes, most affected projects first",
+	t := &table{Caption: "Error codes, most affected projects first. A version, OS or runtime major is shown when it is " +
+		"significantly more common among the code's projects than among all active projects (×: how many times; p < 0.01, Holm)",
 		Head: []column{{Name: "Code"}, {Name: "Projects", Num: true}, {Name: "Events", Num: true}, {Name: "First seen"}, {Name: "Last seen"},
-			{Name: "Most affected version"}, {Name: "OS"}, {Name: "Runtime major"}}}
+			{Name: "Over-represented version"}, {Name: "OS"}, {Name: "Runtime major"}}}
+	attributed := func(row insights.ErrorRow, by, value string) string {
+		for _, a := range row.Attribution {
+			if a.By == by && a.Value == value {
+				return fmt.Sprintf("%s (×%.1f)", value, a.Lift)
+			}
+		}
+		return orDash(value)
+	}
 	for _, row := range rows {
 		events += row.Events
 		bars = append(bars, bar{Label: row.Code, Values: []float64{float64(row.Projects)}})
@@ -359,7 +377,8 @@ func (h *Handler) errors(r *http.Request, v *view, q url.Values, p insights.Para
 			top = append(top, row.Code)
 		}
 		t.Rows = append(t.Rows, []string{row.Code, count(float64(row.Projects)), count(float64(row.Events)),
-			longDate(row.FirstSeen), longDate(row.LastSeen), orDash(row.TopVersion), orDash(row.TopOS), orDash(row.TopRuntimeMajor)})
+			firstSeen(row.FirstSeen, rep.From), longDate(row.LastSeen), attributed(row, "productVersion", row.TopVersion),
+			attributed(row, "os", row.TopOS), attributed(row, "runtimeMajor", row.TopRuntimeMajor)})
 	}
 	v.KPIs = []kpi{{"Error codes", count(float64(len(rows))), fmt.Sprintf("each reported by at least %d projects", rep.K)}, {"Error events", count(float64(events)), ""}}
 	if len(rows) > 0 {

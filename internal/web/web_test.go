@@ -67,7 +67,8 @@ func (f *reports) Run(_ context.Context, name string, p insights.Params) (*insig
 		r.Series = []insights.SetupPoint{{Week: "2026-11-02", Started: 10, Completed: 9, P50Ms: 80_000, P75Ms: 100_000, P90Ms: 300_000}}
 	case "errors":
 		r.Summary = insights.ErrorsSummary{}
-		r.Rows = []insights.ErrorRow{{Code: "E_DB", Events: 50, Projects: 7, FirstSeen: "2026-11-01", LastSeen: "2026-11-20", TopVersion: "5.4.0"}}
+		r.Rows = []insights.ErrorRow{{Code: "E_DB", Events: 50, Projects: 7, FirstSeen: "2026-10-01", LastSeen: "2026-11-20", TopVersion: "5.4.0",
+			Attribution: []insights.ErrorAttribution{{By: "productVersion", Value: "5.4.0", Projects: 7, Share: 1, BaseShare: 0.5, Lift: 2, P: 0.001}}}}
 		r.Series = []insights.ErrorPoint{{Week: "2026-11-02", Code: "E_DB", Events: 50, Projects: 7}}
 	case "plugins":
 		r.Summary, r.Series = insights.PluginsSummary{}, []insights.PluginPoint{}
@@ -252,7 +253,7 @@ func TestPages(t *testing.T) {
 		"/features":                {`id="adoption"`, `id="adoption-weekly"`, "releases", "30.0%"},
 		"/cohort":                  {`id="more-likely"`, `id="less-likely"`, "plugin seo (2.80×)", `value="feature:releases" selected`},
 		"/setup":                   {`id="setup-histogram"`, `id="setup-weekly"`, `id="setup-by"`, `id="setup-errors"`, "1 min 30 s", "Mann-Whitney U", "Yes, on operating system windows", "operating system windows (p90 50 min, was 20 min, p = 0.004)"},
-		"/errors":                  {`id="errors-projects"`, `id="errors-weekly"`, "E_DB", "5.4.0", "20 Nov 2026"},
+		"/errors":                  {`id="errors-projects"`, `id="errors-weekly"`, "E_DB", "5.4.0 (×2.0)", "20 Nov 2026", "(before the window)"},
 		"/plugins":                 {`id="plugins-projects"`, "seo", "&#43;4"},
 		"/runtimes":                {`id="runtime-majors"`, `id="runtime-minors"`, `id="runtime-weekly"`, "node 20.11"},
 		"/runtimes?env=production": {"Share of projects per runtime major, production", "50.0%"},
