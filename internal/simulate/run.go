@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/abacushq/abacus/internal/human"
 	"github.com/abacushq/abacus/telemetry"
 	"github.com/abacushq/abacus/telemetry/wire"
 )
@@ -210,11 +211,11 @@ func writeSummary(w io.Writer, s Summary, sent int, took time.Duration, complete
 	}
 	day := func(t time.Time) string { return t.Format("2006-01-02") }
 	t := s.Truths
-	fmt.Fprintf(w, "sent %s events in %s (%s events/s): %s projects, %s machines, %s to %s\n",
-		thousands(sent), took.Round(10*time.Millisecond), thousands(rate),
-		thousands(s.Projects), thousands(s.Machines), day(s.First), day(s.Last))
-	fmt.Fprintf(w, "collector: %s accepted, %s duplicates, %s rejected\n",
-		thousands(s.Accepted), thousands(s.Duplicates), thousands(s.Rejected))
+	fmt.Fprintf(w, "sent %s in %s (%s events/s): %s, %s, %s to %s\n",
+		human.Plural(sent, "event"), human.Duration(float64(took.Milliseconds())), thousands(rate),
+		human.Plural(s.Projects, "project"), human.Plural(s.Machines, "machine"), day(s.First), day(s.Last))
+	fmt.Fprintf(w, "collector: %s accepted, %s, %s rejected\n",
+		thousands(s.Accepted), human.Plural(s.Duplicates, "duplicate"), thousands(s.Rejected))
 	if !complete {
 		fmt.Fprintln(w, "stopped before the whole population was sent: the planted effects are incomplete")
 		return

@@ -220,3 +220,14 @@ func TestRunStops(t *testing.T) {
 		t.Errorf("bad config: %v", err)
 	}
 }
+
+// The summary counts in the right number and times in the dashboard's units.
+func TestSummaryPlurals(t *testing.T) {
+	var out bytes.Buffer
+	day := time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC)
+	writeSummary(&out, Summary{Projects: 1, Machines: 1, Accepted: 1, Duplicates: 1, First: day, Last: day}, 1, 83*time.Second, false)
+	want := "sent 1 event in 1 min 23 s (0 events/s): 1 project, 1 machine, 2026-12-03 to 2026-12-03\ncollector: 1 accepted, 1 duplicate, 0 rejected\n"
+	if got := out.String(); !strings.HasPrefix(got, want) {
+		t.Errorf("summary:\n%s\nwant it to start:\n%s", got, want)
+	}
+}
