@@ -298,7 +298,7 @@ func TestHugePropertyMapNeverStalls(t *testing.T) {
 	for i := 0; i < 1<<20; i++ {
 		huge[fmt.Sprintf("k%d", i)] = i
 	}
-	within(t, 5*time.Millisecond, "Track with a 1M-key map", func() { c.Track("huge", huge) })
+	within(t, 20*time.Millisecond, "Track with a 1M-key map", func() { c.Track("huge", huge) })
 	closeClient(t, c)
 	st := c.Status()
 	if st.Sent != 1 || st.DroppedValues != 1<<20-64 {
