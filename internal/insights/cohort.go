@@ -33,13 +33,18 @@ type CohortRow struct {
 	RestShare      float64 `json:"restShare"`
 	Lift           float64 `json:"lift"`   // cohortShare / restShare
 	PValue         float64 `json:"pValue"` // two-sided, pooled two-proportion z-test
+	QValue         float64 `json:"qValue"` // Benjamini-Hochberg adjusted over the cohort's rows
+	Significant    bool    `json:"significant"`
 	Direction      string  `json:"direction"`
 }
+
+// cohortFDR is the false-discovery rate of the rows marked significant.
+const cohortFDR = 0.05
 
 // CohortPoint is never produced: the cohort report has no series.
 type CohortPoint struct{}
 
-const cohortTest = "two-proportion z-test"
+const cohortTest = "two-proportion z-test, Benjamini-Hochberg false-discovery rate 5%"
 
 // cohortQuery finds, in two passes over the window's events that read only
 // integers and the small environment dictionary, each source's latest
@@ -154,6 +159,16 @@ func (q *query) cohort(r *Report) error {
 			-cmp.Compare(math.Abs(math.Log(a.Lift)), math.Abs(math.Log(b.Lift))),
 			cmp.Compare(a.Attribute, b.Attribute), cmp.Compare(a.Value, b.Value))
 	})
+	// Benjamini-Hochberg over the rows (sorted by p-value): q_i is the
+	// smallest m·p_j/j over j ≥ i. Rows with q < cohortFDR are significant;
+	// they come first, as q grows with p.
+	m := float64(len(found))
+	qv := 1.0
+	for i := len(found) - 1; i >= 0; i-- {
+		qv = min(qv, m*found[i].PValue/float64(i+1))
+		found[i].QValue = qv
+		found[i].Significant = qv < cohortFDR
+	}
 	rows = append(rows, found...)
 	return nil
 }

@@ -183,7 +183,7 @@ var (
 		"overview": {{"machines", "events", "ciShare"}, {"dimension", "value", "projects", "share"}, {"date", "events", "activeProjects"}},
 		"features": {{}, {"feature", "projects", "adoption"}, {"week", "feature", "projects", "adoption"}},
 		"cohort": {{"cohort", "rest", "feature", "test"},
-			{"attribute", "value", "cohortProjects", "restProjects", "cohortShare", "restShare", "lift", "pValue", "direction"}, nil},
+			{"attribute", "value", "cohortProjects", "restProjects", "cohortShare", "restShare", "lift", "pValue", "qValue", "significant", "direction"}, nil},
 		"setup": {{"started", "completed", "completionRate", "within", "p50Ms", "p75Ms", "p90Ms", "regression", "histogram", "topErrors"},
 			{"dimension", "value", "projects", "p50Ms", "p90Ms", "completionRate"},
 			{"week", "started", "completed", "p50Ms", "p75Ms", "p90Ms"}},
@@ -414,11 +414,14 @@ func TestCohort(t *testing.T) {
 	// k: suppressed.
 	rows := r.Rows.([]CohortRow)
 	same := func(attr, value string) CohortRow {
-		return CohortRow{attr, value, 4, 8, 1, 1, 1, 1, "less"}
+		return CohortRow{attr, value, 4, 8, 1, 1, 1, 1, 1, false, "less"}
 	}
+	// Benjamini-Hochberg over the 7 rows: q of darwin = min(7·0.0832645/1,
+	// 7·0.2206714/2, 7/3, …) = 0.5828515; of seo 7·0.2206714/2 = 0.7723499;
+	// the rest 1. None is significant.
 	wantRows := []CohortRow{
-		{"os", "darwin", 4, 4, 1, 0.5, 2, 0.0832645, "more"},
-		{"plugin", "seo", 3, 3, 0.75, 0.375, 2, 0.2206714, "more"},
+		{"os", "darwin", 4, 4, 1, 0.5, 2, 0.0832645, 0.5828515, false, "more"},
+		{"plugin", "seo", 3, 3, 0.75, 0.375, 2, 0.2206714, 0.7723499, false, "more"},
 		same("build.database", "sqlite"), same("ci", "false"), same("docker", "false"),
 		same("environment", "development"), same("productMinor", "5.4"),
 	}
@@ -427,10 +430,10 @@ func TestCohort(t *testing.T) {
 	}
 	for i, w := range wantRows {
 		g := rows[i]
-		if math.Abs(g.PValue-w.PValue) > 1e-6 {
-			t.Errorf("%s %s: p-value %v, want %v", w.Attribute, w.Value, g.PValue, w.PValue)
+		if math.Abs(g.PValue-w.PValue) > 1e-6 || math.Abs(g.QValue-w.QValue) > 1e-6 {
+			t.Errorf("%s %s: p-value %v, q-value %v, want %v, %v", w.Attribute, w.Value, g.PValue, g.QValue, w.PValue, w.QValue)
 		}
-		g.PValue = w.PValue
+		g.PValue, g.QValue = w.PValue, w.QValue
 		want(t, "row", g, w)
 	}
 	_, p1 := twoProportionZ(4, 4, 4, 8)
@@ -1021,9 +1024,9 @@ func TestTable(t *testing.T) {
 	}{
 		{Report{Rows: []OverviewRow{{"os", "linux", 12, 0.1234}}}, "dimension value projects share", "os linux 12 12.3%"},
 		{Report{Rows: []FeatureRow{{"releases", 7, 0.0004}}}, "feature projects adoption", "releases 7 <0.1%"},
-		{Report{Rows: []CohortRow{{"plugin", "seo", 20, 40, 0.24, 0.08, 3, 0.00123, "more"}}},
+		{Report{Rows: []CohortRow{{"plugin", "seo", 20, 40, 0.24, 0.08, 3, 0.00123, 0.01, true, "more"}}},
 			"attribute value cohort rest cohort share rest share lift p-value direction", "plugin seo 20 40 24.0% 8.0% 3.00× 0.001 more"},
-		{Report{Rows: []CohortRow{{"os", "linux", 20, 40, 1, 1, 1, 1e-9, "less"}}}, "", "os linux 20 40 100.0% 100.0% 1.00× < 0.001 less"},
+		{Report{Rows: []CohortRow{{"os", "linux", 20, 40, 1, 1, 1, 1e-9, 1e-8, true, "less"}}}, "", "os linux 20 40 100.0% 100.0% 1.00× < 0.001 less"},
 		{Report{Rows: []SetupRow{{"os", "windows", 40, 83000, 5400000, 0.925}}}, "dimension value projects p50 p90 completion", "os windows 40 1 min 23 s 1 h 30 min 92.5%"},
 		{Report{Rows: []SetupRow{{"os", "darwin", 40, 850, 0, 0}}}, "", "os darwin 40 850 ms – 0%"},
 		{Report{Rows: []ErrorRow{{"E_X", 1234, 5, "2026-01-01", "2026-01-02", "5.4.0", "linux", "20", nil}}},

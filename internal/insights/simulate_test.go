@@ -66,9 +66,24 @@ func TestSimulatedEffects(t *testing.T) {
 	p := whole
 	p.Feature = truth.Feature
 	found := false
+	raw, significant, seenInsignificant := 0, 0, false
 	for _, row := range run("cohort", p).Rows.([]CohortRow) {
+		if row.PValue < 0.05 {
+			raw++
+		}
+		if row.Significant {
+			significant++
+			if seenInsignificant || row.QValue >= 0.05 || row.QValue < row.PValue {
+				t.Errorf("cohort row %+v: significant rows come first, with p ≤ q < 0.05", row)
+			}
+		} else {
+			seenInsignificant = true
+		}
 		if row.Attribute == "plugin" && row.Value == truth.Plugin {
 			found = true
+			if !row.Significant {
+				t.Errorf("cohort row %+v, want significant", row)
+			}
 			t.Logf("cohort: %s lift %.2f (planted %.1f), p %.2g", row.Value, row.Lift, truth.PluginLift, row.PValue)
 			if row.Lift < 0.85*truth.PluginLift || row.Lift > 1.15*truth.PluginLift || row.PValue > 1e-6 || row.Direction != "more" {
 				t.Errorf("cohort row %+v, want lift about %.1f, tiny p-value, more", row, truth.PluginLift)
@@ -78,6 +93,7 @@ func TestSimulatedEffects(t *testing.T) {
 	if !found {
 		t.Errorf("cohort of %s: no row for plugin %s", truth.Feature, truth.Plugin)
 	}
+	t.Logf("cohort: %d rows at p < 0.05, %d significant at a 5%% false-discovery rate", raw, significant)
 
 	// 2. Setups on windows take longer in the last 14 days (p90 ×2.5).
 	p90 := func(p Params) int64 {

@@ -54,6 +54,7 @@ type table struct {
 	Caption string
 	Head    []column
 	Rows    [][]string
+	Muted   bool // greyed: rows shown for reference only
 }
 
 type column struct {

@@ -219,24 +219,34 @@ func (h *Handler) cohort(r *http.Request, v *view, q url.Values, p insights.Para
 		{"Test", sum.Test, "two-sided; lift = share in cohort ÷ share in the rest"},
 	}
 	var more, less []bar
-	t := &table{Caption: "Attributes of the cohort against the rest, most significant first",
-		Head: []column{{Name: "Attribute"}, {Name: "Value"}, {Name: "In cohort", Num: true}, {Name: "In the rest", Num: true},
-			{Name: "Lift", Num: true}, {Name: "p-value", Num: true}, {Name: "Cohort projects", Num: true}, {Name: "Rest projects", Num: true}}}
+	cols := []column{{Name: "Attribute"}, {Name: "Value"}, {Name: "In cohort", Num: true}, {Name: "In the rest", Num: true},
+		{Name: "Lift", Num: true}, {Name: "p-value", Num: true}, {Name: "q-value", Num: true}, {Name: "Cohort projects", Num: true}, {Name: "Rest projects", Num: true}}
+	t := &table{Caption: "Significant differences (false-discovery rate 5%, Benjamini-Hochberg over these attributes), most significant first. " +
+		"Each project is described by its latest event in the window, which is why its environment and CI shares differ from the overview's, which counts every project seen on each.",
+		Head: cols}
+	ns := &table{Caption: "Not significant: shown for reference, differences that chance alone explains at this false-discovery rate", Head: cols, Muted: true}
 	for _, row := range rep.Rows.([]insights.CohortRow) {
-		b := bar{Label: fmt.Sprintf("%s %s (%s)", row.Attribute, row.Value, lift(row.Lift)), Values: []float64{row.CohortShare, row.RestShare}}
-		if row.Direction == "more" {
-			more = append(more, b)
-		} else {
-			less = append(less, b)
+		tt := ns
+		if row.Significant {
+			tt = t
+			b := bar{Label: fmt.Sprintf("%s %s (%s)", row.Attribute, row.Value, lift(row.Lift)), Values: []float64{row.CohortShare, row.RestShare}}
+			if row.Direction == "more" {
+				more = append(more, b)
+			} else {
+				less = append(less, b)
+			}
 		}
-		t.Rows = append(t.Rows, []string{row.Attribute, row.Value, percent(row.CohortShare), percent(row.RestShare),
-			lift(row.Lift), pvalue(row.PValue), count(float64(row.CohortProjects)), count(float64(row.RestProjects))})
+		tt.Rows = append(tt.Rows, []string{row.Attribute, row.Value, percent(row.CohortShare), percent(row.RestShare),
+			lift(row.Lift), pvalue(row.PValue), pvalue(row.QValue), count(float64(row.CohortProjects)), count(float64(row.RestProjects))})
 	}
 	groups := []string{"In the cohort", "In the rest"}
 	v.Figures = append(v.Figures,
-		newFigure("more-likely", "More likely in the cohort (most significant first)", "bars").bars(barChart{Rows: head(more, 10), Groups: groups, Format: percent, Max: 1}),
-		newFigure("less-likely", "Less likely in the cohort (most significant first)", "bars").bars(barChart{Rows: head(less, 10), Groups: groups, Format: percent, Max: 1}))
+		newFigure("more-likely", "Significantly more likely in the cohort (most significant first)", "bars").bars(barChart{Rows: head(more, 10), Groups: groups, Format: percent, Max: 1}),
+		newFigure("less-likely", "Significantly less likely in the cohort (most significant first)", "bars").bars(barChart{Rows: head(less, 10), Groups: groups, Format: percent, Max: 1}))
 	v.Tables = append(v.Tables, t)
+	if len(ns.Rows) > 0 {
+		v.Tables = append(v.Tables, ns)
+	}
 	if q.Get("feature") == "" && q.Get("event") == "" {
 		if p.Feature != "" {
 			q.Set("feature", p.Feature)

@@ -54,7 +54,7 @@ func (f *reports) Run(_ context.Context, name string, p insights.Params) (*insig
 		r.Rows = []insights.FeatureRow{{Feature: "releases", Projects: 12, Adoption: 0.3}, {Feature: "i18n", Projects: 6, Adoption: 0.15}}
 	case "cohort":
 		r.Summary = insights.CohortSummary{Cohort: 12, Rest: 28, Feature: p.Feature, Event: p.Event, Test: "two-proportion z-test"}
-		r.Rows = []insights.CohortRow{{Attribute: "plugin", Value: "seo", CohortProjects: 6, RestProjects: 5, CohortShare: 0.5, RestShare: 0.18, Lift: 2.8, PValue: 0.01, Direction: "more"},
+		r.Rows = []insights.CohortRow{{Attribute: "plugin", Value: "seo", CohortProjects: 6, RestProjects: 5, CohortShare: 0.5, RestShare: 0.18, Lift: 2.8, PValue: 0.01, QValue: 0.02, Significant: true, Direction: "more"},
 			{Attribute: "os", Value: "windows", CohortProjects: 5, RestProjects: 20, CohortShare: 0.42, RestShare: 0.71, Lift: 0.58, PValue: 0.04, Direction: "less"}}
 		r.Series = []insights.CohortPoint{}
 	case "setup":
@@ -251,7 +251,7 @@ func TestPages(t *testing.T) {
 	want := map[string][]string{
 		"/":                        {`id="events-per-day"`, `id="projects-per-day"`, `id="projects-by"`, "12,345", "25.0%", "&lt;linux&gt;"},
 		"/features":                {`id="adoption"`, `id="adoption-weekly"`, "releases", "30.0%"},
-		"/cohort":                  {`id="more-likely"`, `id="less-likely"`, "plugin seo (2.80×)", `value="feature:releases" selected`},
+		"/cohort":                  {`id="more-likely"`, `id="less-likely"`, "plugin seo (2.80×)", `value="feature:releases" selected`, `<table class="muted">`, "latest event in the window"},
 		"/setup":                   {`id="setup-histogram"`, `id="setup-weekly"`, `id="setup-by"`, `id="setup-errors"`, "1 min 30 s", "Mann-Whitney U", "Yes, on operating system windows", "operating system windows (p90 50 min, was 20 min, p = 0.004)"},
 		"/errors":                  {`id="errors-projects"`, `id="errors-weekly"`, "E_DB", "5.4.0 (×2.0)", "20 Nov 2026", "(before the window)"},
 		"/plugins":                 {`id="plugins-projects"`, "seo", "&#43;4"},
