@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/abacushq/abacus/internal/store"
+	"github.com/abacushq/abacus/internal/store/storetest"
 )
 
 func randomHex(n int) string {
@@ -290,4 +291,29 @@ func copyFile(t *testing.T, from, to string) {
 	if err := os.WriteFile(to, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// BenchmarkCompact rewrites a store of 200,000 events (storetest's
+// population): how long inserts wait during a compaction.
+func BenchmarkCompact(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "events.duckdb")
+	s, err := Open(path, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	g := storetest.NewGenerator(1, storetest.Population{})
+	for range 40 {
+		if _, err := s.Insert(context.Background(), g.Batch(5000)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	s.Checkpoint(context.Background())
+	for b.Loop() {
+		if err := s.Compact(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	fi, _ := os.Stat(path)
+	b.ReportMetric(float64(fi.Size())/(1<<20), "file-MiB")
 }
