@@ -188,7 +188,7 @@ var (
 			{"dimension", "value", "projects", "p50Ms", "p90Ms", "completionRate"},
 			{"week", "started", "completed", "p50Ms", "p75Ms", "p90Ms"}},
 		"errors":   {{}, {"code", "events", "projects", "firstSeen", "lastSeen", "topVersion", "topOS", "topRuntimeMajor", "attribution"}, {"week", "code", "events", "projects"}},
-		"plugins":  {{}, {"plugin", "projects", "share", "previousProjects", "change"}, nil},
+		"plugins":  {{"previousActiveProjects", "test"}, {"plugin", "projects", "share", "previousProjects", "change", "previousShare", "shareChange", "pValue", "qValue", "significant"}, nil},
 		"runtimes": {{}, {"runtime", "major", "version", "projects", "share", "productionShare", "otherShare"}, {"week", "runtime", "major", "share"}},
 	}
 	regressionKeys = []string{"flag", "metric", "test", "pValue", "p50PValue", "p90PValue", "where", "whereFrom", "lastWeek", "lastP50Ms", "lastP90Ms", "priorP50Ms", "priorP90Ms"}
@@ -780,12 +780,61 @@ func TestPlugins(t *testing.T) {
 	want(t, "activeProjects", r.ActiveProjects, 7)
 	// seo: P1, P2, P3 (3 = k), 4 the week before; i18n: P1, P2, P4, 1 before
 	// (under k: 0); graphql: P4, P5 (under k, and so is other).
-	want(t, "rows", r.Rows.([]PluginRow), []PluginRow{
-		{"i18n", 3, 3.0 / 7, 0, 3},
-		{"seo", 3, 3.0 / 7, 4, -1},
+	// seo: 3 of 7 against 4 of 4 (P1, P2, P3, P8): −57.1 points; pooled
+	// 7/11, se = √(7/11·4/11·(1/7 + 1/4)), z = −1.8947, p = 0.0581, the one
+	// row tested: q the same, not significant. i18n: under k before, no test.
+	rows := r.Rows.([]PluginRow)
+	pSeo := math.Erfc((4.0/4-3.0/7)/math.Sqrt(7.0/11*4/11*(1.0/7+1.0/4))/math.Sqrt2)
+	near(t, "seo p", rows[1].PValue, pSeo)
+	near(t, "seo q", rows[1].QValue, pSeo)
+	rows[1].PValue, rows[1].QValue = 0, 0
+	want(t, "rows", rows, []PluginRow{
+		{"i18n", 3, 3.0 / 7, 0, 3, 0, 3.0 / 7, 1, 1, false},
+		{"seo", 3, 3.0 / 7, 4, -1, 1, 3.0/7 - 1, 0, 0, false},
 	})
+	want(t, "summary", r.Summary.(PluginsSummary), PluginsSummary{PreviousActiveProjects: 4, Test: pluginsTest})
 	want(t, "suppressed", r.Suppressed, 1)
 	want(t, "series", len(r.Series.([]PluginPoint)), 0)
+}
+
+// Twice the active projects with the same share of seo is no change; i18n
+// from half of them to all is.
+func TestPluginsShare(t *testing.T) {
+	f := newFixture(t)
+	var evs []store.Event
+	for i := range 20 {
+		plugins := []string{"i18n"}
+		if i < 10 {
+			plugins = append(plugins, "seo")
+		}
+		mc := m(fmt.Sprintf("Q%d", i)).with(func(mc *machine) { mc.plugins = plugins })
+		evs = append(evs, f.ev(mc, "2026-03-10 10:00", "ping"))
+	}
+	for i := range 10 {
+		var plugins []string
+		if i < 5 {
+			plugins = []string{"seo", "i18n"}
+		}
+		mc := m(fmt.Sprintf("R%d", i)).with(func(mc *machine) { mc.plugins = append([]string{}, plugins...) })
+		evs = append(evs, f.ev(mc, "2026-03-03 10:00", "ping"))
+	}
+	f.add(evs...)
+	r := f.run("plugins", window("2026-03-09", "2026-03-15"))
+	rows := r.Rows.([]PluginRow)
+	// i18n: 20/20 against 5/10: pooled 25/30, se = √(25/30·5/30·(1/20 +
+	// 1/10)), z = 3.4641, p = 0.000532; BH over two rows: q = 2p. seo: 10/20
+	// against 5/10, z = 0, p = 1: +5 projects, no change in share.
+	pI18n := math.Erfc(0.5 / math.Sqrt(25.0/30*5/30*(1.0/20+1.0/10)) / math.Sqrt2)
+	if len(rows) != 2 {
+		t.Fatalf("rows %+v, want i18n and seo", rows)
+	}
+	near(t, "i18n p", rows[0].PValue, pI18n)
+	near(t, "i18n q", rows[0].QValue, 2*pI18n)
+	rows[0].PValue, rows[0].QValue = 0, 0
+	want(t, "rows", rows, []PluginRow{
+		{"i18n", 20, 1, 5, 15, 0.5, 0.5, 0, 0, true},
+		{"seo", 10, 0.5, 5, 5, 0.5, 0, 1, 1, false},
+	})
 }
 
 func TestRuntimes(t *testing.T) {
@@ -1031,7 +1080,7 @@ func TestTable(t *testing.T) {
 		{Report{Rows: []SetupRow{{"os", "darwin", 40, 850, 0, 0}}}, "", "os darwin 40 850 ms – 0%"},
 		{Report{Rows: []ErrorRow{{"E_X", 1234, 5, "2026-01-01", "2026-01-02", "5.4.0", "linux", "20", nil}}},
 			"code events projects first seen last seen top version top os top runtime", "E_X 1,234 5 2026-01-01 2026-01-02 5.4.0 linux 20"},
-		{Report{Rows: []PluginRow{{"seo", 10, 0.5, 12, -2}}}, "plugin projects share previous change", "seo 10 50.0% 12 -2"},
+		{Report{Rows: []PluginRow{{"seo", 10, 0.5, 12, -2, 0.6, -0.1, 0.3, 0.3, false}}}, "plugin projects share previous change", "seo 10 50.0% 12 -2"},
 		{Report{Rows: []RuntimeRow{{"node", "22", "22.12", 5, 0.25, 0.5, 0.125}}}, "runtime major version projects share production other", "node 22 22.12 5 25.0% 50.0% 12.5%"},
 	}
 	for _, c := range cases {

@@ -1,11 +1,16 @@
 package insights
 
 import (
+	"cmp"
 	"database/sql"
+	"slices"
 )
 
-// PluginsSummary is the plugins report's summary (empty).
-type PluginsSummary struct{}
+// PluginsSummary is the plugins report's summary.
+type PluginsSummary struct {
+	PreviousActiveProjects int    `json:"previousActiveProjects"` // active projects in the window before
+	Test                   string `json:"test"`
+}
 
 // PluginRow counts the projects whose latest build in the window lists a
 // plugin. PreviousProjects counts the same in the window of equal length just
@@ -15,8 +20,15 @@ type PluginRow struct {
 	Projects         int     `json:"projects"`
 	Share            float64 `json:"share"` // of active projects
 	PreviousProjects int     `json:"previousProjects"`
-	Change           int     `json:"change"` // projects − previousProjects
+	Change           int     `json:"change"`        // projects − previousProjects
+	PreviousShare    float64 `json:"previousShare"` // previousProjects / previousActiveProjects
+	ShareChange      float64 `json:"shareChange"`   // share − previousShare: a fraction of active projects (×100 for percentage points)
+	PValue           float64 `json:"pValue"`        // two-sided two-proportion z-test of the two shares; 1 when previousProjects is under k
+	QValue           float64 `json:"qValue"`        // Benjamini-Hochberg over the rows tested
+	Significant      bool    `json:"significant"`   // qValue < 0.05
 }
+
+const pluginsTest = "two-proportion z-test of the share of active projects, Benjamini-Hochberg false-discovery rate 5%"
 
 // PluginPoint is never produced: the plugins report has no series.
 type PluginPoint struct{}
@@ -47,7 +59,8 @@ ORDER BY kind, plugin = 'other', projects DESC, plugin`
 
 func (q *query) plugins(r *Report) error {
 	rows := []PluginRow{}
-	defer func() { r.Summary, r.Rows, r.Series = PluginsSummary{}, rows, []PluginPoint{} }()
+	sum := PluginsSummary{Test: pluginsTest}
+	defer func() { r.Summary, r.Rows, r.Series = sum, rows, []PluginPoint{} }()
 	plo := q.lo.Add(-q.hi.Sub(q.lo))
 	var (
 		kind                      string
@@ -57,7 +70,7 @@ func (q *query) plugins(r *Report) error {
 	k := q.in.k
 	err := q.each(pluginsQuery, q.args(sql.Named("plo", plo)), []any{&kind, &plugin, &projects, &previous, &folds}, func() error {
 		if kind == "a" {
-			r.ActiveProjects = projects
+			r.ActiveProjects, sum.PreviousActiveProjects = projects, previous
 			return nil
 		}
 		r.Suppressed += folds
@@ -67,9 +80,32 @@ func (q *query) plugins(r *Report) error {
 		if previous < k {
 			previous = 0
 		}
-		rows = append(rows, PluginRow{Plugin: plugin.String, Projects: projects, Share: ratio(float64(projects), float64(r.ActiveProjects)),
-			PreviousProjects: previous, Change: projects - previous})
+		row := PluginRow{Plugin: plugin.String, Projects: projects, Share: ratio(float64(projects), float64(r.ActiveProjects)),
+			PreviousProjects: previous, Change: projects - previous, PValue: 1, QValue: 1}
+		row.PreviousShare = ratio(float64(previous), float64(sum.PreviousActiveProjects))
+		row.ShareChange = row.Share - row.PreviousShare
+		if previous >= k {
+			_, row.PValue = twoProportionZ(projects, r.ActiveProjects, previous, sum.PreviousActiveProjects)
+		}
+		rows = append(rows, row)
 		return nil
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	// Benjamini-Hochberg over the rows with a test (previousProjects ≥ k).
+	var tested []*PluginRow
+	for i := range rows {
+		if rows[i].PreviousProjects >= k {
+			tested = append(tested, &rows[i])
+		}
+	}
+	slices.SortStableFunc(tested, func(a, b *PluginRow) int { return cmp.Compare(a.PValue, b.PValue) })
+	qv := 1.0
+	for i := len(tested) - 1; i >= 0; i-- {
+		qv = min(qv, float64(len(tested))*tested[i].PValue/float64(i+1))
+		tested[i].QValue = qv
+		tested[i].Significant = qv < cohortFDR
+	}
+	return nil
 }

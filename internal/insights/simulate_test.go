@@ -125,6 +125,17 @@ func TestSimulatedEffects(t *testing.T) {
 		}
 	}
 
+	// Plugins are drawn once per project, independently of time: the active
+	// projects grow from one window to the next, but no plugin's share of
+	// them changes significantly, though every count rises.
+	for _, row := range run("plugins", Params{From: end.AddDate(0, 0, -30), To: last}).Rows.([]PluginRow) {
+		t.Logf("plugins: %s %d (%.1f%%) against %d (%.1f%%): %+.1f points, p %.2g, q %.2g", row.Plugin, row.Projects, 100*row.Share,
+			row.PreviousProjects, 100*row.PreviousShare, 100*row.ShareChange, row.PValue, row.QValue)
+		if row.Significant {
+			t.Errorf("plugins: %s flagged: %+v", row.Plugin, row)
+		}
+	}
+
 	// 3. node 16 fades from 20% of the active projects to 1%.
 	var first, final float64 = -1, -1
 	for _, pt := range run("runtimes", whole).Series.([]RuntimePoint) {

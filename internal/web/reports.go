@@ -413,18 +413,31 @@ func (h *Handler) plugins(r *http.Request, v *view, q url.Values, p insights.Par
 	}
 	rows := rep.Rows.([]insights.PluginRow)
 	var bars []bar
-	t := &table{Caption: "Plugins in the latest build of each project",
-		Head: []column{{Name: "Plugin"}, {Name: "Projects", Num: true}, {Name: "Share", Num: true}, {Name: "Previous window", Num: true}, {Name: "Change", Num: true}}}
+	sum, _ := rep.Summary.(insights.PluginsSummary)
+	t := &table{Caption: fmt.Sprintf("Plugins in the latest build of each project. Change: in share of active projects (%s now, %s in the window before), "+
+		"in percentage points; marked only when significant (%s)", count(float64(rep.ActiveProjects)), count(float64(sum.PreviousActiveProjects)), sum.Test),
+		Head: []column{{Name: "Plugin"}, {Name: "Projects", Num: true}, {Name: "Share", Num: true}, {Name: "Previous window", Num: true},
+			{Name: "Previous share", Num: true}, {Name: "Change in share", Num: true}, {Name: "Significant?"}}}
 	for _, row := range rows {
-		bars = append(bars, bar{Label: row.Plugin, Values: []float64{float64(row.Projects), float64(row.PreviousProjects)}})
-		t.Rows = append(t.Rows, []string{row.Plugin, count(float64(row.Projects)), percent(row.Share), count(float64(row.PreviousProjects)), signed(float64(row.Change))})
+		bars = append(bars, bar{Label: row.Plugin, Values: []float64{row.Share, row.PreviousShare}})
+		verdict := "no"
+		switch {
+		case row.Significant && row.ShareChange > 0:
+			verdict = "yes, up (p = " + pvalue(row.PValue) + ")"
+		case row.Significant:
+			verdict = "yes, down (p = " + pvalue(row.PValue) + ")"
+		case row.PreviousProjects < rep.K:
+			verdict = "–"
+		}
+		t.Rows = append(t.Rows, []string{row.Plugin, count(float64(row.Projects)), percent(row.Share), count(float64(row.PreviousProjects)),
+			percent(row.PreviousShare), fmt.Sprintf("%+.1f pp (%s projects)", 100*row.ShareChange, signed(float64(row.Change))), verdict})
 	}
 	v.KPIs = []kpi{{"Active projects", count(float64(rep.ActiveProjects)), ""}, {"Plugins in use", count(float64(len(rows))), fmt.Sprintf("by at least %d projects", rep.K)}}
 	if len(rows) > 0 {
 		v.KPIs = append(v.KPIs, kpi{"Most used", rows[0].Plugin, percent(rows[0].Share) + " of active projects"})
 	}
-	v.Figures = append(v.Figures, newFigure("plugins-projects", "Projects using each plugin, this window and the one before", "bars").
-		bars(barChart{Rows: head(bars, maxBars), Groups: []string{"This window", "Previous window"}, Format: count}))
+	v.Figures = append(v.Figures, newFigure("plugins-projects", "Share of active projects using each plugin, this window and the one before", "bars").
+		bars(barChart{Rows: head(bars, maxBars), Groups: []string{"This window", "Previous window"}, Format: percent, Max: 1}))
 	v.Tables = append(v.Tables, t)
 	return rep, nil
 }

@@ -71,8 +71,8 @@ func (f *reports) Run(_ context.Context, name string, p insights.Params) (*insig
 			Attribution: []insights.ErrorAttribution{{By: "productVersion", Value: "5.4.0", Projects: 7, Share: 1, BaseShare: 0.5, Lift: 2, P: 0.001}}}}
 		r.Series = []insights.ErrorPoint{{Week: "2026-11-02", Code: "E_DB", Events: 50, Projects: 7}}
 	case "plugins":
-		r.Summary, r.Series = insights.PluginsSummary{}, []insights.PluginPoint{}
-		r.Rows = []insights.PluginRow{{Plugin: "seo", Projects: 10, Share: 0.25, PreviousProjects: 6, Change: 4}}
+		r.Summary, r.Series = insights.PluginsSummary{PreviousActiveProjects: 20, Test: "two-proportion z-test"}, []insights.PluginPoint{}
+		r.Rows = []insights.PluginRow{{Plugin: "seo", Projects: 10, Share: 0.25, PreviousProjects: 6, Change: 4, PreviousShare: 0.3, ShareChange: -0.05, PValue: 0.6, QValue: 0.6}}
 	case "runtimes":
 		r.Summary = insights.RuntimesSummary{}
 		r.Rows = []insights.RuntimeRow{{Runtime: "node", Major: "20", Projects: 30, Share: 0.75, ProductionShare: 0.5, OtherShare: 0.8},
@@ -254,7 +254,7 @@ func TestPages(t *testing.T) {
 		"/cohort":                  {`id="more-likely"`, `id="less-likely"`, "plugin seo (2.80×)", `value="feature:releases" selected`, `<table class="muted">`, "latest event in the window"},
 		"/setup":                   {`id="setup-histogram"`, `id="setup-weekly"`, `id="setup-by"`, `id="setup-errors"`, "1 min 30 s", "Mann-Whitney U", "Yes, on operating system windows", "operating system windows (p90 50 min, was 20 min, p = 0.004)"},
 		"/errors":                  {`id="errors-projects"`, `id="errors-weekly"`, "E_DB", "5.4.0 (×2.0)", "20 Nov 2026", "(before the window)"},
-		"/plugins":                 {`id="plugins-projects"`, "seo", "&#43;4"},
+		"/plugins":                 {`id="plugins-projects"`, "seo", "-5.0 pp (&#43;4 projects)", "30.0%"},
 		"/runtimes":                {`id="runtime-majors"`, `id="runtime-minors"`, `id="runtime-weekly"`, "node 20.11"},
 		"/runtimes?env=production": {"Share of projects per runtime major, production", "50.0%"},
 	}
