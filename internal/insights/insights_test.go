@@ -784,7 +784,7 @@ func TestPlugins(t *testing.T) {
 	// 7/11, se = √(7/11·4/11·(1/7 + 1/4)), z = −1.8947, p = 0.0581, the one
 	// row tested: q the same, not significant. i18n: under k before, no test.
 	rows := r.Rows.([]PluginRow)
-	pSeo := math.Erfc((4.0/4-3.0/7)/math.Sqrt(7.0/11*4/11*(1.0/7+1.0/4))/math.Sqrt2)
+	pSeo := math.Erfc((4.0/4 - 3.0/7) / math.Sqrt(7.0/11*4/11*(1.0/7+1.0/4)) / math.Sqrt2)
 	near(t, "seo p", rows[1].PValue, pSeo)
 	near(t, "seo q", rows[1].QValue, pSeo)
 	rows[1].PValue, rows[1].QValue = 0, 0
