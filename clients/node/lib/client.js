@@ -3,7 +3,6 @@
 // queues; everything else (machine facts, encoding, redaction, sending, the
 // spool) happens later, on the event loop, never in the caller's call.
 
-const os = require('node:os');
 const fs = require('node:fs');
 const path = require('node:path');
 const { resolveOptions, envPrefix, truthy, optOutPath, projectKey } = require('./config.js');
@@ -293,7 +292,7 @@ class Telemetry {
     const cfg = this._cfg;
     let home = '';
     try {
-      home = os.homedir();
+      home = require('node:os').homedir();
     } catch {
       home = '';
     }

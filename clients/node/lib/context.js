@@ -2,7 +2,6 @@
 // What an event says about the machine and the runtime: no host name, user
 // name, path or address.
 
-const os = require('node:os');
 const fs = require('node:fs');
 const { envPrefix } = require('./config.js');
 const { readSmall } = require('./fsafe.js');
@@ -71,7 +70,7 @@ function osVersion() {
       const b = readSmall('/proc/sys/kernel/osrelease');
       return b ? kernelVersion(b.toString()) : '';
     }
-    const r = os.release();
+    const r = require('node:os').release();
     if (process.platform === 'darwin') {
       // Darwin 20 is macOS 11, and so on; the minor versions match.
       const [maj, min] = r.split('.').map(Number);
@@ -108,6 +107,7 @@ function inWSL(env = process.env) {
 
 function cpuCount() {
   try {
+    const os = require('node:os');
     if (typeof os.availableParallelism === 'function') return os.availableParallelism();
     return os.cpus().length || 1;
   } catch {
@@ -124,7 +124,7 @@ function detectContext(env = process.env) {
     osVersion: osVersion(),
     arch: GOARCH[process.arch] || process.arch,
     cpus: cpuCount(),
-    memoryMB: Math.floor(os.totalmem() / 1048576),
+    memoryMB: Math.floor(require('node:os').totalmem() / 1048576),
     runtime: 'node',
     runtimeVersion: process.versions.node,
     ci,

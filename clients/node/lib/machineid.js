@@ -6,7 +6,6 @@
 
 const crypto = require('node:crypto');
 const path = require('node:path');
-const childProcess = require('node:child_process');
 const { readSmall, writeFileAtomic, mkdirPrivate } = require('./fsafe.js');
 
 // Known to be shared by many machines (cloned images, placeholder firmware).
@@ -46,7 +45,7 @@ function rawMachineID() {
         }
         return '';
       case 'darwin': {
-        const out = childProcess.execFileSync('/usr/sbin/ioreg', ['-rd1', '-c', 'IOPlatformExpertDevice'], { timeout: 2000, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+        const out = require('node:child_process').execFileSync('/usr/sbin/ioreg', ['-rd1', '-c', 'IOPlatformExpertDevice'], { timeout: 2000, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
         for (const line of out.split('\n')) {
           if (!line.includes('IOPlatformUUID')) continue;
           const i = line.indexOf('=');
@@ -55,7 +54,7 @@ function rawMachineID() {
         return '';
       }
       case 'win32': {
-        const out = childProcess.execFileSync('reg', ['query', 'HKLM\\SOFTWARE\\Microsoft\\Cryptography', '/v', 'MachineGuid'], { timeout: 2000, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], windowsHide: true });
+        const out = require('node:child_process').execFileSync('reg', ['query', 'HKLM\\SOFTWARE\\Microsoft\\Cryptography', '/v', 'MachineGuid'], { timeout: 2000, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], windowsHide: true });
         for (const line of out.split('\n')) {
           const f = line.trim().split(/\s+/);
           if (f.length === 3 && f[0] === 'MachineGuid') return f[2];
@@ -64,7 +63,7 @@ function rawMachineID() {
       }
       case 'freebsd': {
         try {
-          const v = childProcess.execFileSync('/sbin/sysctl', ['-n', 'kern.hostuuid'], { timeout: 2000, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+          const v = require('node:child_process').execFileSync('/sbin/sysctl', ['-n', 'kern.hostuuid'], { timeout: 2000, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
           if (v) return v;
         } catch {
           // fall through to /etc/hostid

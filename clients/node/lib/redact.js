@@ -4,7 +4,6 @@
 // that both SDKs flag exactly the same values; the shared conformance vectors
 // check it. See telemetry/redact/doc.go for what each rule flags and why.
 
-const net = require('node:net');
 
 const PLACEHOLDER = '[redacted]';
 const EMAIL = 'email';
@@ -584,14 +583,14 @@ function hasIPv6(b) {
 // hex digits, colons and dots.
 function parseAddr(c) {
   if (c.includes(':')) {
-    if (!net.isIPv6(c)) return false;
+    if (!require('node:net').isIPv6(c)) return false;
     // netip refuses an embedded IPv4 part with leading zeros.
     const dot = c.lastIndexOf(':');
     const v4 = c.slice(dot + 1);
     if (v4.includes('.') && v4.split('.').some((p) => p.length > 1 && p[0] === '0')) return false;
     return true;
   }
-  return net.isIPv4(c) && !c.split('.').some((p) => p.length > 1 && p[0] === '0');
+  return require('node:net').isIPv4(c) && !c.split('.').some((p) => p.length > 1 && p[0] === '0');
 }
 
 function ipv6Candidate(b, i, j) {

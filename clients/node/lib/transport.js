@@ -2,9 +2,8 @@
 // One request: a gzip JSON batch posted with node:http or node:https, which
 // never follow redirects. The answer is classified; nothing is retried here.
 
-const http = require('node:http');
-const https = require('node:https');
-const zlib = require('node:zlib');
+// node:http, node:https and node:zlib are loaded at the first request, so
+// that loading the SDK costs the host little.
 const { SDK_VERSION } = require('./context.js');
 
 const DELIVERED = 'delivered'; // 2xx
@@ -51,7 +50,7 @@ function retryAfter(v, now) {
 class Sender {
   constructor(endpoint) {
     this.url = new URL(endpoint + '/v1/batch');
-    this.mod = this.url.protocol === 'https:' ? https : http;
+    this.mod = this.url.protocol === 'https:' ? require('node:https') : require('node:http');
     this.agent = new this.mod.Agent({ keepAlive: true, maxSockets: 1, timeout: ANSWER_TIMEOUT });
     this.req = null;
   }
@@ -72,7 +71,7 @@ class Sender {
       if (this.req) this.req.destroy(new Error('request took longer than 30 s'));
     }, REQUEST_TIMEOUT);
     overall.unref();
-    zlib.gzip(body, (err, gz) => {
+    require('node:zlib').gzip(body, (err, gz) => {
       if (err) return finish({ verdict: REFUSED, error: `cannot compress batch: ${err.message}` });
       if (finished) return;
       this._request(gz, body, finish);
