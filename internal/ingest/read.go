@@ -201,6 +201,22 @@ func (b *Body) Process(single bool, receivedAt time.Time) (*Batch, *Error) {
 	return b.p.process(b.sc, body, single, receivedAt)
 }
 
+// Decoded returns the body after gunzip, within the same limits and budget
+// as Process, for a caller that maps another protocol's body to a native
+// batch. The bytes are valid until Close or ProcessNative.
+func (b *Body) Decoded() ([]byte, *Error) {
+	if !b.gz {
+		return b.raw, nil
+	}
+	return b.p.gunzip(b.sc, b.raw, &b.acct)
+}
+
+// ProcessNative checks native, a POST /v1/batch body built from this
+// request's body, exactly as Process checks a native request.
+func (b *Body) ProcessNative(native []byte, receivedAt time.Time) (*Batch, *Error) {
+	return b.p.process(b.sc, native, false, receivedAt)
+}
+
 // Close gives back the body's memory and its share of the budget.
 func (b *Body) Close() {
 	if b.sc == nil {

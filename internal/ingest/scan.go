@@ -44,7 +44,7 @@ func scanBatch(b []byte, spans []span, maxEvents int) (env envelope, e *Error) {
 	if b[i] != '{' {
 		return env, shapeError(b, "body: expected a JSON object, got "+describeJSON(b[i]))
 	}
-	var seenEvents, seenSentAt bool
+	var seenEvents, seenSentAt, seenBatch bool
 	i = skipWS(b, i+1)
 	if i < len(b) && b[i] == '}' {
 		i++
@@ -103,6 +103,7 @@ func scanBatch(b []byte, spans []span, maxEvents int) (env envelope, e *Error) {
 				i = end
 			default:
 				// Unknown fields are ignored (forward compatibility), but must be valid JSON.
+				seenBatch = seenBatch || key == "batch"
 				end, e := skipValue(b, i, 1)
 				if e != nil {
 					return env, e
@@ -128,6 +129,9 @@ func scanBatch(b []byte, spans []span, maxEvents int) (env envelope, e *Error) {
 	}
 	if skipWS(b, i) != len(b) {
 		return env, malformed(b)
+	}
+	if !seenEvents && seenBatch {
+		return env, shapeError(b, "events: missing, expected an array of events; a body with \"batch\" is Segment's or PostHog's: post it to /segment/v1/batch or /posthog/batch/")
 	}
 	if !seenEvents {
 		return env, shapeError(b, "events: missing, expected an array of events")
@@ -204,8 +208,10 @@ func objectKey(s []byte) (string, bool) {
 			return "events", true
 		case "sentAt":
 			return "sentAt", true
+		case "batch": // Segment's and PostHog's, named in the error when "events" is missing
+			return "batch", true
 		}
-		return "", true // an unknown key: its text does not matter
+		return "", true // another unknown key: its text does not matter
 	}
 	var k string
 	if err := json.Unmarshal(s, &k); err != nil {

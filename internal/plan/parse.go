@@ -306,7 +306,10 @@ func (ps *parser) plan(root *yaml.Node) *Plan {
 	if !ok {
 		return p
 	}
-	m := ps.known(es, "", "product", "description", "k", "setup", "build", "events")
+	m := ps.known(es, "", "product", "description", "k", "setup", "build", "events", "ingestKeys")
+	if e, ok := m["ingestKeys"]; ok {
+		p.IngestKeys = ps.ingestKeys(e.value)
+	}
 
 	if e, ok := m["product"]; ok {
 		if s, ok := ps.str(e.value, "product"); ok {
@@ -699,3 +702,25 @@ const (
 )
 
 func formatFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+// ingestKeys reads the list of keys the PostHog and Segment routes accept:
+// 1 to 100 strings of 1 to 200 characters.
+func (ps *parser) ingestKeys(n *yaml.Node) []string {
+	seq := deref(n)
+	if seq == nil || seq.Kind != yaml.SequenceNode || len(seq.Content) == 0 || len(seq.Content) > 100 {
+		ps.errorf(n, "ingestKeys", "expected a list of 1 to 100 keys")
+		return nil
+	}
+	var keys []string
+	for i, k := range seq.Content {
+		path := fmt.Sprintf("ingestKeys[%d]", i)
+		if s, ok := ps.str(k, path); ok {
+			if s == "" || len(s) > 200 {
+				ps.errorf(k, path, "expected a key of 1 to 200 characters")
+				continue
+			}
+			keys = append(keys, s)
+		}
+	}
+	return keys
+}

@@ -52,6 +52,9 @@ type Plan struct {
 	Setup       Setup    // the zero Setup when the plan declares none
 	Build       []*Field // allow-listed build keys, in declaration order
 	Events      []*Event // declared events, in declaration order
+	// IngestKeys are the PostHog API keys and Segment write keys the
+	// compatible routes accept; none: those routes are public.
+	IngestKeys []string
 
 	events map[string]*Event
 	build  map[string]*Field

@@ -50,6 +50,7 @@ func (s *Server) Handler() http.Handler {
 	route("GET /api/v1/export", s.admin(s.export))
 	route("GET /api/v1/reports/{name}", s.admin(s.report))
 	route("DELETE /api/v1/projects/{projectId}", s.admin(s.deleteProject))
+	s.compatRoutes(route)
 	for _, pattern := range web.Routes {
 		route(pattern, s.dashboard)
 	}
@@ -131,6 +132,23 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // ingest serves POST /v1/batch (single=false) and POST /v1/track.
 func (s *Server) ingest(single bool) handlerFunc {
+	return s.ingestVia(func(body *ingest.Body, at time.Time) (*ingest.Batch, *ingest.Error) {
+		return body.Process(single, at)
+	}, nil)
+}
+
+// processFunc turns a read body into a checked batch.
+type processFunc func(body *ingest.Body, receivedAt time.Time) (*ingest.Batch, *ingest.Error)
+
+// replyFunc answers an ingested request: fresh events were logged, dups were
+// duplicates.
+type replyFunc func(w http.ResponseWriter, b *ingest.Batch, fresh, dups int)
+
+// ingestVia is the ingest path of every protocol: readiness, rate limits,
+// the body read against the memory budget, admission, process, the
+// per-address and per-project limits, dedup and the write-ahead log. A nil
+// reply answers natively (202 with wire.Response).
+func (s *Server) ingestVia(process processFunc, reply replyFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		start := time.Now()
 		if !s.ready.Load() {
@@ -178,7 +196,7 @@ func (s *Server) ingest(single bool) handlerFunc {
 				return &httpError{http.StatusServiceUnavailable, "request cancelled while waiting", time.Second}
 			}
 		}
-		b, perr := body.Process(single, start.UTC())
+		b, perr := process(body, start.UTC())
 		body.Close() // the events are copies: give the memory back now
 		if perr != nil {
 			return s.pipelineError(perr)
@@ -233,6 +251,11 @@ func (s *Server) ingest(single bool) handlerFunc {
 		dups += b.DuplicatesInBatch
 		s.metrics.accepted.Add(uint64(len(fresh)))
 		s.metrics.duplicates.Add(uint64(dups))
+		if reply != nil {
+			reply(w, b, len(fresh), dups)
+			s.metrics.ack.Observe(time.Since(start).Seconds())
+			return nil
+		}
 		rejected := b.Rejected
 		if rejected == nil {
 			rejected = []wire.Rejection{}

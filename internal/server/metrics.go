@@ -18,6 +18,7 @@ type serverMetrics struct {
 	stored      *metrics.CounterVec
 	unstorable  *metrics.CounterVec
 	walDamaged  *metrics.CounterVec // records skipped by replay as damaged
+	compat      *metrics.CounterVec // protocol, outcome
 	storeInsert *metrics.Histogram
 	ack         *metrics.Histogram
 }
@@ -34,6 +35,7 @@ func newServerMetrics() *serverMetrics {
 	m.stored = m.reg.Counter("abacus_events_stored_total", "Events inserted into the store.")
 	m.unstorable = m.reg.Counter("abacus_events_unstorable_total", "Acknowledged events the store refused while accepting others (a bug; see the logs).")
 	m.walDamaged = m.reg.Counter("abacus_wal_damaged_records_total", "Damaged write-ahead log records skipped at replay between intact ones (their segments are kept in wal/damaged/).")
+	m.compat = m.reg.Counter("abacus_compat_events_total", "Events received on the PostHog, Segment and Strapi routes, by protocol and outcome.", "protocol", "outcome")
 	m.storeInsert = m.reg.Histogram("abacus_store_insert_seconds", "Duration of one batch insert into the store.",
 		0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 	m.ack = m.reg.Histogram("abacus_ingest_ack_seconds", "Time from request start to a 202 answer.",

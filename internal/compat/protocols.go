@@ -1,0 +1,311 @@
+package compat
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/abacushq/abacus/telemetry/wire"
+)
+
+// strapiBody is what a Strapi sender posts to /api/v2/track.
+type strapiBody struct {
+	Event           string         `json:"event"`
+	InstallID       string         `json:"installId"`
+	DeviceID        string         `json:"deviceId"`
+	EventProperties map[string]any `json:"eventProperties"`
+	UserProperties  map[string]any `json:"userProperties"`
+	GroupProperties map[string]any `json:"groupProperties"`
+	// userId (an admin user's hash) is never read.
+}
+
+// Strapi maps one request to POST /api/v2/track: one event, no id (the
+// collector assigns one), the receive time.
+func (m *Mapper) Strapi(body []byte, receivedAt time.Time) (Result, *Error) {
+	var in strapiBody
+	if err := decode(body, &in); err != nil {
+		return Result{}, jsonError(err)
+	}
+	if in.Event == "" {
+		return Result{}, badBody("event: missing, expected the event's name")
+	}
+	b := &batch{m: m}
+	client := in.InstallID
+	if client == "" {
+		client = in.DeviceID
+	}
+	up, gp := in.UserProperties, in.GroupProperties
+	e := wire.Event{
+		ID:        randomID(),
+		Event:     in.Event,
+		Timestamp: receivedAt,
+		ProjectID: str(gp["projectId"]),
+		Product:   wire.Product{Version: shape(str(gp["version"]))},
+		Context: wire.Context{
+			OS:             shape(platform(str(up["osPlatform"]))),
+			OSVersion:      shape(str(up["osRelease"])),
+			Arch:           shape(arch(str(up["osArch"]))),
+			RuntimeVersion: shape(strings.TrimPrefix(str(up["nodeVersion"]), "v")),
+			CI:             truthy(gp["isCI"]),
+			Docker:         truthy(gp["docker"]),
+			SDK:            "strapi-telemetry",
+		},
+		Properties: properties(in.EventProperties),
+	}
+	if e.Context.RuntimeVersion != "" {
+		e.Context.Runtime = "node"
+	}
+	env := str(up["environment"])
+	if env == "" {
+		env = str(gp["environment"])
+	}
+	e.Environment = environment(env)
+	if client != "" {
+		e.MachineID = m.MachineID(client)
+	}
+	for _, f := range m.plan.Build {
+		if v, ok := gp[f.Name]; ok {
+			if e.Build == nil {
+				e.Build = map[string]any{}
+			}
+			e.Build[f.Name] = v
+		}
+	}
+	b.add(e)
+	return b.done()
+}
+
+// platform maps Node's os.platform() to the native OS names.
+func platform(s string) string {
+	if s == "win32" {
+		return "windows"
+	}
+	return s
+}
+
+// arch maps Node's os.arch() to the native architecture names.
+func arch(s string) string {
+	switch s {
+	case "x64":
+		return "amd64"
+	case "ia32":
+		return "386"
+	}
+	return s
+}
+
+// posthogEvent is one PostHog capture.
+type posthogEvent struct {
+	Event      string         `json:"event"`
+	DistinctID any            `json:"distinct_id"`
+	Properties map[string]any `json:"properties"`
+	Timestamp  flexTime       `json:"timestamp"`
+	UUID       string         `json:"uuid"`
+	APIKey     string         `json:"api_key"`
+	Token      string         `json:"token"`
+	Type       string         `json:"type"`
+}
+
+type posthogBody struct {
+	posthogEvent
+	Batch  []posthogEvent `json:"batch"`
+	SentAt flexTime       `json:"sent_at"`
+}
+
+// posthogNotTrack are PostHog's calls that are not captures of an event.
+var posthogNotTrack = map[string]bool{
+	"$identify": true, "$groupidentify": true, "$create_alias": true, "$set": true,
+	"$pageview": true, "$pageleave": true, "$screen": true, "$autocapture": true,
+}
+
+// PostHog maps one request to /posthog/batch/, /posthog/capture/,
+// /posthog/e/ or /posthog/i/v0/e/: a batch {api_key, batch, sent_at}, one
+// event {api_key, event, …}, or an array of events.
+func (m *Mapper) PostHog(body []byte, receivedAt time.Time) (Result, *Error) {
+	var in posthogBody
+	t := bytes.TrimLeft(body, " \t\r\n")
+	if len(t) > 0 && t[0] == '[' {
+		if err := decode(body, &in.Batch); err != nil {
+			return Result{}, jsonError(err)
+		}
+	} else {
+		if err := decode(body, &in); err != nil {
+			return Result{}, jsonError(err)
+		}
+		if in.Batch == nil {
+			if in.Event == "" {
+				return Result{}, badBody("batch: missing, expected an array of events or one event with \"event\"")
+			}
+			in.Batch = []posthogEvent{in.posthogEvent}
+		}
+	}
+	if len(in.Batch) == 0 {
+		return Result{}, badBody("batch: expected at least 1 event, got an empty array")
+	}
+	b := &batch{m: m}
+	b.key(in.APIKey)
+	for i := range in.Batch {
+		pe := &in.Batch[i]
+		p := pe.Properties
+		b.key(pe.APIKey)
+		b.key(pe.Token)
+		b.key(str(p["token"]))
+		if pe.Event == "" {
+			b.res.count(Invalid)
+			continue
+		}
+		if posthogNotTrack[pe.Event] && m.plan.Event(pe.Event) == nil {
+			b.res.count(NotTrack)
+			continue
+		}
+		e := wire.Event{
+			Event:       pe.Event,
+			Timestamp:   eventTime(pe.Timestamp, in.SentAt, receivedAt),
+			Environment: environment(str(p["environment"])),
+			Product:     wire.Product{Version: shape(str(p["$app_version"]))},
+			Context: wire.Context{
+				OS:        shape(strings.ToLower(str(p["$os"]))),
+				OSVersion: shape(str(p["$os_version"])),
+				SDK:       sdk(str(p["$lib"]), str(p["$lib_version"])),
+			},
+			Properties: properties(p),
+		}
+		delete(e.Properties, "environment")
+		delete(e.Properties, "projectId")
+		delete(e.Properties, "token")
+		if g, ok := p["$groups"].(map[string]any); ok {
+			e.ProjectID = str(g["project"])
+		}
+		if e.ProjectID == "" {
+			e.ProjectID = str(p["projectId"])
+		}
+		switch id := pe.DistinctID.(type) {
+		case string:
+			if id != "" {
+				e.MachineID = m.MachineID(id)
+			}
+		case json.Number:
+			e.MachineID = m.MachineID(id.String())
+		}
+		if wire.IsUUID(pe.UUID) {
+			e.ID = strings.ToLower(pe.UUID)
+		} else if pe.UUID != "" {
+			e.ID = m.EventID(PostHog, pe.UUID)
+		} else {
+			e.ID = randomID()
+		}
+		b.add(e)
+	}
+	return b.done()
+}
+
+// segmentMessage is one Segment call.
+type segmentMessage struct {
+	Type        string         `json:"type"`
+	Event       string         `json:"event"`
+	MessageID   string         `json:"messageId"`
+	AnonymousID any            `json:"anonymousId"`
+	UserID      any            `json:"userId"`
+	Timestamp   flexTime       `json:"timestamp"`
+	Properties  map[string]any `json:"properties"`
+	Context     map[string]any `json:"context"`
+	WriteKey    string         `json:"writeKey"`
+}
+
+type segmentBody struct {
+	segmentMessage
+	Batch  []segmentMessage `json:"batch"`
+	SentAt flexTime         `json:"sentAt"`
+}
+
+// Segment maps one request to /segment/v1/batch (single=false) or
+// /segment/v1/track (single=true, the body is one call). basicUser is the
+// HTTP Basic user name, Segment's write key.
+func (m *Mapper) Segment(body []byte, single bool, basicUser string, receivedAt time.Time) (Result, *Error) {
+	var in segmentBody
+	if err := decode(body, &in); err != nil {
+		return Result{}, jsonError(err)
+	}
+	if single {
+		if in.Type == "" {
+			in.Type = "track"
+		}
+		in.Batch = []segmentMessage{in.segmentMessage}
+	} else if len(in.Batch) == 0 {
+		return Result{}, badBody("batch: missing or empty, expected an array of calls")
+	}
+	b := &batch{m: m}
+	b.key(basicUser)
+	b.key(in.WriteKey)
+	shared := in.segmentMessage.Context
+	for i := range in.Batch {
+		sm := &in.Batch[i]
+		b.key(sm.WriteKey)
+		if sm.Type != "track" {
+			b.res.count(NotTrack)
+			continue
+		}
+		if sm.Event == "" {
+			b.res.count(Invalid)
+			continue
+		}
+		ctx := func(k string) any {
+			if v, ok := sm.Context[k]; ok {
+				return v
+			}
+			return shared[k]
+		}
+		osm, _ := ctx("os").(map[string]any)
+		lib, _ := ctx("library").(map[string]any)
+		app, _ := ctx("app").(map[string]any)
+		p := sm.Properties
+		env := str(p["environment"])
+		if env == "" {
+			env = str(ctx("environment"))
+		}
+		e := wire.Event{
+			Event:       sm.Event,
+			Timestamp:   eventTime(sm.Timestamp, in.SentAt, receivedAt),
+			Environment: environment(env),
+			Product:     wire.Product{Version: shape(str(app["version"]))},
+			Context: wire.Context{
+				OS:        shape(strings.ToLower(str(osm["name"]))),
+				OSVersion: shape(str(osm["version"])),
+				SDK:       sdk(str(lib["name"]), str(lib["version"])),
+			},
+			Properties: properties(p),
+		}
+		delete(e.Properties, "environment")
+		delete(e.Properties, "projectId")
+		e.ProjectID = str(ctx("groupId"))
+		if e.ProjectID == "" {
+			e.ProjectID = str(p["projectId"])
+		}
+		client := idString(sm.AnonymousID)
+		if client == "" {
+			client = idString(sm.UserID)
+		}
+		if client != "" {
+			e.MachineID = m.MachineID(client)
+		}
+		if sm.MessageID != "" {
+			e.ID = m.EventID(Segment, sm.MessageID)
+		} else {
+			e.ID = randomID()
+		}
+		b.add(e)
+	}
+	return b.done()
+}
+
+// idString reads a client ID sent as a string or a number.
+func idString(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case json.Number:
+		return x.String()
+	}
+	return ""
+}
