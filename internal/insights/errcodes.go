@@ -49,6 +49,7 @@ type ErrorPoint struct {
 	Code     string `json:"code"`
 	Events   int64  `json:"events"`
 	Projects int    `json:"projects"`
+	Partial  bool   `json:"partial"` // the week is not wholly in the window and over
 }
 
 // errorsQuery reads the window's error events once (a small share of all
@@ -140,7 +141,7 @@ func (q *query) errors(r *Report) error {
 				r.Suppressed++
 				return nil
 			}
-			series = append(series, ErrorPoint{Week: weekDate(wk.Int64), Code: code.String, Events: events, Projects: projects})
+			series = append(series, ErrorPoint{Week: weekDate(wk.Int64), Code: code.String, Events: events, Projects: projects, Partial: q.partialWeek(wk.Int64)})
 		case "x":
 			r.Suppressed += int(events)
 		}

@@ -25,6 +25,7 @@ type FeaturePoint struct {
 	Feature  string  `json:"feature"`
 	Projects int     `json:"projects"`
 	Adoption float64 `json:"adoption"`
+	Partial  bool    `json:"partial"` // the week is not wholly in the window and over
 }
 
 // featuresQuery counts the active projects of each week and of the window in
@@ -80,7 +81,7 @@ func (q *query) features(r *Report) error {
 				r.Suppressed++
 				return nil
 			}
-			series = append(series, FeaturePoint{Week: weekDate(wk.Int64), Feature: feature.String, Projects: count})
+			series = append(series, FeaturePoint{Week: weekDate(wk.Int64), Feature: feature.String, Projects: count, Partial: q.partialWeek(wk.Int64)})
 			weeks = append(weeks, wk.Int64)
 		case "f":
 			rows = append(rows, FeatureRow{Feature: feature.String, Projects: count})

@@ -53,6 +53,7 @@ type Insights struct {
 	db   *sql.DB
 	plan *plan.Plan
 	k    int
+	now  func() time.Time // the clock that says which day is today; time.Now
 }
 
 // New returns the reports over db, the *sql.DB of a duckdb.Store (read only),
@@ -66,7 +67,7 @@ func New(db *sql.DB, p *plan.Plan) *Insights {
 	if k < 1 {
 		k = plan.DefaultK
 	}
-	return &Insights{db: db, plan: p, k: k}
+	return &Insights{db: db, plan: p, k: k, now: time.Now}
 }
 
 // Run computes the report called name over the window of p. A zero p.From or
@@ -96,7 +97,7 @@ func (in *Insights) Run(ctx context.Context, name string, p Params) (*Report, er
 		return nil, fmt.Errorf("insights: cannot start the %s report: %w", name, err)
 	}
 	defer tx.Rollback() // read only: nothing to commit
-	q := &query{ctx: ctx, tx: tx, in: in, p: p, lo: p.From, hi: p.To.AddDate(0, 0, 1)}
+	q := &query{ctx: ctx, tx: tx, in: in, p: p, lo: p.From, hi: p.To.AddDate(0, 0, 1), now: in.now().UTC()}
 	r := &Report{Report: name, From: p.From.Format(dateLayout), To: p.To.Format(dateLayout), K: in.k}
 	if name == "cohort" {
 		if err := q.checkCohort(); err != nil {
@@ -137,6 +138,22 @@ type query struct {
 	in     *Insights
 	p      Params
 	lo, hi time.Time
+	now    time.Time
+}
+
+// partialDay says whether the day d (days since 1970-01-01) is unfinished:
+// today, or later.
+func (q *query) partialDay(d int64) bool {
+	return time.UnixMilli((d + 1) * 86400000).After(q.now)
+}
+
+// partialWeek says whether the week w (see weekOf) is not wholly in the
+// window and in the past: it starts before the window, ends after it, or is
+// unfinished.
+func (q *query) partialWeek(w int64) bool {
+	start := time.UnixMilli((7*w - 3) * 86400000)
+	end := start.AddDate(0, 0, 7)
+	return start.Before(q.lo) || end.After(q.hi) || end.After(q.now)
 }
 
 // args returns the named parameters every query may use: $lo and $hi (the

@@ -180,16 +180,16 @@ func near(t *testing.T, what string, got, want float64) {
 var (
 	reportKeys  = []string{"report", "from", "to", "k", "activeProjects", "summary", "rows", "series", "suppressed"}
 	contractKey = map[string][3][]string{ // summary, row, series point
-		"overview": {{"machines", "events", "ciShare"}, {"dimension", "value", "projects", "share"}, {"date", "events", "activeProjects"}},
-		"features": {{}, {"feature", "projects", "adoption"}, {"week", "feature", "projects", "adoption"}},
+		"overview": {{"machines", "events", "ciShare"}, {"dimension", "value", "projects", "share"}, {"date", "events", "activeProjects", "partial"}},
+		"features": {{}, {"feature", "projects", "adoption"}, {"week", "feature", "projects", "adoption", "partial"}},
 		"cohort": {{"cohort", "rest", "feature", "test"},
 			{"attribute", "value", "cohortProjects", "restProjects", "cohortShare", "restShare", "lift", "pValue", "qValue", "significant", "direction"}, nil},
 		"setup": {{"started", "completed", "completionRate", "within", "p50Ms", "p75Ms", "p90Ms", "regression", "histogram", "topErrors"},
 			{"dimension", "value", "projects", "p50Ms", "p90Ms", "completionRate"},
-			{"week", "started", "completed", "p50Ms", "p75Ms", "p90Ms"}},
-		"errors":   {{}, {"code", "events", "projects", "firstSeen", "lastSeen", "topVersion", "topOS", "topRuntimeMajor", "attribution"}, {"week", "code", "events", "projects"}},
+			{"week", "started", "completed", "p50Ms", "p75Ms", "p90Ms", "partial"}},
+		"errors":   {{}, {"code", "events", "projects", "firstSeen", "lastSeen", "topVersion", "topOS", "topRuntimeMajor", "attribution"}, {"week", "code", "events", "projects", "partial"}},
 		"plugins":  {{"previousActiveProjects", "test"}, {"plugin", "projects", "share", "previousProjects", "change", "previousShare", "shareChange", "pValue", "qValue", "significant"}, nil},
-		"runtimes": {{}, {"runtime", "major", "version", "projects", "share", "productionShare", "otherShare"}, {"week", "runtime", "major", "share"}},
+		"runtimes": {{}, {"runtime", "major", "version", "projects", "share", "productionShare", "otherShare"}, {"week", "runtime", "major", "share", "partial"}},
 	}
 	regressionKeys = []string{"flag", "metric", "test", "pValue", "p50PValue", "p90PValue", "where", "whereFrom", "lastWeek", "lastP50Ms", "lastP90Ms", "priorP50Ms", "priorP90Ms"}
 )
@@ -348,8 +348,8 @@ func TestFeatures(t *testing.T) {
 	// Week 1: releases 4/7 (preview 2: suppressed); week 2: releases 3/5
 	// (didExport 1: suppressed).
 	want(t, "series", r.Series.([]FeaturePoint), []FeaturePoint{
-		{"2026-03-02", "releases", 4, 4.0 / 7},
-		{"2026-03-09", "releases", 3, 3.0 / 5},
+		{"2026-03-02", "releases", 4, 4.0 / 7, false},
+		{"2026-03-09", "releases", 3, 3.0 / 5, false},
 	})
 	// Rows: preview, didExport; series: two points.
 	want(t, "suppressed", r.Suppressed, 4)
@@ -514,8 +514,8 @@ func TestSetup(t *testing.T) {
 	// [120000 150000 180000 2700000]: p50 165000, p75 at 2.25 = 180000 +
 	// 0.25·2520000 = 810000, p90 at 2.7 = 1944000.
 	want(t, "series", r.Series.([]SetupPoint), []SetupPoint{
-		{"2026-03-02", 5, 3, 600000, 2100000, 3000000},
-		{"2026-03-09", 5, 4, 165000, 810000, 1944000},
+		{"2026-03-02", 5, 3, 600000, 2100000, 3000000, false},
+		{"2026-03-09", 5, 4, 165000, 810000, 1944000, false},
 	})
 	// os: darwin as week 1; windows [120000 150000 180000]: p50 150000, p90 at
 	// 1.8 = 174000; linux (P9, P10: 2) folds into other, under k. runtime 20
@@ -751,9 +751,51 @@ func TestErrors(t *testing.T) {
 	// Week 1: E_DB_CONNECT 3 events of 3 projects; E_CRASH (2) and E_RARE (1)
 	// suppressed. Week 2: E_DB_CONNECT, E_CRASH, didFailWithError (1 each)
 	// suppressed.
-	want(t, "series", r.Series.([]ErrorPoint), []ErrorPoint{{"2026-03-02", "E_DB_CONNECT", 3, 3}})
+	want(t, "series", r.Series.([]ErrorPoint), []ErrorPoint{{"2026-03-02", "E_DB_CONNECT", 3, 3, false}})
 	// 3 codes folded + 5 points.
 	want(t, "suppressed", r.Suppressed, 8)
+}
+
+// Today's day is partial, and so are the weeks that start before the window,
+// end after it, or are not over; the regression never takes the unfinished
+// week for the last full one.
+func TestPartialPeriods(t *testing.T) {
+	f := newFixture(t)
+	// Thursday 2026-03-12, 15:00: the window 2026-03-04 (a Wednesday) to
+	// 2026-03-12 (today).
+	f.in.now = func() time.Time { return time.Date(2026, 3, 12, 15, 0, 0, 0, time.UTC) }
+	var evs []store.Event
+	for i := range 5 {
+		p := fmt.Sprintf("P%d", i)
+		for _, ts := range []string{"2026-03-04 10:00", "2026-03-10 10:00", "2026-03-11 10:00", "2026-03-12 09:00"} {
+			evs = append(evs, f.ev(m(p), ts, "didFailWithError", "code", "E_X"))
+		}
+	}
+	f.add(evs...)
+	p := window("2026-03-04", "2026-03-12")
+	var days []OverviewPoint
+	for _, pt := range f.run("overview", p).Series.([]OverviewPoint) {
+		days = append(days, OverviewPoint{Date: pt.Date, Partial: pt.Partial})
+	}
+	want(t, "days", days, []OverviewPoint{{Date: "2026-03-04"}, {Date: "2026-03-10"}, {Date: "2026-03-11"}, {Date: "2026-03-12", Partial: true}})
+	// The week of 2026-03-02 starts before the window; that of 2026-03-09 is
+	// not over.
+	var weeks []ErrorPoint
+	for _, pt := range f.run("errors", p).Series.([]ErrorPoint) {
+		weeks = append(weeks, ErrorPoint{Week: pt.Week, Partial: pt.Partial})
+	}
+	want(t, "weeks", weeks, []ErrorPoint{{Week: "2026-03-02", Partial: true}, {Week: "2026-03-09", Partial: true}})
+	// A whole past week is complete.
+	for _, pt := range f.run("errors", window("2026-03-02", "2026-03-08")).Series.([]ErrorPoint) {
+		if pt.Partial {
+			t.Errorf("week %s of a whole past window is partial", pt.Week)
+		}
+	}
+	// On a Sunday afternoon, the week that ends tonight is not the last full
+	// week of the regression.
+	f.in.now = func() time.Time { return time.Date(2026, 3, 15, 15, 0, 0, 0, time.UTC) }
+	reg := f.run("setup", window("2026-03-02", "2026-03-15")).Summary.(SetupSummary).Regression
+	want(t, "last full week", reg.LastWeek, "2026-03-02")
 }
 
 func TestPlugins(t *testing.T) {
@@ -877,9 +919,9 @@ func TestRuntimes(t *testing.T) {
 	// Week 1: all 10 active: 20 4/10, 22 3/10 (18: 2, 16: 1 suppressed).
 	// Week 2: P1, P5…P7: 22 3/4 (20: 1 suppressed).
 	want(t, "series", r.Series.([]RuntimePoint), []RuntimePoint{
-		{"2026-03-02", "node", "20", 0.4},
-		{"2026-03-02", "node", "22", 0.3},
-		{"2026-03-09", "node", "22", 0.75},
+		{"2026-03-02", "node", "20", 0.4, false},
+		{"2026-03-02", "node", "22", 0.3, false},
+		{"2026-03-09", "node", "22", 0.75, false},
 	})
 	// Rows: 20.12, 18, 16; series: 3 points.
 	want(t, "suppressed", r.Suppressed, 6)

@@ -28,6 +28,7 @@ type OverviewPoint struct {
 	Date           string `json:"date"`
 	Events         int64  `json:"events"`
 	ActiveProjects int    `json:"activeProjects"`
+	Partial        bool   `json:"partial"` // the day is not over (today)
 }
 
 // overviewDaily counts events and distinct projects per day in one pass over
@@ -87,7 +88,7 @@ func (q *query) overview(r *Report) error {
 		case projects < q.in.k:
 			r.Suppressed++
 		default:
-			series = append(series, OverviewPoint{Date: dayDate(d.Int64), Events: events, ActiveProjects: projects})
+			series = append(series, OverviewPoint{Date: dayDate(d.Int64), Events: events, ActiveProjects: projects, Partial: q.partialDay(d.Int64)})
 		}
 		return nil
 	})

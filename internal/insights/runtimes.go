@@ -32,6 +32,7 @@ type RuntimePoint struct {
 	Runtime string  `json:"runtime"`
 	Major   string  `json:"major"`
 	Share   float64 `json:"share"`
+	Partial bool    `json:"partial"` // the week is not wholly in the window and over
 }
 
 // runtimesRows reads the distinct (source, production or not) pairs of the
@@ -137,7 +138,7 @@ func (q *query) runtimes(r *Report) error {
 		case count < k:
 			r.Suppressed++
 		default:
-			series = append(series, RuntimePoint{Week: weekDate(wk), Runtime: runtime, Major: major, Share: ratio(float64(count), float64(active[wk]))})
+			series = append(series, RuntimePoint{Week: weekDate(wk), Runtime: runtime, Major: major, Share: ratio(float64(count), float64(active[wk])), Partial: q.partialWeek(wk)})
 		}
 		return nil
 	})

@@ -91,6 +91,7 @@ type SetupPoint struct {
 	P50Ms     int64  `json:"p50Ms"`
 	P75Ms     int64  `json:"p75Ms"`
 	P90Ms     int64  `json:"p90Ms"`
+	Partial   bool   `json:"partial"` // the week is not wholly in the window and over
 }
 
 const (
@@ -223,7 +224,7 @@ func (q *query) setup(r *Report) error {
 	if within <= 0 {
 		within = plan.DefaultWithin
 	}
-	lastEnd := mondayOf(q.hi) // the end of the last full week: the Monday on or before the window's end
+	lastEnd := mondayOf(minTime(q.hi, q.now)) // the end of the last full week: the Monday on or before the window's end and now
 	last := lastEnd.AddDate(0, 0, -7)
 	prior := last.AddDate(0, 0, -7*regressionWeeks)
 	sum.Regression.LastWeek = last.Format(dateLayout)
@@ -275,7 +276,7 @@ func (q *query) setup(r *Report) error {
 			r.Suppressed++
 			continue
 		}
-		series = append(series, SetupPoint{Week: weekDate(w.Week), Started: w.Started, Completed: w.Completed,
+		series = append(series, SetupPoint{Week: weekDate(w.Week), Started: w.Started, Completed: w.Completed, Partial: q.partialWeek(w.Week),
 			P50Ms: quantile(w.P50, w.Completed), P75Ms: quantile(w.P75, w.Completed), P90Ms: quantile(w.P90, w.Completed)})
 	}
 	for _, d := range ds {

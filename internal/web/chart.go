@@ -44,7 +44,14 @@ type lineChart struct {
 	Area   bool
 	Ticks  ticks   // how to space the y axis; the zero value suits any number
 	YMax   float64 // 0: from the data
+	// Partial marks the x labels whose period is not over or not wholly in
+	// the window: their points are hollow and the lines to them dashed, so
+	// an unfinished day does not read as a drop.
+	Partial []bool
 }
+
+// partialAt says whether point i of c is partial.
+func (c lineChart) partialAt(i int) bool { return i < len(c.Partial) && c.Partial[i] }
 
 // ticks chooses round steps for a y axis.
 type ticks int
@@ -86,9 +93,9 @@ func (c lineChart) svg(label string) template.HTML {
 	}
 	for si, s := range c.Series {
 		cls := fmt.Sprintf("s%d", si%palette)
-		var d strings.Builder
+		var d, area, dashed strings.Builder // solid lines, the area's outline, lines to or from a partial point
 		pen := false
-		first, last := -1, -1
+		first, last, prev := -1, -1, -1
 		for i, v := range s.Values {
 			if math.IsNaN(v) {
 				pen = false
@@ -99,20 +106,29 @@ func (c lineChart) svg(label string) template.HTML {
 			}
 			last = i
 			if pen {
-				fmt.Fprintf(&d, "L%.1f %.1f", x(i), y(v))
+				fmt.Fprintf(&area, "L%.1f %.1f", x(i), y(v))
 			} else {
-				fmt.Fprintf(&d, "M%.1f %.1f", x(i), y(v))
-				pen = true
+				fmt.Fprintf(&area, "M%.1f %.1f", x(i), y(v))
 			}
+			switch {
+			case pen && (c.partialAt(i) || c.partialAt(prev)):
+				fmt.Fprintf(&dashed, "M%.1f %.1fL%.1f %.1f", x(prev), y(s.Values[prev]), x(i), y(v))
+			case pen:
+				fmt.Fprintf(&d, "M%.1f %.1fL%.1f %.1f", x(prev), y(s.Values[prev]), x(i), y(v))
+			}
+			pen, prev = true, i
 		}
 		if first < 0 {
 			continue
 		}
 		if c.Area && si == 0 {
-			fmt.Fprintf(&b, `<path class="area %s" d="%sL%.1f %.1fL%.1f %.1fZ"/>`, cls, d.String(), x(last), y(0), x(first), y(0))
+			fmt.Fprintf(&b, `<path class="area %s" d="%sL%.1f %.1fL%.1f %.1fZ"/>`, cls, area.String(), x(last), y(0), x(first), y(0))
 		}
-		if first != last {
+		if d.Len() > 0 {
 			fmt.Fprintf(&b, `<path class="line mark %s" d="%s"/>`, cls, d.String())
+		}
+		if dashed.Len() > 0 {
+			fmt.Fprintf(&b, `<path class="line partial mark %s" d="%s"/>`, cls, dashed.String())
 		}
 		for i, v := range s.Values {
 			if math.IsNaN(v) {
@@ -122,7 +138,11 @@ func (c lineChart) svg(label string) template.HTML {
 			if len(c.Series) > 1 {
 				tip = s.Name + ", " + tip
 			}
-			fmt.Fprintf(&b, `<circle class="dot mark %s" cx="%.1f" cy="%.1f" r="2.5"><title>%s</title></circle>`, cls, x(i), y(v), html.EscapeString(tip))
+			dot, r := "dot mark "+cls, 2.5
+			if c.partialAt(i) {
+				dot, r, tip = "dot partial mark "+cls, 3.5, tip+" (partial)"
+			}
+			fmt.Fprintf(&b, `<circle class="%s" cx="%.1f" cy="%.1f" r="%.1f"><title>%s</title></circle>`, dot, x(i), y(v), r, html.EscapeString(tip))
 		}
 	}
 	b.WriteString(`</svg>`)

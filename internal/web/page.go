@@ -46,6 +46,7 @@ type figure struct {
 	ID, Title, Kind string
 	SVG             template.HTML
 	Legend          []string
+	Note            string // below the legend: how to read the chart
 	Data            *table
 	Empty           string
 }
@@ -299,6 +300,9 @@ func (f *figure) line(c lineChart) *figure {
 		for _, s := range c.Series {
 			f.Legend = append(f.Legend, s.Name)
 		}
+	}
+	if slices.Contains(c.Partial, true) {
+		f.Note = "Hollow points and dashed lines: partial periods (not over yet, or not wholly in the window), not drops."
 	}
 	head := []column{{Name: "Date"}}
 	for _, s := range c.Series {

@@ -25,12 +25,36 @@ const (
 // grid collects points into series over sorted x values; a series without a
 // point at some x gets NaN there.
 type grid struct {
-	xs     map[string]bool
-	order  []string
-	values map[string]map[string]float64
+	xs      map[string]bool
+	order   []string
+	values  map[string]map[string]float64
+	partial map[string]bool // x values of periods not over or not wholly in the window
 }
 
-func newGrid() *grid { return &grid{xs: map[string]bool{}, values: map[string]map[string]float64{}} }
+func newGrid() *grid {
+	return &grid{xs: map[string]bool{}, values: map[string]map[string]float64{}, partial: map[string]bool{}}
+}
+
+// markPartial records that the period x is partial when p.
+func (g *grid) markPartial(x string, p bool) {
+	if p {
+		g.partial[x] = true
+	}
+}
+
+// partials returns, in the order of chart's x labels, which are partial.
+func (g *grid) partials() []bool {
+	xs := make([]string, 0, len(g.xs))
+	for x := range g.xs {
+		xs = append(xs, x)
+	}
+	sort.Strings(xs)
+	out := make([]bool, len(xs))
+	for i, x := range xs {
+		out[i] = g.partial[x]
+	}
+	return out
+}
 
 func (g *grid) add(name, x string, v float64) {
 	g.xs[x] = true
@@ -102,11 +126,13 @@ func (h *Handler) overview(r *http.Request, v *view, q url.Values, p insights.Pa
 	for _, pt := range points {
 		events.add("Events", pt.Date, float64(pt.Events))
 		active.add("Active projects", pt.Date, float64(pt.ActiveProjects))
+		events.markPartial(pt.Date, pt.Partial)
+		active.markPartial(pt.Date, pt.Partial)
 	}
 	x, s := events.chart(nil)
-	v.Figures = append(v.Figures, newFigure("events-per-day", "Events per day", "area").line(lineChart{X: x, Series: s, Format: count, Area: true, Ticks: wholeTicks}))
+	v.Figures = append(v.Figures, newFigure("events-per-day", "Events per day", "area").line(lineChart{X: x, Series: s, Format: count, Area: true, Ticks: wholeTicks, Partial: events.partials()}))
 	x, s = active.chart(nil)
-	v.Figures = append(v.Figures, newFigure("projects-per-day", "Active projects per day", "line").line(lineChart{X: x, Series: s, Format: count, Ticks: wholeTicks}))
+	v.Figures = append(v.Figures, newFigure("projects-per-day", "Active projects per day", "line").line(lineChart{X: x, Series: s, Format: count, Ticks: wholeTicks, Partial: active.partials()}))
 	var bars []bar
 	for _, row := range rep.Rows.([]insights.OverviewRow) {
 		if row.Dimension == by {
@@ -149,10 +175,11 @@ func (h *Handler) features(r *http.Request, v *view, q url.Values, p insights.Pa
 	g := newGrid()
 	for _, pt := range rep.Series.([]insights.FeaturePoint) {
 		g.add(pt.Feature, pt.Week, pt.Adoption)
+		g.markPartial(pt.Week, pt.Partial)
 	}
 	x, s := g.chart(top)
 	v.Figures = append(v.Figures, newFigure("adoption-weekly", "Weekly adoption of the most adopted features (week starting)", "line").
-		line(lineChart{X: x, Series: s, Format: percent}))
+		line(lineChart{X: x, Series: s, Format: percent, Partial: g.partials()}))
 	v.Tables = append(v.Tables, t)
 	return rep, nil
 }
@@ -325,9 +352,10 @@ func (h *Handler) setup(r *http.Request, v *view, q url.Values, p insights.Param
 		g.add("p50", pt.Week, float64(pt.P50Ms))
 		g.add("p75", pt.Week, float64(pt.P75Ms))
 		g.add("p90", pt.Week, float64(pt.P90Ms))
+		g.markPartial(pt.Week, pt.Partial)
 	}
 	x, s := g.chart(nil)
-	v.Figures = append(v.Figures, newFigure("setup-weekly", "Setup time by the week setup started: p50, p75, p90", "line").line(lineChart{X: x, Series: s, Format: duration, Ticks: durationTicks}))
+	v.Figures = append(v.Figures, newFigure("setup-weekly", "Setup time by the week setup started: p50, p75, p90", "line").line(lineChart{X: x, Series: s, Format: duration, Ticks: durationTicks, Partial: g.partials()}))
 	var bars []bar
 	t := &table{Caption: "Setup by operating system and runtime major",
 		Head: []column{{Name: "Dimension"}, {Name: "Value"}, {Name: "Started", Num: true}, {Name: "p50", Num: true}, {Name: "p90", Num: true}, {Name: "Completed", Num: true}}}
@@ -398,10 +426,11 @@ func (h *Handler) errors(r *http.Request, v *view, q url.Values, p insights.Para
 	g := newGrid()
 	for _, pt := range rep.Series.([]insights.ErrorPoint) {
 		g.add(pt.Code, pt.Week, float64(pt.Events))
+		g.markPartial(pt.Week, pt.Partial)
 	}
 	x, s := g.chart(top)
 	v.Figures = append(v.Figures, newFigure("errors-weekly", "Weekly events of the most widespread codes (week starting)", "line").
-		line(lineChart{X: x, Series: s, Format: count, Ticks: wholeTicks}))
+		line(lineChart{X: x, Series: s, Format: count, Ticks: wholeTicks, Partial: g.partials()}))
 	v.Tables = append(v.Tables, t)
 	return rep, nil
 }
@@ -486,10 +515,11 @@ func (h *Handler) runtimes(r *http.Request, v *view, q url.Values, p insights.Pa
 	g := newGrid()
 	for _, pt := range rep.Series.([]insights.RuntimePoint) {
 		g.add(runtimeLabel(pt.Runtime, pt.Major), pt.Week, pt.Share)
+		g.markPartial(pt.Week, pt.Partial)
 	}
 	x, s := g.chart(top)
 	v.Figures = append(v.Figures, newFigure("runtime-weekly", "Weekly share of active projects per runtime major (week starting)", "line").
-		line(lineChart{X: x, Series: s, Format: percent}))
+		line(lineChart{X: x, Series: s, Format: percent, Partial: g.partials()}))
 	v.Tables = append(v.Tables, t)
 	return rep, nil
 }

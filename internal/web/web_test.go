@@ -48,7 +48,7 @@ func (f *reports) Run(_ context.Context, name string, p insights.Params) (*insig
 		r.Summary = insights.OverviewSummary{Machines: 55, Events: 12345, CIShare: 0.25}
 		r.Rows = []insights.OverviewRow{{Dimension: "environment", Value: "development", Projects: 30, Share: 0.75},
 			{Dimension: "os", Value: "<linux>", Projects: 20, Share: 0.5}}
-		r.Series = []insights.OverviewPoint{{Date: "2026-11-01", Events: 100, ActiveProjects: 10}, {Date: "2026-11-02", Events: 300, ActiveProjects: 12}}
+		r.Series = []insights.OverviewPoint{{Date: "2026-11-01", Events: 100, ActiveProjects: 10}, {Date: "2026-11-02", Events: 300, ActiveProjects: 12}, {Date: "2026-11-03", Events: 40, ActiveProjects: 6, Partial: true}}
 	case "features":
 		r.Summary, r.Series = insights.FeaturesSummary{}, []insights.FeaturePoint{{Week: "2026-11-02", Feature: "releases", Projects: 9, Adoption: 0.3}}
 		r.Rows = []insights.FeatureRow{{Feature: "releases", Projects: 12, Adoption: 0.3}, {Feature: "i18n", Projects: 6, Adoption: 0.15}}
@@ -249,7 +249,7 @@ func TestPages(t *testing.T) {
 	h, _ := newHandler(t, rep)
 	c := signIn(t, h)
 	want := map[string][]string{
-		"/":                        {`id="events-per-day"`, `id="projects-per-day"`, `id="projects-by"`, "12,345", "25.0%", "&lt;linux&gt;"},
+		"/":                        {`id="events-per-day"`, `id="projects-per-day"`, `id="projects-by"`, "12,345", "25.0%", "&lt;linux&gt;", `class="dot partial mark s0"`, `class="line partial mark s0"`, "Hollow points and dashed lines: partial periods"},
 		"/features":                {`id="adoption"`, `id="adoption-weekly"`, "releases", "30.0%"},
 		"/cohort":                  {`id="more-likely"`, `id="less-likely"`, "plugin seo (2.80×)", `value="feature:releases" selected`, `<table class="muted">`, "latest event in the window"},
 		"/setup":                   {`id="setup-histogram"`, `id="setup-weekly"`, `id="setup-by"`, `id="setup-errors"`, "1 min 30 s", "Mann-Whitney U", "Yes, on operating system windows", "operating system windows (p90 50 min, was 20 min, p = 0.004)"},
@@ -386,8 +386,18 @@ func TestLineChart(t *testing.T) {
 	}
 	// The gap splits the first line: a segment of two points, then a lone
 	// point that only its dot shows.
-	if !regexp.MustCompile(`class="line mark s0" d="M[0-9. ]+L[0-9. ]+M[0-9. ]+"`).MatchString(svg) {
+	if !regexp.MustCompile(`class="line mark s0" d="M[0-9. ]+L[0-9. ]+"`).MatchString(svg) {
 		t.Errorf("the first series is not one segment before its gap:\n%s", svg)
+	}
+	// A partial last period: its dots are hollow and the lines to it dashed,
+	// the rest solid.
+	part := string(lineChart{X: []string{"a", "b", "c"}, Format: count, Partial: []bool{false, false, true},
+		Series: []series{{Name: "one", Values: []float64{10, 10, 2}}}}.svg("label"))
+	solid := regexp.MustCompile(`class="line mark s0" d="M64.0 [0-9.]+L384.0 [0-9.]+"`)
+	dashed := regexp.MustCompile(`class="line partial mark s0" d="M384.0 [0-9.]+L704.0 [0-9.]+"`)
+	if !solid.MatchString(part) || !dashed.MatchString(part) || strings.Count(part, `class="dot partial mark s0"`) != 1 ||
+		strings.Count(part, `class="dot mark s0"`) != 2 || !strings.Contains(part, "c: 2 (partial)") {
+		t.Errorf("a partial last point is not drawn apart:\n%s", part)
 	}
 	if strings.Contains(svg, "<two>") || !strings.Contains(svg, "&lt;two&gt;") {
 		t.Error("series names are not escaped")
