@@ -186,6 +186,7 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case err == nil:
 			v.Window, v.Notes = windowText(rep), suppressedNote(rep)
+			explainEmpty(v, rep)
 			v.APIURL = withQuery("/api/v1/reports/"+pg.name, q)
 		case errors.Is(err, insights.ErrBadParams), errors.Is(err, errBadControl):
 			v.Error, status = strings.TrimPrefix(err.Error(), errBadControl.Error()+": "), http.StatusBadRequest
@@ -283,6 +284,29 @@ func suppressedNote(rep *insights.Report) []string {
 	}
 	return []string{fmt.Sprintf("%s covered fewer than %d projects and %s folded into “other” or left out.",
 		human.Plural(rep.Suppressed, "bucket"), rep.K, verb)}
+}
+
+// explainEmpty says in each empty chart why it is empty: too few projects in
+// the window for any bucket to be shown, buckets hidden for covering fewer
+// than k projects, or no data.
+func explainEmpty(v *view, rep *insights.Report) {
+	msg := ""
+	switch {
+	case rep.ActiveProjects < rep.K:
+		msg = fmt.Sprintf("Nothing to show yet: %s sent events in this window, and every point needs at least %d. "+
+			"At least %d projects must have sent events in the window before a chart can show anything.",
+			human.Plural(rep.ActiveProjects, "project"), rep.K, rep.K)
+	case rep.Suppressed > 0:
+		msg = fmt.Sprintf("Hidden: fewer than %d projects in each bucket of this chart (%s hidden in this report, for privacy).",
+			rep.K, human.Plural(rep.Suppressed, "bucket"))
+	default:
+		return
+	}
+	for _, f := range v.Figures {
+		if f.Empty != "" {
+			f.Empty = msg
+		}
+	}
 }
 
 // newFigure returns a figure to draw with line, bars or histogram.

@@ -30,6 +30,9 @@ type reports struct {
 	calls []string
 	err   error
 	empty bool
+	// hidden: with empty, the window has 40 active projects and 3 buckets
+	// suppressed, rather than no project at all.
+	hidden bool
 }
 
 func (f *reports) Run(_ context.Context, name string, p insights.Params) (*insights.Report, error) {
@@ -40,8 +43,11 @@ func (f *reports) Run(_ context.Context, name string, p insights.Params) (*insig
 		return nil, f.err
 	}
 	r := &insights.Report{Report: name, From: p.From.Format(time.DateOnly), To: p.To.Format(time.DateOnly), K: 5, ActiveProjects: 40}
-	if f.empty {
+	if f.empty && !f.hidden {
 		r.ActiveProjects = 0
+	}
+	if f.hidden {
+		r.Suppressed = 3
 	}
 	switch name {
 	case "overview":
@@ -340,9 +346,18 @@ func TestEmptyWindow(t *testing.T) {
 		if strings.Contains(body, "<svg") {
 			t.Errorf("%s: draws a chart with no data", p.url)
 		}
-		if !strings.Contains(body, "No data in this window.") {
-			t.Errorf("%s: does not say the window is empty", p.url)
+		if !strings.Contains(body, "Nothing to show yet: 0 projects sent events in this window, and every point needs at least 5. At least 5 projects must have sent events") {
+			t.Errorf("%s: does not say what a chart needs", p.url)
 		}
+	}
+	// Projects, but every bucket under k: each empty chart says they are
+	// hidden, not that there is nothing.
+	h, _ = newHandler(t, &reports{empty: true, hidden: true})
+	c = signIn(t, h)
+	w := serve(h, "GET", "/errors", nil, c)
+	if body := w.Body.String(); !strings.Contains(body, "Hidden: fewer than 5 projects in each bucket of this chart (3 buckets hidden") ||
+		strings.Contains(body, "No data in this window.") {
+		t.Errorf("/errors with every bucket hidden does not say so:\n%s", body)
 	}
 }
 
