@@ -268,7 +268,7 @@ func postBatch(t *testing.T, url string, events []wire.Event) answer {
 	return post(t, url+wire.BatchPath, gz(body), map[string]string{"Content-Encoding": "gzip"})
 }
 
-func adminGet(t *testing.T, url string) answer {
+func adminGet(t testing.TB, url string) answer {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, url, nil)
 	req.Header.Set("Authorization", "Bearer "+testToken)
@@ -294,7 +294,7 @@ type exported struct {
 	Build       map[string]any `json:"build"`
 }
 
-func export(t *testing.T, p *proc) []exported {
+func export(t testing.TB, p *proc) []exported {
 	t.Helper()
 	a := adminGet(t, p.URL+"/api/v1/export")
 	if a.status != http.StatusOK {
