@@ -3,7 +3,7 @@ GO       ?= go
 MODULES  := . telemetry bench
 FUZZTIME ?= 30s
 
-.PHONY: test test-norace test-node check bench fuzz build
+.PHONY: test test-norace test-node test-compat check bench fuzz build
 
 build:
 	$(GO) build -o abacus ./cmd/abacus
@@ -16,6 +16,7 @@ test: check
 	done
 	@$(MAKE) --no-print-directory test-norace
 	@$(MAKE) --no-print-directory test-node
+	@$(MAKE) --no-print-directory test-compat
 
 # test-norace: the tests the race detector would distort (allocation budgets,
 # timings), which skip themselves or do not build under -race, run once more
@@ -37,6 +38,15 @@ test-norace:
 test-node:
 	@echo "== node --test clients/node"
 	@cd clients/node && node --test test/*.test.mjs
+
+# test-compat: the collector's PostHog, Segment and Strapi routes driven by the
+# real clients (e2e/compat, its own module; .ci/run installs its npm packages
+# with npm ci --ignore-scripts). Prints what each client got stored.
+test-compat:
+	@echo "== go test e2e/compat (posthog-go, analytics-go, posthog-node, @segment/analytics-node, @strapi/core's sender)"
+	@cd e2e/compat && $(GO) vet ./... && out=$$($(GO) test -count=1 -v . 2>&1); rc=$$?; \
+		echo "$$out" | grep -E "^(--- |ok|FAIL|panic)|client "; \
+		[ $$rc -eq 0 ] || { echo "$$out"; exit 1; }
 
 check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -87,7 +87,7 @@ func (s *Server) compatHandler(protocol string, mapBody compatMapFunc) handlerFu
 			if me != nil {
 				return nil, &ingest.Error{Status: http.StatusBadRequest, Msg: me.Msg}
 			}
-			if !s.keyAccepted(res.Keys) {
+			if protocol != compat.Strapi && !s.keyAccepted(res.Keys) {
 				return nil, &ingest.Error{Status: http.StatusUnauthorized, Msg: "api key: missing or not accepted, expected one of the plan's ingestKeys"}
 			}
 			for outcome, n := range res.Counts {

@@ -172,6 +172,10 @@ func TestCompatErrorShapes(t *testing.T) {
 	if a.code != 413 || a.body["type"] != "validation_error" {
 		t.Errorf("posthog too large: %d %v", a.code, a.body)
 	}
+	// Strapi's sender carries no key: its route stays public.
+	if a := post(t, hs.URL+"/api/v2/track", []byte(`{"event":"ping","installId":"i","groupProperties":{"projectId":"`+projectA+`"}}`)); a.code != 200 {
+		t.Errorf("strapi with ingestKeys listed: %d %v, want 200", a.code, a.body)
+	}
 	var last answer
 	for range 8 {
 		last = post(t, hs.URL+"/api/v2/track", []byte(`{"event":"ping","installId":"i","groupProperties":{"projectId":"`+projectA+`"}}`))
