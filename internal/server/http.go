@@ -39,6 +39,7 @@ func (s *Server) Handler() http.Handler {
 	route := func(pattern string, h handlerFunc) {
 		name := pattern[strings.IndexByte(pattern, ' ')+1:]
 		mux.Handle(pattern, s.adapt(name, h))
+		s.patterns = append(s.patterns, pattern)
 	}
 	route("POST "+wire.BatchPath, s.ingest(false))
 	route("POST "+wire.TrackPath, s.ingest(true))
@@ -47,6 +48,7 @@ func (s *Server) Handler() http.Handler {
 	route("GET /healthz", s.healthz)
 	route("GET /readyz", s.readyz)
 	route("GET /metrics", s.metricsText)
+	route("GET /openapi.json", s.openAPI)
 	route("GET /api/v1/export", s.admin(s.export))
 	route("GET /api/v1/reports/{name}", s.admin(s.report))
 	route("DELETE /api/v1/projects/{projectId}", s.admin(s.deleteProject))

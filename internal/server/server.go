@@ -92,6 +92,7 @@ type Config struct {
 // Server is a running collector: ingest, write-ahead log, store writer, admin
 // API and operations endpoints.
 type Server struct {
+	patterns []string // the routes Handler registered
 	cfg      Config
 	logger   *slog.Logger
 	token    string
