@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,12 +49,17 @@ func openBenchStore(tb testing.TB) *duckdb.Store {
 		}
 		tb.Logf("generated %s in %v", path, time.Since(start).Round(time.Second))
 	}
-	s, err := duckdb.Open(path, duckdb.Options{})
+	s, err := duckdb.Open(path, serveDefaults)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return s
 }
+
+// serveDefaults are the store options of abacus serve's defaults
+// (--store-memory 64MB, --store-threads 1): the benchmarks measure what users
+// get.
+var serveDefaults = duckdb.Options{MemoryLimit: "64MB", Threads: 1}
 
 // generate writes the population straight into the store's tables with
 // INSERT … SELECT (a private file: the only writer), several times faster
@@ -254,10 +260,13 @@ func genSQL() []string {
 //	go test -run '^$' -bench Reports -benchtime 3x ./internal/insights
 //
 // The first run generates the data set into a DuckDB file under os.TempDir()
-// (about 20 s; later runs reuse it); -short skips the benchmarks.
+// (about 20 s; later runs reuse it); -short skips the benchmarks. The store
+// runs with abacus serve's defaults (serveDefaults: 64 MB, one thread).
 
 // BenchmarkReports runs each report over the whole 180 days (every event),
-// as BenchmarkReports/<name>/report, and its reference query as …/sql.
+// as BenchmarkReports/<name>/report, and its reference query as …/sql. Once
+// per run, before timing, it checks that the reference query's numbers equal
+// the report's computed with k = 1 (sameAnswers) and fails if they differ.
 func BenchmarkReports(b *testing.B) {
 	if testing.Short() {
 		b.Skip("generates and reads a 10M-event data set")
@@ -266,6 +275,9 @@ func BenchmarkReports(b *testing.B) {
 	defer s.Close()
 	ctx := context.Background()
 	in := New(s.DB(), plan.Default())
+	all := *plan.Default()
+	all.K = 1 // nothing suppressed: the numbers the reference queries compute
+	inAll := New(s.DB(), &all)
 	p := Params{From: benchEnd.AddDate(0, 0, -benchDays), To: benchEnd.AddDate(0, 0, -1), Feature: "releases"}
 	lo, hi := p.From, p.To.AddDate(0, 0, 1)
 	last := mondayOf(hi).AddDate(0, 0, -7)
@@ -274,6 +286,20 @@ func BenchmarkReports(b *testing.B) {
 		sql.Named("last", last), sql.Named("prior", last.AddDate(0, 0, -28)), sql.Named("lastend", last.AddDate(0, 0, 7))}
 	for _, name := range Names {
 		b.Run(name, func(b *testing.B) {
+			// Once per run: the reference query must give the report's
+			// numbers (before k-suppression).
+			r, err := inAll.Run(ctx, name, p)
+			if err != nil {
+				b.Fatal(err)
+			}
+			diffs, agreed, err := sameAnswers(ctx, s.DB(), name, r, args)
+			if err != nil {
+				b.Fatalf("reference query of %s: %v", name, err)
+			}
+			if len(diffs) > 0 || agreed == 0 {
+				b.Fatalf("%s: the reference query and the report differ (%d numbers agree):\n%s", name, agreed, strings.Join(diffs, "\n"))
+			}
+			b.Logf("%s: %d numbers of the report equal the reference query's", name, agreed)
 			b.Run("report", func(b *testing.B) {
 				for b.Loop() {
 					if _, err := in.Run(ctx, name, p); err != nil {
@@ -319,7 +345,7 @@ func drain(ctx context.Context, db *sql.DB, query string, args []any) (int, erro
 // one would write them by hand from the contract: count(DISTINCT project_id),
 // arg_max(…, time) for the latest values, date_trunc for days and weeks; one
 // query, or a few run one after the other where one query would need more
-// than the store's 256 MB. It leaves out what Run adds on top (folding
+// than the store's memory. It leaves out what Run adds on top (folding
 // buckets under k into "other", the z-test, formatting), which costs little
 // next to the queries.
 var referenceSQL = map[string][]string{

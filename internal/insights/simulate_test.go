@@ -2,6 +2,8 @@ package insights
 
 import (
 	"context"
+	"database/sql"
+	"strings"
 	"testing"
 	"time"
 
@@ -177,6 +179,45 @@ func TestSimulatedEffects(t *testing.T) {
 	for _, row := range run("errors", late).Rows.([]ErrorRow) {
 		if row.Code == truth.ErrorCode && row.FirstSeen != truth.ErrorRelease.Format(dateLayout) {
 			t.Errorf("errors from %s: %s first seen %s, want %s", late.From.Format(dateLayout), row.Code, row.FirstSeen, truth.ErrorRelease.Format(dateLayout))
+		}
+	}
+
+	// The benchmarks' hand-written reference queries give the reports'
+	// numbers (with k = 1: nothing suppressed) on this population too.
+	all := *plan.Default()
+	all.K = 1
+	inAll := New(st.DB(), &all)
+	ps := Params{From: end.AddDate(0, 0, -60), To: last, Feature: truth.Feature}
+	lo, hi := ps.From, ps.To.AddDate(0, 0, 1)
+	lw := mondayOf(hi).AddDate(0, 0, -7)
+	args := []any{sql.Named("lo", lo), sql.Named("hi", hi), sql.Named("plo", lo.Add(-hi.Sub(lo))),
+		sql.Named("slo", minTime(lo, lw.AddDate(0, 0, -28))), sql.Named("dhi", hi.Add(plan.DefaultWithin)),
+		sql.Named("last", lw), sql.Named("prior", lw.AddDate(0, 0, -28)), sql.Named("lastend", lw.AddDate(0, 0, 7))}
+	for _, name := range Names {
+		r, err := inAll.Run(ctx, name, ps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		diffs, agreed, err := sameAnswers(ctx, st.DB(), name, r, args)
+		if err != nil {
+			t.Fatalf("reference query of %s: %v", name, err)
+		}
+		if len(diffs) > 0 || agreed == 0 {
+			t.Errorf("%s: the reference query and the report differ (%d numbers agree):\n%s", name, agreed, strings.Join(diffs, "\n"))
+		} else {
+			t.Logf("%s: %d numbers agree with the reference query", name, agreed)
+		}
+		// One number off is caught.
+		switch x := r.Series.(type) {
+		case []OverviewPoint:
+			x[len(x)/2].Events++
+		case []SetupPoint:
+			x[0].Completed--
+		default:
+			continue
+		}
+		if diffs, _, _ := sameAnswers(ctx, st.DB(), name, r, args); len(diffs) != 1 {
+			t.Errorf("%s: one number changed, differences found: %q", name, diffs)
 		}
 	}
 }
