@@ -46,7 +46,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	rateIPProjects := fs.Float64("rate-ip-new-projects", 1000, "new projects per hour per client address (burst 5h' worth); negative: no limit")
 	maxConns := fs.Int("max-conns", 1024, "connections open at once; more wait for one to close; 0: no limit")
 	bodyMemory := fs.String("max-body-memory", "64MiB", "request bodies in memory at once, read and gunzipped; past it, 503")
-	minFree := fs.String("min-free", "", "free disk space kept for the store (e.g. 256MiB, 5%); below it, ingest answers 503 (default: 5% of the volume, at least 64MiB, at most 256MiB; 0: none)")
+	minFree := fs.String("min-free", "", "free disk space kept for the store (e.g. 256MiB, 5%); below it, ingest answers 503 (default: 5% of the volume, at least 64MiB, at most 256MiB or half the volume; 0: none)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json")
 	storeMemory := fs.String("store-memory", "64MB", "memory limit of the embedded DuckDB store (DuckDB syntax: 128MB, 1GB)")

@@ -10,7 +10,7 @@ import (
 
 // Default floor of free disk space: 5% of the volume, at least 64 MiB (what
 // the store needs to checkpoint its own log on a small volume) and at most
-// 256 MiB.
+// 256 MiB, and never more than half the volume.
 const (
 	defaultMinFree        = 256 << 20
 	defaultMinFreeLeast   = 64 << 20
@@ -26,6 +26,7 @@ const failingLagBytes = 8 << 20
 // the free bytes its file system must keep.
 type volume struct {
 	path  string
+	what  string // whose disk, for messages
 	floor int64
 }
 
@@ -33,14 +34,14 @@ type volume struct {
 // directory from the configuration.
 func floors(cfg Config) []volume {
 	var vols []volume
-	for _, p := range []string{cfg.DataDir, filepath.Join(cfg.DataDir, "wal")} {
-		v := volume{path: p}
+	for i, p := range []string{cfg.DataDir, filepath.Join(cfg.DataDir, "wal")} {
+		v := volume{path: p, what: []string{"the store's disk", "the write-ahead log's disk"}[i]}
 		_, total, ok := diskSpace(p)
 		switch {
 		case cfg.MinFree < 0 || !ok:
 			continue
 		case cfg.MinFree == 0 && cfg.MinFreePercent == 0:
-			v.floor = min(defaultMinFree, max(defaultMinFreeLeast, int64(float64(total)*defaultMinFreePercent/100)))
+			v.floor = min(defaultMinFree, max(defaultMinFreeLeast, int64(float64(total)*defaultMinFreePercent/100)), total/2)
 		case cfg.MinFree > 0 && cfg.MinFreePercent > 0:
 			v.floor = min(cfg.MinFree, int64(float64(total)*cfg.MinFreePercent/100))
 		case cfg.MinFree > 0:
@@ -81,8 +82,8 @@ func (s *Server) backlog(size int) error {
 		if ok && free-int64(size) < v.floor {
 			s.metrics.shed.Inc("disk")
 			return &httpError{http.StatusServiceUnavailable,
-				fmt.Sprintf("the disk is nearly full: %d MiB free, below the floor of %d MiB (--min-free) kept for the store",
-					free>>20, v.floor>>20), 10 * time.Second}
+				fmt.Sprintf("%s is nearly full: %d KiB free, below the floor of %d KiB (--min-free) kept for the store",
+					v.what, free>>10, v.floor>>10), 10 * time.Second}
 		}
 	}
 	return nil

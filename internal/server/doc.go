@@ -30,7 +30,7 @@
 // last write failed and 8 MiB of records wait for it (the log must not take
 // the space the store needs to recover), when a disk of the data directory or the log is down to its floor
 // of free space (--min-free: 5% of the volume, at least 64 MiB, at most 256
-// MiB; below twice the floor the store is checkpointed to give its own log
+// MiB or half the volume; below twice the floor the store is checkpointed to give its own log
 // back), when request bodies in memory are at their budget
 // (--max-body-memory, 64 MiB), or when MaxInflight requests (64) are already
 // being decoded and another has waited a second for its turn: under overload

@@ -69,7 +69,7 @@ type Config struct {
 	// MinFree and MinFreePercent are the free space ingest leaves on the
 	// disks of the data directory and of the log, for the store: below it,
 	// 503. The floor is the smaller of the two given; with neither, 5% of
-	// the volume, at least 64 MiB and at most 256 MiB. A negative MinFree
+	// the volume, at least 64 MiB and at most 256 MiB (and half the volume). A negative MinFree
 	// keeps no floor. Below twice the floor, the store is checkpointed (at
 	// most every 10 seconds) to give its own log back.
 	MinFree        int64
