@@ -11,6 +11,9 @@
 //     least -events events are in (after a clean stop).
 //
 // Usage (from bench/): go run ./ingest [-duration 15s] [-events 1000000]
+//
+// With -compat it measures instead the PostHog, Segment and Strapi routes
+// against /v1/batch on one abacus serve (see compat.go).
 package main
 
 import (
@@ -51,7 +54,15 @@ func main() {
 	root := flag.String("root", "..", "repository root (to build cmd/abacus)")
 	target := flag.String("target", "", "only load this running collector for -duration (for profiling)")
 	rate := flag.Float64("rate", 0, "with -target: send this many events/s in an open loop instead of a closed one")
+	compat := flag.Bool("compat", false, "measure the PostHog, Segment and Strapi routes against /v1/batch instead")
 	flag.Parse()
+	if *compat {
+		if err := runCompat(*duration, *senders, *root); err != nil {
+			fmt.Fprintln(os.Stderr, "ingest:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *target != "" {
 		g := newGenerator()
 		var r result

@@ -1,0 +1,214 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/abacushq/abacus/telemetry/wire"
+)
+
+// route is one ingest route and the bodies of its own protocol.
+type route struct {
+	name, path string
+	perBody    int64 // events per body
+	status     int   // the success status
+	bodies     [][]byte
+	gzip       bool
+	cycle      bool // bodies carry no event ID, so they may be sent again as new events
+}
+
+// runCompat measures the PostHog, Segment and Strapi routes against the
+// native /v1/batch on one abacus serve, in alternating rounds: the same
+// events, each in its protocol's own batch shape.
+func runCompat(duration time.Duration, senders int, root string) error {
+	work, err := os.MkdirTemp("", "abacus-compat-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	bin := filepath.Join(work, "abacus")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/abacus")
+	build.Dir = root
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("cannot build abacus: %w", err)
+	}
+	fmt.Printf("generating bodies...\n")
+	gen := newGenerator()
+	n := int(duration.Seconds() * 1500 / 4)
+	native := gen.take(n)
+	routes := []*route{
+		{name: "native /v1/batch (gzip, 100 events)", path: wire.BatchPath, perBody: 100, status: 202, bodies: native, gzip: true},
+		{name: "PostHog /posthog/batch/ (gzip, 100 events)", path: "/posthog/batch/", perBody: 100, status: 200, bodies: convert(gen.take(n), posthogBody, true), gzip: true},
+		{name: "Segment /segment/v1/batch (gzip, 100 events)", path: "/segment/v1/batch", perBody: 100, status: 200, bodies: convert(gen.take(n), segmentBody, true), gzip: true},
+		{name: "Strapi /api/v2/track (JSON, 1 event)", path: "/api/v2/track", perBody: 1, status: 200, bodies: strapiBodies(gen.take(50)), cycle: true},
+	}
+	addr := freeAddr()
+	srv := exec.Command(bin, "serve", "--addr", addr, "--data", filepath.Join(work, "data"), "--rate-ip", "-1", "--rate-project", "-1",
+		"--rate-ip-events", "-1", "--rate-ip-new-projects", "-1", "--log-level", "warn")
+	srv.Env = append(os.Environ(), "ABACUS_TOKEN=bench-admin-token-0123456789abcdefghij")
+	srv.Stderr = os.Stderr
+	if err := startAndWait(srv, "http://"+addr+"/readyz"); err != nil {
+		return err
+	}
+	defer func() { srv.Process.Kill(); srv.Wait() }()
+	url := "http://" + addr
+	const rounds = 3
+	res := make([]result, len(routes))
+	for i := range rounds {
+		for j, r := range routes {
+			part := len(r.bodies) / rounds
+			bodies := r.bodies[i*part : (i+1)*part]
+			if r.cycle {
+				bodies = r.bodies
+			}
+			res[j].add(routeLoop(url, r, bodies, senders, duration/rounds/time.Duration(len(routes))))
+			if _, err := waitStored(url); err != nil {
+				return err
+			}
+		}
+	}
+	fmt.Printf("\n| route | events/s | ratio to native | errors |\n|---|---|---|---|\n")
+	for j, r := range routes {
+		fmt.Printf("| %s | %.0f | %.0f%% | %d |\n", r.name, res[j].rate(), 100*res[j].rate()/res[0].rate(), res[j].errors)
+	}
+	return nil
+}
+
+// routeLoop is closedLoop for any route: each sender posts its next body as
+// soon as the last was answered; with cycle, bodies are sent round and round.
+func routeLoop(url string, r *route, bodies [][]byte, senders int, d time.Duration) result {
+	client := newClient(senders)
+	var res result
+	var mu sync.Mutex
+	var next atomic.Int64
+	deadline := time.Now().Add(d)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var n, errs int64
+			for time.Now().Before(deadline) {
+				i := int(next.Add(1)) - 1
+				if r.cycle {
+					i %= len(bodies)
+				} else if i >= len(bodies) {
+					break
+				}
+				req, _ := http.NewRequest(http.MethodPost, url+r.path, bytes.NewReader(bodies[i]))
+				req.Header.Set("Content-Type", "application/json")
+				if r.gzip {
+					req.Header.Set("Content-Encoding", "gzip")
+				}
+				resp, err := client.Do(req)
+				if err != nil {
+					errs++
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != r.status {
+					errs++
+					continue
+				}
+				n += r.perBody
+			}
+			mu.Lock()
+			res.events += n
+			res.errors += errs
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	res.elapsed = time.Since(start)
+	return res
+}
+
+func decodeBatch(gz []byte) wire.Batch {
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		panic(err)
+	}
+	var b wire.Batch
+	if err := json.NewDecoder(zr).Decode(&b); err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func convert(native [][]byte, f func(wire.Batch) any, gz bool) [][]byte {
+	out := make([][]byte, len(native))
+	for i, n := range native {
+		b, _ := json.Marshal(f(decodeBatch(n)))
+		if gz {
+			var buf bytes.Buffer
+			zw := gzip.NewWriter(&buf)
+			zw.Write(b)
+			zw.Close()
+			b = buf.Bytes()
+		}
+		out[i] = b
+	}
+	return out
+}
+
+// posthogBody is what posthog-node sends to /batch/ for the same events.
+func posthogBody(b wire.Batch) any {
+	batch := make([]map[string]any, len(b.Events))
+	for i, e := range b.Events {
+		props := map[string]any{"$groups": map[string]string{"project": e.ProjectID}, "$os": e.Context.OS, "$os_version": e.Context.OSVersion,
+			"$lib": "posthog-node", "$lib_version": "5.74.0", "$app_version": e.Product.Version, "environment": e.Environment, "$geoip_disable": true}
+		for k, v := range e.Properties {
+			props[k] = v
+		}
+		batch[i] = map[string]any{"event": e.Event, "distinct_id": e.MachineID, "uuid": e.ID, "timestamp": e.Timestamp,
+			"type": "capture", "library": "posthog-node", "library_version": "5.74.0", "properties": props}
+	}
+	return map[string]any{"api_key": "phc_bench", "batch": batch, "sent_at": b.SentAt}
+}
+
+// segmentBody is what @segment/analytics-node sends to /v1/batch for the same events.
+func segmentBody(b wire.Batch) any {
+	batch := make([]map[string]any, len(b.Events))
+	for i, e := range b.Events {
+		props := map[string]any{"projectId": e.ProjectID, "environment": e.Environment}
+		for k, v := range e.Properties {
+			props[k] = v
+		}
+		batch[i] = map[string]any{"type": "track", "event": e.Event, "messageId": "node-next-" + e.ID, "anonymousId": e.MachineID,
+			"timestamp": e.Timestamp, "properties": props, "integrations": map[string]any{}, "_metadata": map[string]any{"jsRuntime": "node"},
+			"context": map[string]any{"library": map[string]string{"name": "@segment/analytics-node", "version": "3.1.0"},
+				"os": map[string]string{"name": e.Context.OS, "version": e.Context.OSVersion}, "app": map[string]string{"version": e.Product.Version}}}
+	}
+	return map[string]any{"batch": batch, "sentAt": b.SentAt, "writeKey": "wk_bench"}
+}
+
+// strapiBodies are what @strapi/core's sender posts for the same events, one
+// event per request, uncompressed.
+func strapiBodies(native [][]byte) [][]byte {
+	var out [][]byte
+	for _, n := range native {
+		for _, e := range decodeBatch(n).Events {
+			b, _ := json.Marshal(map[string]any{"event": e.Event, "userId": "", "installId": e.MachineID, "eventProperties": e.Properties,
+				"userProperties": map[string]any{"environment": e.Environment, "os": "Linux", "osPlatform": e.Context.OS, "osArch": "x64",
+					"osRelease": e.Context.OSVersion, "nodeVersion": "v" + e.Context.RuntimeVersion},
+				"groupProperties": map[string]any{"projectId": e.ProjectID, "version": e.Product.Version, "docker": false, "isCI": e.Context.CI,
+					"useTypescriptOnServer": true, "useTypescriptOnAdmin": true, "isHostedOnStrapiCloud": false, "projectType": "Community",
+					"typescript": e.Build["typescript"], "database": "postgres"}})
+			out = append(out, b)
+		}
+	}
+	return out
+}
