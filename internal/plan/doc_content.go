@@ -65,6 +65,7 @@ type page struct {
 	Events    []docEvent
 	Setup     []seg
 	Never     [][]seg
+	Protocols []docProtocol
 	Redaction [][]seg
 	Anonymity [][]seg
 	OptOut    [][]seg
@@ -84,6 +85,7 @@ func (p *Plan) page() *page {
 			"are dropped on arrival and never stored, and a value that does not fit its declared type makes "+
 			"the collector reject the whole event. So this page always matches what is stored.", p.Product)))
 
+	pg.Protocols = protocolsDoc()
 	pg.Envelope = []docItem{
 		{"Event name and time", text("Which of the events listed below happened, and when.")},
 		{"Event ID", text("A random ID for the event, used only so that an event sent twice is stored once.")},

@@ -112,6 +112,22 @@ footer { margin-top: 3rem; color: var(--muted); font-size: .9rem; }
 {{if .Setup}}<p>{{template "segs" .Setup}}</p>
 {{end}}</section>
 
+<section aria-labelledby="other-clients">
+<h2 id="other-clients">Events from other telemetry clients</h2>
+<p>The collector also accepts what PostHog and Segment libraries and Strapi's own sender already send. Their events go through the same plan, re-keying and storage as the others; this is what it reads from each, and what it drops on arrival.</p>
+{{range .Protocols}}<h3>{{.Name}}</h3>
+<p>{{template "segs" .Routes}}</p>
+<div class="table">
+<table>
+<thead><tr><th scope="col">Stored</th><th scope="col">Read from</th></tr></thead>
+<tbody>
+{{range .Read}}<tr><th scope="row">{{.Name}}</th><td>{{template "segs" .Text}}</td></tr>
+{{end}}</tbody>
+</table>
+</div>
+<p>Dropped, never stored: {{template "segs" .Dropped}}</p>
+{{end}}</section>
+
 <section aria-labelledby="never-collected">
 <h2 id="never-collected">What is never collected</h2>
 <ul>

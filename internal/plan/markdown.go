@@ -65,6 +65,17 @@ func (p *Plan) Markdown() []byte {
 		w(mdSegs(pg.Setup, false), "\n\n")
 	}
 
+	w("## Events from other telemetry clients\n\n")
+	w("The collector also accepts what PostHog and Segment libraries and Strapi's own sender already send. ",
+		"Their events go through the same plan, re-keying and storage as the others; this is what it reads from each, ",
+		"and what it drops on arrival.\n\n")
+	for _, pr := range pg.Protocols {
+		w("### ", pr.Name, "\n\n", mdSegs(pr.Routes, false), "\n\n| Stored | Read from |\n|---|---|\n")
+		for _, it := range pr.Read {
+			w("| ", it.Name, " | ", mdSegs(it.Text, true), " |\n")
+		}
+		w("\nDropped, never stored: ", mdSegs(pr.Dropped, false), "\n\n")
+	}
 	w("## What is never collected\n\n")
 	for _, s := range pg.Never {
 		w("- ", mdSegs(s, false), "\n")
