@@ -27,7 +27,7 @@ func protocolsDoc() []docProtocol {
 			Dropped: text("`userId` (a hash of an administrator's e-mail address), the raw `installId` and `deviceId`, `userProperties.os`, and every other `groupProperties` key (`projectType`, `useTypescriptOnServer`, package.json keys the plan does not list, …)."),
 		},
 		{
-			Name:   "PostHog SDKs (posthog-node, posthog-go, posthog-js)",
+			Name:   "PostHog SDKs (posthog-node, posthog-go)",
 			Routes: text("`POST /posthog/batch/`, `/posthog/capture/`, `/posthog/e/`, `/posthog/i/v0/e/`."),
 			Read: []docItem{
 				{"Event", text("`event`; `$identify`, `$groupidentify`, `$create_alias`, `$set`, `$pageview`, `$pageleave`, `$screen` and `$autocapture` are answered and dropped unless listed above.")},
