@@ -167,7 +167,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	do("sign in", chromedp.SendKeys(chromedp.ID("token"), testToken), chromedp.Submit(chromedp.ID("token")),
 		chromedp.WaitVisible(chromedp.CSS("figure.chart")))
 	loc = get(t, ctx, "location", chromedp.Location())
-	if u, _ := url.Parse(loc); u.Path != "/plugins" || u.Query().Get("range") != "90d" {
+	if u, _ := url.Parse(loc); u.Path != "/plugins" || u.Query().Get("last") != "90d" {
 		t.Fatalf("after signing in the browser is at %s, want /plugins?last=90d", loc)
 	}
 	cookies, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{srv.URL}})
@@ -239,6 +239,34 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Logf("%s: %d charts; %s", href, len(charts), pc.Window)
 	}
 
+	// The demo's planted effects as the pages show them. Errors: the
+	// over-represented version of E_ADMIN_BUILD_CRASH is 5.4.0.
+	do("open the errors", chromedp.Navigate(srv.URL+"/errors"), chromedp.WaitVisible(chromedp.CSS("footer")))
+	row := get(t, ctx, "the E_ADMIN_BUILD_CRASH row", chromedp.Evaluate[string](
+		`(Array.from(document.querySelectorAll("section.tablebox tr")).find(r => r.textContent.includes("E_ADMIN_BUILD_CRASH")) || {}).textContent || ""`))
+	if !strings.Contains(row, "5.4.0 (×") {
+		t.Errorf("errors: the E_ADMIN_BUILD_CRASH row does not attribute it to 5.4.0: %q", row)
+	}
+	do("scroll to the errors table", chromedp.ScrollIntoView(chromedp.CSS("section.tablebox")))
+	shot(t, ctx, "section.tablebox", filepath.Join(shots, "errors-attribution.png"))
+	// Setup: the regression card and where it says setups got slower.
+	do("open the setup", chromedp.Navigate(srv.URL+"/setup"), chromedp.WaitVisible(chromedp.CSS("footer")))
+	verdict := get(t, ctx, "the setup verdict", chromedp.Evaluate[string](
+		`(Array.from(document.querySelectorAll(".kpi, .kpis > *")).find(k => k.textContent.includes("Slower than before")) || {}).textContent || ""`))
+	t.Logf("setup: %s", strings.Join(strings.Fields(verdict), " "))
+	screenshot(t, ctx, filepath.Join(shots, "setup-regression.png"))
+	// Today is not over: its point is drawn hollow, the line to it dashed,
+	// and the chart says so.
+	do("open the overview", chromedp.Navigate(srv.URL+"/?last=14d"), chromedp.WaitVisible(chromedp.CSS("#events-per-day svg")))
+	partial := get(t, ctx, "the partial points", chromedp.Evaluate[int](`document.querySelectorAll("#events-per-day .dot.partial").length`))
+	dashed := get(t, ctx, "the dashed lines", chromedp.Evaluate[int](`document.querySelectorAll("#events-per-day .line.partial").length`))
+	note := get(t, ctx, "the chart's note", chromedp.Evaluate[string](`(document.querySelector("#events-per-day .chartnote") || {}).textContent || ""`))
+	if partial != 1 || dashed != 1 || !strings.Contains(note, "partial") {
+		t.Errorf("overview: today drawn with %d hollow points and %d dashed lines, note %q; want 1, 1 and a note", partial, dashed, note)
+	}
+	do("scroll to the chart", chromedp.ScrollIntoView(chromedp.CSS("#events-per-day")))
+	shot(t, ctx, "#events-per-day", filepath.Join(shots, "partial-day.png"))
+
 	// The controls: a breakdown, the window and the cohort picker, changed as
 	// a person would (the page submits itself on change).
 	do("change the breakdown", chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS("select[name=by]")),
@@ -264,6 +292,22 @@ func TestDashboardInBrowser(t *testing.T) {
 	if loc := get(t, ctx, "location", chromedp.Location()); !strings.Contains(loc, "/signin") {
 		t.Errorf("after signing out /errors opened at %s", loc)
 	}
+
+	// A fresh collector (last: it shares the session cookie's host): every
+	// chart says what it needs.
+	fresh := startServer(t, serveOpts{})
+	do("sign in to a fresh collector", chromedp.Navigate(fresh.URL+"/"), chromedp.WaitVisible(chromedp.ID("token")),
+		chromedp.SendKeys(chromedp.ID("token"), testToken), chromedp.Submit(chromedp.ID("token")), chromedp.WaitVisible(chromedp.CSS("footer")))
+	empty := get(t, ctx, "the empty charts", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("figure.chart .nodata")).map(p => p.textContent)`))
+	if len(empty) == 0 {
+		t.Errorf("a fresh collector's overview shows no empty chart")
+	}
+	for _, e := range empty {
+		if !strings.Contains(e, "At least 5 projects must have sent events") {
+			t.Errorf("a fresh collector's empty chart says %q, not what it needs", e)
+		}
+	}
+	screenshot(t, ctx, filepath.Join(shots, "empty.png"))
 
 	time.Sleep(100 * time.Millisecond)
 	mu.Lock()
@@ -334,6 +378,15 @@ func dropStatus(problems []string, status string) []string {
 		}
 	}
 	return out
+}
+
+// shot saves a screenshot of the element sel.
+func shot(t *testing.T, ctx context.Context, sel, path string) {
+	t.Helper()
+	buf := get(t, ctx, "screenshot "+path, chromedp.Screenshot(chromedp.CSS(sel)))
+	if err := os.WriteFile(path, buf, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func screenshot(t *testing.T, ctx context.Context, path string) {
