@@ -1,7 +1,6 @@
 package compat
 
 import (
-	"bytes"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -131,18 +130,8 @@ func (e *Error) Error() string { return e.Msg }
 
 func badBody(format string, args ...any) *Error { return &Error{Msg: fmt.Sprintf(format, args...)} }
 
-// decode decodes b into v with numbers kept as json.Number.
-func decode(b []byte, v any) error {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	if err := d.Decode(v); err != nil {
-		return err
-	}
-	if d.More() {
-		return fmt.Errorf("data after the top-level value")
-	}
-	return nil
-}
+// decode decodes the JSON value b into v.
+func decode(b []byte, v any) error { return json.Unmarshal(b, v) }
 
 // jsonError names what was wrong with the body without quoting it.
 func jsonError(err error) *Error {
@@ -274,8 +263,9 @@ func truthy(v any) bool {
 
 // properties returns the foreign properties to hand to the plan: every key
 // but those starting with '$' (PostHog's own: $set, $ip, $current_url, …),
-// which no plan can declare. The plan then keeps only declared keys.
-func properties(in map[string]any) map[string]any {
+// which no plan can declare. The plan then keeps only declared keys. Values
+// stay raw JSON: the native path decodes them.
+func properties[V any](in map[string]V) map[string]any {
 	if len(in) == 0 {
 		return nil
 	}

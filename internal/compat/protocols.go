@@ -97,14 +97,13 @@ func arch(s string) string {
 
 // posthogEvent is one PostHog capture.
 type posthogEvent struct {
-	Event      string         `json:"event"`
-	DistinctID any            `json:"distinct_id"`
-	Properties map[string]any `json:"properties"`
-	Timestamp  flexTime       `json:"timestamp"`
-	UUID       string         `json:"uuid"`
-	APIKey     string         `json:"api_key"`
-	Token      string         `json:"token"`
-	Type       string         `json:"type"`
+	Event      string                     `json:"event"`
+	DistinctID json.RawMessage            `json:"distinct_id"`
+	Properties map[string]json.RawMessage `json:"properties"`
+	Timestamp  flexTime                   `json:"timestamp"`
+	UUID       string                     `json:"uuid"`
+	APIKey     string                     `json:"api_key"`
+	Token      string                     `json:"token"`
 }
 
 type posthogBody struct {
@@ -150,7 +149,7 @@ func (m *Mapper) PostHog(body []byte, receivedAt time.Time) (Result, *Error) {
 		p := pe.Properties
 		b.key(pe.APIKey)
 		b.key(pe.Token)
-		b.key(str(p["token"]))
+		b.key(rawStr(p["token"]))
 		if pe.Event == "" {
 			b.res.count(Invalid)
 			continue
@@ -162,31 +161,24 @@ func (m *Mapper) PostHog(body []byte, receivedAt time.Time) (Result, *Error) {
 		e := wire.Event{
 			Event:       pe.Event,
 			Timestamp:   eventTime(pe.Timestamp, in.SentAt, receivedAt),
-			Environment: environment(str(p["environment"])),
-			Product:     wire.Product{Version: shape(str(p["$app_version"]))},
+			Environment: environment(rawStr(p["environment"])),
+			Product:     wire.Product{Version: shape(rawStr(p["$app_version"]))},
 			Context: wire.Context{
-				OS:        shape(strings.ToLower(str(p["$os"]))),
-				OSVersion: shape(str(p["$os_version"])),
-				SDK:       sdk(str(p["$lib"]), str(p["$lib_version"])),
+				OS:        shape(strings.ToLower(rawStr(p["$os"]))),
+				OSVersion: shape(rawStr(p["$os_version"])),
+				SDK:       sdk(rawStr(p["$lib"]), rawStr(p["$lib_version"])),
 			},
 			Properties: properties(p),
 		}
 		delete(e.Properties, "environment")
 		delete(e.Properties, "projectId")
 		delete(e.Properties, "token")
-		if g, ok := p["$groups"].(map[string]any); ok {
-			e.ProjectID = str(g["project"])
-		}
+		e.ProjectID = rawStr(rawObj(p["$groups"])["project"])
 		if e.ProjectID == "" {
-			e.ProjectID = str(p["projectId"])
+			e.ProjectID = rawStr(p["projectId"])
 		}
-		switch id := pe.DistinctID.(type) {
-		case string:
-			if id != "" {
-				e.MachineID = m.MachineID(id)
-			}
-		case json.Number:
-			e.MachineID = m.MachineID(id.String())
+		if id := idString(pe.DistinctID); id != "" {
+			e.MachineID = m.MachineID(id)
 		}
 		if wire.IsUUID(pe.UUID) {
 			e.ID = strings.ToLower(pe.UUID)
@@ -202,15 +194,15 @@ func (m *Mapper) PostHog(body []byte, receivedAt time.Time) (Result, *Error) {
 
 // segmentMessage is one Segment call.
 type segmentMessage struct {
-	Type        string         `json:"type"`
-	Event       string         `json:"event"`
-	MessageID   string         `json:"messageId"`
-	AnonymousID any            `json:"anonymousId"`
-	UserID      any            `json:"userId"`
-	Timestamp   flexTime       `json:"timestamp"`
-	Properties  map[string]any `json:"properties"`
-	Context     map[string]any `json:"context"`
-	WriteKey    string         `json:"writeKey"`
+	Type        string                     `json:"type"`
+	Event       string                     `json:"event"`
+	MessageID   string                     `json:"messageId"`
+	AnonymousID json.RawMessage            `json:"anonymousId"`
+	UserID      json.RawMessage            `json:"userId"`
+	Timestamp   flexTime                   `json:"timestamp"`
+	Properties  map[string]json.RawMessage `json:"properties"`
+	Context     map[string]json.RawMessage `json:"context"`
+	WriteKey    string                     `json:"writeKey"`
 }
 
 type segmentBody struct {
@@ -250,37 +242,35 @@ func (m *Mapper) Segment(body []byte, single bool, basicUser string, receivedAt 
 			b.res.count(Invalid)
 			continue
 		}
-		ctx := func(k string) any {
+		ctx := func(k string) json.RawMessage {
 			if v, ok := sm.Context[k]; ok {
 				return v
 			}
 			return shared[k]
 		}
-		osm, _ := ctx("os").(map[string]any)
-		lib, _ := ctx("library").(map[string]any)
-		app, _ := ctx("app").(map[string]any)
+		osm, lib, app := rawObj(ctx("os")), rawObj(ctx("library")), rawObj(ctx("app"))
 		p := sm.Properties
-		env := str(p["environment"])
+		env := rawStr(p["environment"])
 		if env == "" {
-			env = str(ctx("environment"))
+			env = rawStr(ctx("environment"))
 		}
 		e := wire.Event{
 			Event:       sm.Event,
 			Timestamp:   eventTime(sm.Timestamp, in.SentAt, receivedAt),
 			Environment: environment(env),
-			Product:     wire.Product{Version: shape(str(app["version"]))},
+			Product:     wire.Product{Version: shape(rawStr(app["version"]))},
 			Context: wire.Context{
-				OS:        shape(strings.ToLower(str(osm["name"]))),
-				OSVersion: shape(str(osm["version"])),
-				SDK:       sdk(str(lib["name"]), str(lib["version"])),
+				OS:        shape(strings.ToLower(rawStr(osm["name"]))),
+				OSVersion: shape(rawStr(osm["version"])),
+				SDK:       sdk(rawStr(lib["name"]), rawStr(lib["version"])),
 			},
 			Properties: properties(p),
 		}
 		delete(e.Properties, "environment")
 		delete(e.Properties, "projectId")
-		e.ProjectID = str(ctx("groupId"))
+		e.ProjectID = rawStr(ctx("groupId"))
 		if e.ProjectID == "" {
-			e.ProjectID = str(p["projectId"])
+			e.ProjectID = rawStr(p["projectId"])
 		}
 		client := idString(sm.AnonymousID)
 		if client == "" {
@@ -300,12 +290,32 @@ func (m *Mapper) Segment(body []byte, single bool, basicUser string, receivedAt 
 }
 
 // idString reads a client ID sent as a string or a number.
-func idString(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case json.Number:
-		return x.String()
+func idString(r json.RawMessage) string {
+	if len(r) > 0 && (r[0] == '-' || r[0] >= '0' && r[0] <= '9') {
+		return string(r)
 	}
-	return ""
+	return rawStr(r)
+}
+
+// rawStr returns the string r holds, or "" when r is not a string.
+func rawStr(r json.RawMessage) string {
+	if len(r) < 2 || r[0] != '"' {
+		return ""
+	}
+	if bytes.IndexByte(r, '\\') < 0 {
+		return string(r[1 : len(r)-1])
+	}
+	var s string
+	json.Unmarshal(r, &s)
+	return s
+}
+
+// rawObj returns the members of the object r holds, or nil.
+func rawObj(r json.RawMessage) map[string]json.RawMessage {
+	if len(r) == 0 || r[0] != '{' {
+		return nil
+	}
+	var m map[string]json.RawMessage
+	json.Unmarshal(r, &m)
+	return m
 }
