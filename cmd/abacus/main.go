@@ -25,10 +25,12 @@ Usage:
   abacus version
 
 Commands:
-  serve     run the collector: ingest (POST /v1/batch, /v1/track), write-ahead log,
-            DuckDB store in <data>/events.duckdb, the dashboard at / (sign in with
-            the admin token), reports and admin API, /privacy, /metrics; --demo
-            loads 90 days of a simulated population on first run
+  serve     run the collector: ingest (POST /v1/batch, /v1/track; PostHog SDKs
+            under /posthog, Segment under /segment, Strapi's sender at
+            /api/v2/track), write-ahead log, DuckDB store in <data>/events.duckdb,
+            the dashboard at / (sign in with the admin token), reports and admin
+            API, /privacy, /metrics, /openapi.json; --demo loads 90 days of a
+            simulated population on first run
   plan      check a tracking plan (errors give file and line), print its
             "What data is collected?" page as Markdown, or show it as YAML
             ("abacus plan show default > plan.yaml" starts a plan of your own)

@@ -19,6 +19,13 @@
 //     scans; it decodes and stores events in batches of up to 5,000 or every
 //     250 ms, and releases log segments whose events are all stored.
 //
+// The PostHog, Segment and Strapi routes (compat.go) take the same path: their
+// body is read, admitted and limited like a native one, mapped to a native
+// batch by package compat, and then checked from step 2 on; they answer in
+// their protocol's own shapes and count each event in
+// abacus_compat_events_total{protocol,outcome}. GET /openapi.json describes
+// every route (openapi.json, embedded; a test keeps it complete).
+//
 // On start, the log is replayed into the store (inserts are idempotent) before
 // /readyz and ingest open. SIGKILL at any moment loses no acknowledged event.
 //
