@@ -18,6 +18,38 @@ type compactingStore struct {
 	cmu       sync.Mutex
 	compacted int
 	during    func()
+	retained  int // calls of DeleteBefore: the retention pass at start has run
+}
+
+func (s *compactingStore) DeleteBefore(ctx context.Context, t time.Time) (int64, error) {
+	s.cmu.Lock()
+	defer s.cmu.Unlock()
+	s.retained++
+	return 0, nil
+}
+
+func (s *compactingStore) setDuring(f func()) {
+	s.cmu.Lock()
+	defer s.cmu.Unlock()
+	s.during = f
+}
+
+// waitStartPass waits until the pass the collector makes at start (pending
+// compaction, then retention) is over, so that a test's own compaction is
+// the only one.
+func (s *compactingStore) waitStartPass(t *testing.T) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		s.cmu.Lock()
+		n := s.retained
+		s.cmu.Unlock()
+		if n > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the collector's start-up retention pass never ran")
+		}
+	}
 }
 
 func (s *compactingStore) compactions() int {
@@ -46,6 +78,7 @@ func (s *compactingStore) Compact(ctx context.Context) error {
 func TestEraseNowDropsLogSegments(t *testing.T) {
 	st := &compactingStore{memStore: memStore{faultyStore{stored: map[string]bool{}}}}
 	s, hs := startTestServer(t, Config{Store: st, RateIP: -1, RateProject: -1})
+	st.waitStartPass(t)
 	body := batchBody(projectA, 5)
 	if r := postJSON(t, hs.URL, body); r.StatusCode != http.StatusAccepted {
 		t.Fatalf("batch: %d", r.StatusCode)
@@ -85,15 +118,16 @@ func TestEraseNowDropsLogSegments(t *testing.T) {
 func TestErasureDuringCompactionStaysPending(t *testing.T) {
 	st := &compactingStore{memStore: memStore{faultyStore{stored: map[string]bool{}}}}
 	s, _ := startTestServer(t, Config{Store: st})
+	st.waitStartPass(t)
 	if err := s.markPending(); err != nil {
 		t.Fatal(err)
 	}
-	st.during = func() {
+	st.setDuring(func() {
 		time.Sleep(time.Millisecond)
 		if err := s.markPending(); err != nil {
 			t.Error(err)
 		}
-	}
+	})
 	if err := s.compactNow(context.Background()); err != nil {
 		t.Fatal(err)
 	}
