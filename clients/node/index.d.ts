@@ -12,15 +12,15 @@ export interface TelemetryOptions {
   environment?: string;
   /** Build configuration; values follow the rules of event properties. */
   build?: Record<string, unknown>;
-  /** Spool, fallback machine ID, recent.jsonl; default <user cache dir>/<product>/telemetry. */
+  /** Spool, machine-id, recent.jsonl; default <user cache dir>/<product>/telemetry. */
   stateDir?: string;
   /** Milliseconds close() may take, whatever the network; default 300. */
   closeBudget?: number;
-  /** Where debug mode prints each event as a JSON line; default process.stderr. */
+  /** Where debug mode prints events; default process.stderr. */
   debug?: { write(line: string): unknown } | ((line: string) => void);
   /** Events waiting for the sender; default 1000. */
   queueSize?: number;
-  /** Milliseconds an event may wait for a batch to fill; default 5000. */
+  /** Milliseconds before a partial batch is sent; default 5000. */
   flushInterval?: number;
 }
 
@@ -29,7 +29,7 @@ export type PropertyValue = string | number | boolean | bigint | ReadonlyArray<s
 /** tracked = sent + rejected + spooled + dropped + printed + pending; after close(), pending is 0. */
 export interface TelemetryStatus {
   enabled: boolean;
-  /** The rule that decided: "enabled", "DO_NOT_TRACK …", "<PRODUCT>_TELEMETRY_DISABLED …", "opt-out file …", "no package.json …", "no uuid …", "invalid package.json …", "invalid options …". */
+  /** The rule that decided ("enabled", "DO_NOT_TRACK …", "opt-out file …", "no uuid …", …). */
   reason: string;
   debug: boolean;
   tracked: number;
@@ -74,7 +74,7 @@ export declare function createProject(dir: string, product: string): Promise<str
 export declare function disable(): Promise<void>;
 /** Removes the opt-out written by disable(). */
 export declare function enable(): Promise<void>;
-/** A stable code for an error, never its message: err.code normalised, else the constructor's name in UPPER_SNAKE_CASE. */
+/** A stable code for an error, never its message: err.code, else the constructor's name, in UPPER_SNAKE_CASE. */
 export declare function errorCode(err: unknown): string;
 /** The last events sent for product on this machine (see Telemetry.recent). */
 export declare function recent(product: string, options?: { stateDir?: string }): string[];

@@ -3,7 +3,6 @@
 // queues; everything else (machine facts, encoding, redaction, sending, the
 // spool) happens later, on the event loop, never in the caller's call.
 
-const fs = require('node:fs');
 const path = require('node:path');
 const { resolveOptions, envPrefix, truthy, optOutPath, projectKey } = require('./config.js');
 const { consent, ENABLED } = require('./consent.js');
@@ -12,7 +11,7 @@ const { rawMachineID, machineID } = require('./machineid.js');
 const { props, pairsOf, validEventName } = require('./values.js');
 const { eventID } = require('./ids.js');
 const { Sender, DELIVERED, RETRY, TOO_LARGE } = require('./transport.js');
-const { Spool, discard, MAX_EVENT_BYTES } = require('./spool.js');
+const { Spool, setAside, discardLeftovers, MAX_EVENT_BYTES } = require('./spool.js');
 const { appendRecent, readRecent } = require('./recent.js');
 
 const BATCH_SIZE = 200; // events a request carries at most
@@ -27,8 +26,6 @@ const BACKOFF_MAX = 60000;
 // within their budget, exit spools what is left, synchronously.
 const live = new Set();
 let hooked = false;
-// Spool directories this process is deleting after an opt-out, once each.
-const discarding = new Set();
 
 function hook() {
   if (hooked) return;
@@ -88,18 +85,11 @@ class Telemetry {
     this._reason = decision.reason;
     this._spoolRoot = path.join(cfg.stateDir, 'spool');
     if (decision.reason !== ENABLED) {
-      // Opting out also discards what earlier runs could not send, in the
-      // background: events of a user who said no never leave the machine.
+      // Opting out also discards what earlier runs could not send: the spool
+      // is renamed aside at once (one rename, as the Go SDK does), so nothing
+      // in it is ever sent, and deleted in the background.
       const dir = decision.userOptOut ? this._spoolRoot : path.join(this._spoolRoot, projectKey(cfg.dir));
-      try {
-        if (!discarding.has(dir)) {
-          fs.lstatSync(dir);
-          discarding.add(dir);
-          setImmediate(() => discard(dir, 2000, 50).then(() => discarding.delete(dir)));
-        }
-      } catch {
-        // nothing spooled
-      }
+      setAside(cfg.stateDir, dir);
       return;
     }
     this._debug = truthy(env[envPrefix(cfg.product) + '_TELEMETRY_DEBUG']);

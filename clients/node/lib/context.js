@@ -61,8 +61,9 @@ function kernelVersion(s) {
   return m[0].replace(/\.+$/, '');
 }
 
-const GOOS = { win32: 'windows', darwin: 'darwin', linux: 'linux', freebsd: 'freebsd', openbsd: 'openbsd', sunos: 'solaris', aix: 'aix' };
-const GOARCH = { x64: 'amd64', ia32: '386', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64', loong64: 'loong64', mips: 'mips', mipsel: 'mipsle' };
+// Go's names where Node.js names them otherwise.
+const GOOS = { win32: 'windows', sunos: 'solaris' };
+const GOARCH = { x64: 'amd64', ia32: '386', ppc64: 'ppc64le', mipsel: 'mipsle' };
 
 function osVersion() {
   try {

@@ -10,11 +10,8 @@ const crypto = require('node:crypto');
 const O_NONBLOCK = fs.constants.O_NONBLOCK || 0;
 const O_NOFOLLOW = fs.constants.O_NOFOLLOW || 0;
 
-class FileError extends Error {
-  constructor(message, code) {
-    super(message);
-    this.code = code;
-  }
+function fileError(message, code) {
+  return Object.assign(new Error(message), { code });
 }
 
 // readRegular reads a regular file (or a symlink to one) of at most max bytes.
@@ -26,8 +23,8 @@ function readRegular(file, max, opts) {
   const fd = fs.openSync(file, fs.constants.O_RDONLY | O_NONBLOCK | nofollow);
   try {
     const st = fs.fstatSync(fd);
-    if (!st.isFile()) throw new FileError(`${file} is not a regular file`, 'ENOTREG');
-    if (st.size > max) throw new FileError(`${file} is larger than ${max} bytes`, 'EFBIG');
+    if (!st.isFile()) throw fileError(`${file} is not a regular file`, 'ENOTREG');
+    if (st.size > max) throw fileError(`${file} is larger than ${max} bytes`, 'EFBIG');
     // Files of /proc report a size of 0: read until the end, max + 1 at most.
     let buf = Buffer.allocUnsafe(Math.min(st.size || 4096, max) + 1);
     let n = 0;
@@ -42,7 +39,7 @@ function readRegular(file, max, opts) {
       if (r === 0) break;
       n += r;
     }
-    if (n > max) throw new FileError(`${file} is larger than ${max} bytes`, 'EFBIG');
+    if (n > max) throw fileError(`${file} is larger than ${max} bytes`, 'EFBIG');
     return { data: buf.subarray(0, n), stat: st };
   } finally {
     fs.closeSync(fd);
@@ -84,4 +81,4 @@ function mkdirPrivate(dir) {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
 }
 
-module.exports = { readRegular, readSmall, writeFileAtomic, mkdirPrivate, FileError, O_NONBLOCK, O_NOFOLLOW };
+module.exports = { readRegular, readSmall, writeFileAtomic, mkdirPrivate, O_NONBLOCK, O_NOFOLLOW };

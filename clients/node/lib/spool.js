@@ -206,11 +206,46 @@ class Spool {
   }
 }
 
+const DISCARD_PREFIX = 'spool.discard-'; // a spool directory set aside for deletion
+const discarding = new Set(); // state directories this process is cleaning
+
+// setAside renames dir (the product's spool, or a project's) to
+// <stateDir>/spool.discard-<8 hex>, where no run reads it, and starts
+// deleting what was set aside, by either SDK, in the background.
+function setAside(stateDir, dir) {
+  try {
+    fs.renameSync(dir, path.join(stateDir, DISCARD_PREFIX + crypto.randomBytes(4).toString('hex')));
+  } catch (err) {
+    if (err.code !== 'ENOENT') setImmediate(() => discard(dir));
+  }
+  let names = [];
+  try {
+    names = fs.readdirSync(stateDir).filter((n) => n.startsWith(DISCARD_PREFIX));
+  } catch {
+    return;
+  }
+  if (names.length > 0 && !discarding.has(stateDir)) {
+    discarding.add(stateDir);
+    setImmediate(() => discardLeftovers(stateDir, names).finally(() => discarding.delete(stateDir)));
+  }
+}
+
+// discardLeftovers deletes the spool directories set aside, at most 2000
+// files a run.
+async function discardLeftovers(stateDir, names) {
+  let budget = 2000;
+  for (const n of names) {
+    if (budget <= 0) return;
+    const d = path.join(stateDir, n);
+    budget -= await discard(d, budget);
+    try { await fs.promises.rmdir(d); } catch { /* not empty yet */ }
+  }
+}
+
 // discard deletes spooled events in the background, never on the caller's
-// path: all of the product's on a user-level opt-out, else the project's. It
-// deletes at most max files a run, and past the first hundred stops after ms
-// milliseconds, so that a huge spool costs each run little and never holds the
-// host's exit long.
+// path. It deletes at most max files a run, and past the first hundred stops
+// after ms milliseconds, so that a huge spool costs each run little and never
+// holds the host's exit long.
 function discard(dir, max = 2000, ms = 50) {
   let removed = 0;
   const until = Date.now() + ms;
@@ -244,4 +279,4 @@ function discard(dir, max = 2000, ms = 50) {
   return walk(dir, 0).then(() => removed, () => removed);
 }
 
-module.exports = { Spool, discard, spoolName, SPOOL_MAX_BYTES, MAX_EVENT_BYTES };
+module.exports = { Spool, setAside, discardLeftovers, discard, spoolName, SPOOL_MAX_BYTES, MAX_EVENT_BYTES };
