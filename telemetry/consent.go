@@ -31,7 +31,9 @@ func consent(cfg Config) (projectID, reason string, optOut bool) {
 		return "", prefix + "_" + ReasonEnvDisabled + " is set", true
 	}
 	if path, err := optOutPath(); err == nil {
-		if _, err := os.Stat(path); err == nil {
+		// Lstat: whatever stands at the path opts out, a dangling link too
+		// (the privacy-safe reading, and the Node.js SDK's).
+		if _, err := os.Lstat(path); err == nil {
 			return "", ReasonOptOutFile + " " + path + " exists (telemetry.Disable)", true
 		}
 	}

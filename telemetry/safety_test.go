@@ -125,6 +125,26 @@ func TestSpecialOptOutFileOptsOut(t *testing.T) {
 	})
 }
 
+// A symbolic link at the opt-out path opts out even when it leads nowhere:
+// the user put something there to say no.
+func TestDanglingOptOutLinkOptsOut(t *testing.T) {
+	isolate(t)
+	path, err := optOutPath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(t.TempDir(), "nowhere"), path); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := New(Config{Product: "strapi", Endpoint: "http://127.0.0.1:9", Dir: newProject(t, projectManifest), StateDir: t.TempDir()})
+	if st := c.Status(); st.Enabled || !strings.HasPrefix(st.Reason, ReasonOptOutFile) {
+		t.Errorf("a dangling link as the opt-out file: %+v, want opted out", st)
+	}
+}
+
 func TestSpecialSpoolFileIsSkipped(t *testing.T) {
 	isolate(t)
 	col := newCollector(t, nil)
