@@ -40,11 +40,12 @@ test-node:
 	@cd clients/node && node --test test/*.test.mjs
 
 # test-compat: the collector's PostHog, Segment and Strapi routes driven by the
-# real clients (e2e/compat, its own module; .ci/run installs its npm packages
-# with npm ci --ignore-scripts). Prints what each client got stored.
+# real clients (e2e/compat, its own module). Its npm packages are installed
+# from the lock file, without install scripts, when node_modules is missing or
+# older than the lock file. Prints what each client got stored.
 test-compat:
 	@echo "== go test e2e/compat (posthog-go, analytics-go, posthog-node, @segment/analytics-node, @strapi/core's sender)"
-	@cd e2e/compat && $(GO) vet . && out=$$($(GO) test -count=1 -v . 2>&1); rc=$$?; \
+	@cd e2e/compat && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --ignore-scripts --no-audit --no-fund --loglevel=error; } && $(GO) vet . && out=$$($(GO) test -count=1 -v . 2>&1); rc=$$?; \
 		echo "$$out" | grep -E "^(--- |ok|FAIL|panic)|client "; \
 		[ $$rc -eq 0 ] || { echo "$$out"; exit 1; }
 
