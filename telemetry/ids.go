@@ -3,8 +3,9 @@ package telemetry
 import (
 	"crypto/rand"
 	"encoding/binary"
-	"encoding/hex"
 	"time"
+
+	"github.com/abacushq/abacus/telemetry/wire"
 )
 
 // newEventID returns a version-7 UUID for an event tracked at t: time-ordered, so
@@ -17,19 +18,5 @@ func newEventID(t time.Time) string {
 	binary.BigEndian.PutUint32(b[2:6], uint32(ms))
 	b[6] = b[6]&0x0f | 0x70
 	b[8] = b[8]&0x3f | 0x80
-	return formatUUID(b)
-}
-
-func formatUUID(b [16]byte) string {
-	var s [36]byte
-	hex.Encode(s[0:8], b[0:4])
-	s[8] = '-'
-	hex.Encode(s[9:13], b[4:6])
-	s[13] = '-'
-	hex.Encode(s[14:18], b[6:8])
-	s[18] = '-'
-	hex.Encode(s[19:23], b[8:10])
-	s[23] = '-'
-	hex.Encode(s[24:], b[10:])
-	return string(s[:])
+	return wire.FormatUUID(b)
 }

@@ -97,7 +97,7 @@ func randomUUID() string {
 	rand.Read(b[:]) // never fails: crypto/rand.Read crashes the program rather than return an error
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	return formatUUID(b)
+	return wire.FormatUUID(b)
 }
 
 // CreateProject gives the project in dir (the folder holding package.json) a project ID,

@@ -96,30 +96,21 @@ func (m *Mapper) EventID(protocol, messageID string) string {
 	h.Write([]byte(messageID))
 	var u [16]byte
 	copy(u[:], h.Sum(nil))
-	return formatUUID(u)
+	return uuidV8(u)
 }
 
-func formatUUID(u [16]byte) string {
+// uuidV8 marks u as a version-8 (custom) UUID and formats it.
+func uuidV8(u [16]byte) string {
 	u[6] = u[6]&0x0f | 0x80
 	u[8] = u[8]&0x3f | 0x80
-	var b [36]byte
-	hex.Encode(b[0:8], u[0:4])
-	b[8] = '-'
-	hex.Encode(b[9:13], u[4:6])
-	b[13] = '-'
-	hex.Encode(b[14:18], u[6:8])
-	b[18] = '-'
-	hex.Encode(b[19:23], u[8:10])
-	b[23] = '-'
-	hex.Encode(b[24:], u[10:])
-	return string(b[:])
+	return wire.FormatUUID(u)
 }
 
 func randomID() string {
 	var u [16]byte
 	rand.Read(u[:])
 	u[6] = u[6]&0x0f | 0x40
-	return formatUUID(u)
+	return uuidV8(u)
 }
 
 // Error is a body the mapper cannot read at all: answer 400 with Msg, which

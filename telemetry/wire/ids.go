@@ -1,12 +1,30 @@
 package wire
 
-import "strings"
+import (
+	"encoding/hex"
+	"strings"
+)
 
 // IsUUID reports whether s is a UUID in its canonical 8-4-4-4-12 hex form
 // (either case).
 func IsUUID(s string) bool {
 	_, ok := ParseUUID(s)
 	return ok
+}
+
+// FormatUUID returns the canonical lowercase 8-4-4-4-12 form of u.
+func FormatUUID(u [16]byte) string {
+	var s [36]byte
+	hex.Encode(s[0:8], u[0:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], u[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], u[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], u[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:], u[10:])
+	return string(s[:])
 }
 
 // ParseUUID returns the 16 bytes of a UUID in the form IsUUID accepts, and

@@ -61,3 +61,13 @@ func TestParseUUID(t *testing.T) {
 		}
 	}
 }
+
+func TestFormatUUID(t *testing.T) {
+	u := [16]byte{0x7b, 0x58, 0x1c, 0x0d, 0x89, 0xb7, 0x47, 0x9e, 0xb3, 0x79, 0xa7, 0x6a, 0xb9, 0x0b, 0x87, 0x54}
+	if got, want := FormatUUID(u), "7b581c0d-89b7-479e-b379-a76ab90b8754"; got != want {
+		t.Fatalf("FormatUUID = %q, want %q", got, want)
+	}
+	if back, ok := ParseUUID(FormatUUID(u)); !ok || back != u {
+		t.Fatalf("ParseUUID(FormatUUID(u)) = %x, %v", back, ok)
+	}
+}

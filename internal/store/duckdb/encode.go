@@ -2,7 +2,6 @@ package duckdb
 
 import (
 	"bytes"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,19 +24,7 @@ func parseUUID(s string) (duckdb.UUID, bool) {
 }
 
 // formatUUID returns the lowercase 36-character form of the 16 bytes in b.
-func formatUUID(b []byte) string {
-	var s [36]byte
-	hex.Encode(s[0:8], b[0:4])
-	s[8] = '-'
-	hex.Encode(s[9:13], b[4:6])
-	s[13] = '-'
-	hex.Encode(s[14:18], b[6:8])
-	s[18] = '-'
-	hex.Encode(s[19:23], b[8:10])
-	s[23] = '-'
-	hex.Encode(s[24:], b[10:16])
-	return string(s[:])
-}
+func formatUUID(b []byte) string { return wire.FormatUUID([16]byte(b)) }
 
 // uuidLiteral returns u as a SQL literal.
 func uuidLiteral(u duckdb.UUID) string {
