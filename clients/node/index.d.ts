@@ -1,18 +1,17 @@
 // Types of @abacushq/telemetry. See README.md.
 
 export interface TelemetryOptions {
-  /** The product's name, ^[a-z0-9][a-z0-9._-]{0,63}$: key in package.json, prefix of its variables, key of the machine-ID hash. */
+  /** ^[a-z0-9][a-z0-9._-]{0,63}$: the package.json key and variable prefix. */
   product: string;
   version?: string;
   /** The collector's base URL; required unless <PRODUCT>_TELEMETRY_DEBUG=1. */
   endpoint?: string;
   /** The project root holding package.json; default: the working directory. */
   dir?: string;
-  /** development, staging, production, test or other; default from <PRODUCT>_ENV, NODE_ENV, APP_ENV. */
+  /** Default from <PRODUCT>_ENV, NODE_ENV, APP_ENV. */
   environment?: string;
-  /** Build configuration; values follow the rules of event properties. */
   build?: Record<string, unknown>;
-  /** Spool, machine-id, recent.jsonl; default <user cache dir>/<product>/telemetry. */
+  /** Default <user cache dir>/<product>/telemetry. */
   stateDir?: string;
   /** Milliseconds close() may take, whatever the network; default 300. */
   closeBudget?: number;
@@ -57,7 +56,7 @@ export interface TelemetryStatus {
 }
 
 export declare class Telemetry {
-  /** Decides consent at once; never throws (invalid options give a disabled client whose status() says why). */
+  /** Never throws: bad options give a disabled client; status() says why. */
   constructor(options: TelemetryOptions);
   /** Synchronous, never throws, never blocks, no I/O; a no-op after close(). */
   track(name: string, properties?: Record<string, PropertyValue>): void;
@@ -68,7 +67,7 @@ export declare class Telemetry {
   recent(): string[];
 }
 
-/** Adds "<product>": {"uuid": …} to dir/package.json, byte-preserving, and returns the ID (an ID already there is kept). */
+/** Adds "<product>": {"uuid": …} to dir/package.json, byte-preserving; returns the ID (one there is kept). */
 export declare function createProject(dir: string, product: string): Promise<string>;
 /** Opts this user out of every product using Abacus (the file the Go SDK reads too). */
 export declare function disable(): Promise<void>;

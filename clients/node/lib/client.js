@@ -24,6 +24,10 @@ const BACKOFF_MAX = 60000;
 
 // Clients not yet closed, for the process hooks: beforeExit flushes them
 // within their budget, exit spools what is left, synchronously.
+// RECENT_WAIT_MS bounds how long close waits for the record of what was
+// sent to be written (it is taken from the spool's reserve of the budget).
+const RECENT_WAIT_MS = 50;
+
 const live = new Set();
 let hooked = false;
 
@@ -479,8 +483,14 @@ class Telemetry {
         }
         this._spool.acked(events);
         // The record holds the batch the collector acknowledged, as it was sent.
-        const err = appendRecent(this._cfg.stateDir, events.map((e) => e.raw));
-        if (err) this._lastError = err;
+        // Written off the host's thread; close waits for it, within its budget.
+        const w = appendRecent(this._cfg.stateDir, events.map((e) => e.raw)).then((err) => {
+          if (err) this._lastError = err;
+        });
+        this._recentWrite = w;
+        w.then(() => {
+          if (this._recentWrite === w) this._recentWrite = null;
+        });
         break;
       }
       case TOO_LARGE:
@@ -575,8 +585,21 @@ class Telemetry {
       this._lastError = `telemetry: internal error: ${describe(err)}`;
     } finally {
       if (this._sender) this._sender.close();
-      if (this._closeResolve) this._closeResolve();
+      if (this._closeResolve) this._resolveAfterRecord(this._closeResolve);
     }
+  }
+
+  // _resolveAfterRecord resolves close once the record of what was sent is
+  // written, waiting RECENT_WAIT_MS at most: close's budget keeps that much
+  // in reserve. An exiting process cannot wait; the record is best effort.
+  _resolveAfterRecord(resolve) {
+    const w = this._recentWrite;
+    if (!w) return resolve();
+    const t = setTimeout(resolve, RECENT_WAIT_MS);
+    w.then(() => {
+      clearTimeout(t);
+      resolve();
+    });
   }
 
   _beforeExit() {

@@ -5,8 +5,9 @@
 // 256 KiB, whichever is smaller. A user reads it through the product's
 // "telemetry show" command.
 
+const fs = require('node:fs');
 const path = require('node:path');
-const { readRegular, writeFileAtomic, mkdirPrivate } = require('./fsafe.js');
+const { readRegular, O_NONBLOCK, O_NOFOLLOW } = require('./fsafe.js');
 
 const RECENT_MAX_EVENTS = 100;
 const RECENT_MAX_BYTES = 256 << 10;
@@ -35,19 +36,45 @@ function keep(lines) {
   return out.reverse();
 }
 
-// append adds the acknowledged events; it returns an error text or ''.
+// appendRecent adds the acknowledged events off the host's thread: the file
+// is read and rewritten with asynchronous I/O (the thread pool), so a
+// delivered batch never stalls the host's event loop. Writes to one file are
+// chained, one after the other. The promise resolves to an error text or ''.
+const chains = new Map();
+
 function appendRecent(stateDir, raws) {
-  if (raws.length === 0) return '';
   const file = path.join(stateDir, FILE);
+  const next = (chains.get(file) || Promise.resolve()).then(() => rewrite(stateDir, file, raws)).then(
+    () => '',
+    (err) => `cannot write ${JSON.stringify(file)}: ${err && err.message}`,
+  );
+  chains.set(file, next);
+  return next;
+}
+
+async function rewrite(stateDir, file, raws) {
+  const fsp = fs.promises;
+  let old = [];
+  // Non-blocking and not through a link: a FIFO or device planted here is
+  // refused, never waited on; it is replaced by the new file.
+  const h = await fsp.open(file, fs.constants.O_RDONLY | O_NONBLOCK | O_NOFOLLOW).catch(() => null);
+  if (h) {
+    const st = await h.stat();
+    if (st.isFile() && st.size <= 4 * RECENT_MAX_BYTES) old = (await h.readFile('utf8')).split('\n').filter(Boolean);
+    await h.close();
+  }
+  await fsp.mkdir(stateDir, { recursive: true, mode: 0o700 });
+  const tmp = `${file}.tmp-${process.pid}-${seq++}`;
   try {
-    const lines = keep(readLines(stateDir).concat(raws));
-    mkdirPrivate(stateDir);
-    writeFileAtomic(file, Buffer.from(lines.map((l) => l + '\n').join('')), 0o600);
-    return '';
+    await fsp.writeFile(tmp, keep(old.concat(raws)).map((l) => l + '\n').join(''), { mode: 0o600, flag: 'wx' });
+    await fsp.rename(tmp, file);
   } catch (err) {
-    return `cannot write ${JSON.stringify(file)}: ${err.message}`;
+    await fsp.unlink(tmp).catch(() => {});
+    throw err;
   }
 }
+
+let seq = 0;
 
 // read returns the recorded events, oldest first, as the JSON text that was
 // sent.
