@@ -12,7 +12,7 @@ build:
 test: check
 	@for m in $(MODULES); do \
 		echo "== go test -race $$m"; \
-		(cd $$m && $(GO) test -race -count=1 ./...) || exit 1; \
+		(cd $$m && $(GO) test -race -count=1 -timeout 30m ./...) || exit 1; \
 	done
 	@$(MAKE) --no-print-directory test-norace
 	@$(MAKE) --no-print-directory test-node

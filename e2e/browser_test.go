@@ -93,7 +93,10 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	srv := startServer(t, serveOpts{args: []string{"--demo"}})
+	// The dashboard is under test, not data races: the demo loads at full
+	// speed without the race detector (under it, a busy CI machine takes
+	// minutes for the 210,000 events).
+	srv := startServer(t, serveOpts{args: []string{"--demo"}, bin: plainBinary(t)})
 	waitForDemo(t, srv)
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],

@@ -14,7 +14,7 @@ func TestServeDemo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("loads 90 days of simulated data")
 	}
-	srv := startServer(t, serveOpts{args: []string{"--demo"}})
+	srv := startServer(t, serveOpts{args: []string{"--demo"}, bin: plainBinary(t)}) // full speed: see TestDashboardInBrowser
 	accepted := regexp.MustCompile(`(?m)^abacus_events_accepted_total (\d+)$`)
 	waitForDemo(t, srv)
 	m := accepted.FindStringSubmatch(string(adminGet(t, srv.URL+"/metrics").body))

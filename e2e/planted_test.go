@@ -19,8 +19,11 @@ func TestReportsFindThePlantedEffects(t *testing.T) {
 	if testing.Short() {
 		t.Skip("sends the default simulated population")
 	}
-	srv := startServer(t, serveOpts{})
-	sim := osexec.Command(binary, "simulate", "--server", srv.URL, "--seed", "42")
+	// The reports are under test, not data races: collector and simulator
+	// run at full speed without the race detector.
+	bin := plainBinary(t)
+	srv := startServer(t, serveOpts{bin: bin})
+	sim := osexec.Command(bin, "simulate", "--server", srv.URL, "--seed", "42")
 	sim.Env = os.Environ()
 	if out, err := sim.CombinedOutput(); err != nil {
 		t.Fatalf("simulate: %v\n%s", err, out)
