@@ -85,7 +85,9 @@ func TestTableEscapesControlCharacters(t *testing.T) {
 	}
 	// Below the header line, one line a row: a value's newline would add one.
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	header := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(strings.Join(strings.Fields(l), " "), "plugin projects ") })
+	header := slices.IndexFunc(lines, func(l string) bool {
+		return strings.HasPrefix(strings.Join(strings.Fields(l), " "), "plugin projects ")
+	})
 	if header < 0 {
 		t.Fatalf("no header line in the table:\n%s", s)
 	}
