@@ -93,6 +93,9 @@ func TestHostileChild(t *testing.T) {
 		}
 	case "heap": // collector down, 3,000 events/s of 64 properties × 256 characters
 		cfg.CloseBudget = 300 * time.Millisecond
+		if d, err := time.ParseDuration(os.Getenv("H_BUDGET")); err == nil {
+			cfg.CloseBudget = d
+		}
 		c, err := New(cfg)
 		if err != nil {
 			res.Err = err.Error()

@@ -199,8 +199,10 @@ func checkWritable(path string, info fs.FileInfo) error {
 // beside path when it was killed between writing and renaming. It runs under the
 // directory lock, so no live call is writing one.
 func removeStaleTemps(path string) {
-	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp"))
-	for _, m := range matches {
+	for _, m := range namesWithPrefix(filepath.Dir(path), "."+filepath.Base(path)+".") {
+		if !strings.HasSuffix(m, ".tmp") {
+			continue
+		}
 		mid := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(m), "."+filepath.Base(path)+"."), ".tmp")
 		if mid == "" || strings.Trim(mid, "0123456789") != "" {
 			continue // not a name os.CreateTemp gave us

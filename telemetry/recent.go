@@ -68,7 +68,9 @@ func readRecent(path string) ([]json.RawMessage, error) {
 		return nil, fmt.Errorf("cannot read %q: %w", path, err)
 	}
 	var out []json.RawMessage
-	for _, line := range bytes.Split(data, []byte{'\n'}) {
+	for len(data) > 0 {
+		var line []byte
+		line, data, _ = bytes.Cut(data, []byte{'\n'})
 		if len(line) > 0 && json.Valid(line) {
 			out = append(out, json.RawMessage(line))
 		}

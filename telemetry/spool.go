@@ -108,8 +108,7 @@ func (c *Client) discardSpool(userOptOut bool) {
 
 // hasDiscards reports whether stateDir holds spool directories set aside.
 func hasDiscards(stateDir string) bool {
-	m, _ := filepath.Glob(filepath.Join(stateDir, discardPrefix+"*"))
-	return len(m) > 0
+	return len(namesWithPrefix(stateDir, discardPrefix)) > 0
 }
 
 // discardLeftovers deletes the spool directories set aside, at most
@@ -120,7 +119,7 @@ func discardLeftovers(stateDir string) {
 	}
 	defer discarding.Delete(stateDir)
 	defer func() { recover() }()
-	m, _ := filepath.Glob(filepath.Join(stateDir, discardPrefix+"*"))
+	m := namesWithPrefix(stateDir, discardPrefix)
 	budget := discardMaxFiles
 	for _, d := range m {
 		if budget <= 0 {
@@ -128,6 +127,20 @@ func discardLeftovers(stateDir string) {
 		}
 		budget -= removeBounded(d, budget)
 	}
+}
+
+// namesWithPrefix returns the paths of dir's entries whose names start with
+// prefix (filepath.Glob would do, but links the pattern matcher into every
+// host binary for two fixed prefixes).
+func namesWithPrefix(dir, prefix string) []string {
+	entries, _ := os.ReadDir(dir)
+	var out []string
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), prefix) {
+			out = append(out, filepath.Join(dir, e.Name()))
+		}
+	}
+	return out
 }
 
 // removeBounded deletes the tree at dir, at most max entries, reading the
