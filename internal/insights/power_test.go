@@ -1,10 +1,11 @@
+//go:build !race
+
 package insights
 
 import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"testing"
 	"time"
 
@@ -12,10 +13,10 @@ import (
 )
 
 // TestRegressionWherePower measures regressionWhere's false-positive rate
-// and power on generated populations (ABACUS_REGRESSION_POWER=1, about ten
-// seconds):
+// and power on generated populations (about ten seconds; not under the race
+// detector, which makes it minutes: make test-norace runs it):
 //
-//	ABACUS_REGRESSION_POWER=1 go test -count=1 -run TestRegressionWherePower -v ./internal/insights/
+//	go test -count=1 -run TestRegressionWherePower -v ./internal/insights/
 //
 // Setup durations are drawn independently from internal/simulate's setup
 // distribution (its floor plus a log-normal part with its median and p90;
@@ -34,9 +35,6 @@ import (
 const z90 = 1.2815515655446004
 
 func TestRegressionWherePower(t *testing.T) {
-	if os.Getenv("ABACUS_REGRESSION_POWER") == "" {
-		t.Skip("set ABACUS_REGRESSION_POWER=1 to measure the detector (about ten seconds)")
-	}
 	truth, err := simulate.TruthsFor(simulate.Config{})
 	if err != nil {
 		t.Fatal(err)
