@@ -31,18 +31,11 @@ type route struct {
 // native /v1/batch on one abacus serve, in alternating rounds: the same
 // events, each in its protocol's own batch shape.
 func runCompat(duration time.Duration, senders int, root string) error {
-	work, err := os.MkdirTemp("", "abacus-compat-bench-")
+	work, bin, err := buildAbacus(root, "abacus-compat-bench-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(work)
-	bin := filepath.Join(work, "abacus")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/abacus")
-	build.Dir = root
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		return fmt.Errorf("cannot build abacus: %w", err)
-	}
 	fmt.Printf("generating bodies...\n")
 	gen := newGenerator()
 	n := int(duration.Seconds() * 1500 / 4)

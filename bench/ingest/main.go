@@ -127,19 +127,30 @@ func (r result) pct(p float64) time.Duration {
 	return s[min(len(s)-1, int(float64(len(s))*p))]
 }
 
-func run(duration time.Duration, senders, total int, root string) error {
-	work, err := os.MkdirTemp("", "abacus-ingest-bench-")
+// buildAbacus builds the collector of the repository at root into a new
+// temporary directory, which the caller removes.
+func buildAbacus(root, prefix string) (work, bin string, err error) {
+	work, err = os.MkdirTemp("", prefix)
 	if err != nil {
-		return err
+		return "", "", err
 	}
-	defer os.RemoveAll(work)
-	bin := filepath.Join(work, "abacus")
+	bin = filepath.Join(work, "abacus")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/abacus")
 	build.Dir = root
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
-		return fmt.Errorf("cannot build abacus: %w", err)
+		os.RemoveAll(work)
+		return "", "", fmt.Errorf("cannot build abacus: %w", err)
 	}
+	return work, bin, nil
+}
+
+func run(duration time.Duration, senders, total int, root string) error {
+	work, bin, err := buildAbacus(root, "abacus-ingest-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
 	self, err := os.Executable()
 	if err != nil {
 		return err
