@@ -3,10 +3,8 @@ package server
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -18,19 +16,8 @@ import (
 
 func startPlanServer(t *testing.T, cfg Config, p *plan.Plan) *httptest.Server {
 	t.Helper()
-	cfg.DataDir = t.TempDir()
 	cfg.Plan = p
-	cfg.Token = testAdminToken
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	s, err := Open(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(s.Handler())
-	t.Cleanup(func() { hs.Close(); s.Close() })
+	_, hs := startTestServer(t, cfg)
 	return hs
 }
 

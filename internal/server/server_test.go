@@ -41,7 +41,9 @@ const testAdminToken = "test-token-0123456789abcdef0123456789"
 func startTestServer(t *testing.T, cfg Config) (*Server, *httptest.Server) {
 	t.Helper()
 	cfg.DataDir = t.TempDir()
-	cfg.Plan = plan.Default()
+	if cfg.Plan == nil {
+		cfg.Plan = plan.Default()
+	}
 	cfg.Token = testAdminToken
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	s, err := Open(cfg)
