@@ -293,9 +293,9 @@ func explainEmpty(v *view, rep *insights.Report) {
 	msg := ""
 	switch {
 	case rep.ActiveProjects < rep.K:
-		msg = fmt.Sprintf("Nothing to show yet: %s sent events in this window, and every point needs at least %d. "+
-			"At least %d projects must have sent events in the window before a chart can show anything.",
-			human.Plural(rep.ActiveProjects, "project"), rep.K, rep.K)
+		msg = fmt.Sprintf("Nothing to show yet: %s sent events in this window. "+
+			"At least %d projects must have sent events in the window before a chart can show anything (for privacy).",
+			human.Plural(rep.ActiveProjects, "project"), rep.K)
 	case rep.Suppressed > 0:
 		msg = fmt.Sprintf("Hidden: fewer than %d projects in each bucket of this chart (%s hidden in this report, for privacy).",
 			rep.K, human.Plural(rep.Suppressed, "bucket"))
