@@ -1,6 +1,6 @@
 # Every command CI runs is here, and nothing else: what CI does, a person can do.
 GO       ?= go
-MODULES  := . telemetry bench
+MODULES  := . telemetry bench e2e
 FUZZTIME ?= 30s
 
 .PHONY: test test-norace test-node test-compat check bench fuzz build

@@ -54,7 +54,9 @@ func plainBinary(t testing.TB) string {
 	}
 	plainOnce.Do(func() {
 		plainBin = filepath.Join(filepath.Dir(binary), "abacus-norace")
-		if out, err := exec.Command("go", "build", "-o", plainBin, "../cmd/abacus").CombinedOutput(); err != nil {
+		build := exec.Command("go", "build", "-o", plainBin, "./cmd/abacus")
+		build.Dir = ".."
+		if out, err := build.CombinedOutput(); err != nil {
 			plainErr = fmt.Errorf("cannot build abacus without -race: %v\n%s", err, out)
 		}
 	})
@@ -574,7 +576,7 @@ func TestSimulatorPassesDefaultLimits(t *testing.T) {
 // collector's peak RSS; then the disk-full scenario (root: it mounts a tmpfs).
 // Run it with:
 //
-//	go test ./e2e -run '^$' -bench Abuse -benchtime 1x -v
+//	cd e2e && go test -run '^$' -bench Abuse -benchtime 1x -v .
 func BenchmarkAbuse(b *testing.B) {
 	const d = 10 * time.Second
 	cases := []struct {

@@ -8,4 +8,8 @@
 // answered with its status and a JSON error, no client address or user agent
 // kept anywhere, 503 when the log's disk is full, TLS, the admin token,
 // erasure, retention, and the simulator's population stored whole.
+//
+// e2e is a module of its own, so that its test-only dependencies (chromedp
+// for the dashboard's browser test) stay out of the product's go.mod; the
+// binary it drives is built in the product's module, as users build it.
 package e2e

@@ -42,7 +42,10 @@ func TestMain(m *testing.M) {
 	if raceEnabled {
 		args = append(args, "-race")
 	}
-	cmd := exec.Command("go", append(args, "../cmd/abacus")...)
+	// The binary is built in the product's module (the repository root), so it
+	// is the binary users build, with the product's dependencies.
+	cmd := exec.Command("go", append(args, "./cmd/abacus")...)
+	cmd.Dir = ".."
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "cannot build abacus:", err)
