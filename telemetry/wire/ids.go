@@ -35,7 +35,7 @@ func ParseUUID(s string) (u [16]byte, ok bool) {
 	}
 	j := 0
 	for i := 0; i < 36; {
-		if s[i] == '-' {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
 			i++
 			continue
 		}

@@ -55,7 +55,8 @@ func TestParseUUID(t *testing.T) {
 	if !ok || u != want {
 		t.Fatalf("ParseUUID = %x, %v; want %x", u, ok, want)
 	}
-	for _, bad := range []string{"", "7b581c0d89b7479eb379a76ab90b8754", "7b581c0d-89b7-479e-b379-a76ab90b875g", "7b581c0d-89b7-479e-b379a-76ab90b8754"} {
+	for _, bad := range []string{"", "7b581c0d89b7479eb379a76ab90b8754", "7b581c0d-89b7-479e-b379-a76ab90b875g", "7b581c0d-89b7-479e-b379a-76ab90b8754",
+		"00000000-0000-0000-0000-000000-00000", "7b581c0d-89b7-479e-b379-a-6ab90b8754"} { // a dash out of place, not a panic
 		if _, ok := ParseUUID(bad); ok {
 			t.Errorf("ParseUUID(%q) accepted", bad)
 		}
