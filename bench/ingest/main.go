@@ -1,19 +1,30 @@
-// Command ingest measures the collector's ingest against a floor server over
-// loopback, in one run:
+// Command ingest measures the collector's ingest over loopback against two
+// floors that run the collector's own code in their own processes:
 //
-//  1. the floor (this program, "floor" mode, in its own process) only reads,
-//     gunzips and decodes each batch into wire types, and answers 202;
-//  2. the real `abacus serve` (WAL with fsync, plan check, re-keying, DuckDB)
-//     gets the same bodies from the same 16 concurrent senders;
-//  3. the real server again, open loop at half its measured rate, for the ack
-//     latency percentiles;
-//  4. the server's peak RSS, and the bytes on disk per stored event once at
-//     least -events events are in (after a clean stop).
+//   - decode: the request path up to wire events (read, gunzip, UTF-8, scan,
+//     decode), nothing checked, nothing kept;
+//   - pipeline: the whole ingest pipeline (decode, tracking plan, time
+//     window, re-keying), nothing durable;
+//   - abacus serve: the real collector (dedup, write-ahead log with fsync
+//     before every 202, store writer into DuckDB), at the defaults users get
+//     apart from the rate limits, which are off.
 //
-// Usage (from bench/): go run ./ingest [-duration 15s] [-events 1000000]
+// The three are loaded in turn by the same 16 closed-loop senders, in
+// -rounds rounds of -duration each (decode, pipeline, serve, then again), so
+// that a noisy neighbour weighs on all alike; each round reports events/s,
+// the server's CPU and the senders' CPU (from /proc/PID/stat) and µs of
+// server CPU per event. After each serve round the harness waits until every
+// acknowledged event is stored, and counts that wait's CPU in serve's cost.
+// The run fails if the senders use more than half a core in any round: it
+// would then measure the harness. Then: ack latency in an open loop at half
+// serve's rate, peak RSS, bytes on disk per event once -events are stored.
 //
-// With -compat it measures instead the PostHog, Segment and Strapi routes
-// against /v1/batch on one abacus serve (see compat.go).
+// Usage (from bench/): go run ./ingest [-duration 15s] [-rounds 4] [-events 1000000]
+//
+// With -profile FILE it also writes a CPU profile of abacus serve over its
+// second round. With -sustained it runs instead the long open-loop run of
+// sustained.go; with -compat it measures the PostHog, Segment and Strapi
+// routes against /v1/batch on one abacus serve (see compat.go).
 package main
 
 import (
@@ -44,20 +55,32 @@ import (
 )
 
 func main() {
-	if len(os.Args) > 2 && os.Args[1] == "floor" {
-		floor(os.Args[2])
+	if len(os.Args) > 3 && os.Args[1] == "floor" {
+		floor(os.Args[2], os.Args[3])
 		return
 	}
-	duration := flag.Duration("duration", 15*time.Second, "length of each measured phase")
+	duration := flag.Duration("duration", 15*time.Second, "length of each measured round")
+	rounds := flag.Int("rounds", 4, "alternating rounds of each server")
 	senders := flag.Int("senders", 16, "concurrent senders")
-	total := flag.Int("events", 1_000_000, "events to store before measuring bytes per event")
+	total := flag.Int("events", 1_000_000, "events to store before measuring bytes per event (with -sustained: events to store)")
 	root := flag.String("root", "..", "repository root (to build cmd/abacus)")
 	target := flag.String("target", "", "only load this running collector for -duration (for profiling)")
-	rate := flag.Float64("rate", 0, "with -target: send this many events/s in an open loop instead of a closed one")
+	rate := flag.Float64("rate", 0, "with -target or -sustained: send this many events/s in an open loop")
+	profile := flag.String("profile", "", "write a CPU profile of abacus serve over its second round to this file")
+	sustained := flag.Bool("sustained", false, "run the sustained open-loop run instead (see sustained.go)")
+	fraction := flag.Float64("fraction", 0.7, "with -sustained and no -rate: the open loop's rate as a fraction of a closed-loop measurement")
+	out := flag.String("out", "", "with -sustained: write the samples to this CSV file and a chart beside it (.svg)")
 	compat := flag.Bool("compat", false, "measure the PostHog, Segment and Strapi routes against /v1/batch instead")
 	flag.Parse()
 	if *compat {
 		if err := runCompat(*duration, *senders, *root); err != nil {
+			fmt.Fprintln(os.Stderr, "ingest:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *sustained {
+		if err := runSustained(*root, *senders, *rate, *fraction, int64(*total), *out); err != nil {
 			fmt.Fprintln(os.Stderr, "ingest:", err)
 			os.Exit(1)
 		}
@@ -69,37 +92,214 @@ func main() {
 		if *rate > 0 {
 			r = openLoop(*target, g, *senders, *rate, *duration)
 		} else {
-			r = closedLoop(*target, g.take(int(duration.Seconds()*1500)), *senders, *duration)
+			r = closedLoop(*target, g.take(int(duration.Seconds()*1500)), false, *senders, *duration)
 		}
 		fmt.Printf("%.0f events/s, p50 %v, p99 %v, %d errors\n", r.rate(), r.pct(0.5), r.pct(0.99), r.errors)
 		return
 	}
-	if err := run(*duration, *senders, *total, *root); err != nil {
+	if err := run(*duration, *rounds, *senders, *total, *root, *profile); err != nil {
 		fmt.Fprintln(os.Stderr, "ingest:", err)
 		os.Exit(1)
 	}
 }
 
-// floor serves POST /v1/batch doing only what any server must: read, gunzip,
-// decode into the wire types, answer 202.
-func floor(addr string) {
-	http.HandleFunc("POST /v1/batch", func(w http.ResponseWriter, r *http.Request) {
-		zr, err := gzip.NewReader(http.MaxBytesReader(w, r.Body, wire.MaxBodyBytes))
-		if err != nil {
-			http.Error(w, err.Error(), 400)
-			return
+// maxSenderCores is the most CPU the senders may use: past it the run
+// measures the harness as much as the server.
+const maxSenderCores = 0.5
+
+// server is one of the servers a run loads, and its rounds.
+type server struct {
+	name   string
+	url    string
+	pid    int
+	rounds []round
+}
+
+// round is one closed-loop round against one server.
+type round struct {
+	res    result
+	cpu    time.Duration // the server's CPU over the round (and, for serve, the drain after it)
+	sender time.Duration // the senders' CPU over the round
+	drain  time.Duration // serve: the wait until every acknowledged event was stored
+	shed   int64         // requests not answered 202
+}
+
+func (r round) rate() float64        { return r.res.rate() }
+func (r round) cores() float64       { return r.cpu.Seconds() / (r.res.elapsed + r.drain).Seconds() }
+func (r round) senderCores() float64 { return r.sender.Seconds() / r.res.elapsed.Seconds() }
+func (r round) usPerEvent() float64 {
+	return float64(r.cpu.Microseconds()) / float64(max(r.res.events, 1))
+}
+
+// stats returns the minimum, median and maximum of f over rounds.
+func stats(rs []round, f func(round) float64) (lo, med, hi float64) {
+	v := make([]float64, len(rs))
+	for i, r := range rs {
+		v[i] = f(r)
+	}
+	return spread(v)
+}
+
+// spread returns the minimum, median and maximum of v.
+func spread(v []float64) (lo, med, hi float64) {
+	v = slices.Clone(v)
+	slices.Sort(v)
+	n := len(v)
+	med = v[n/2]
+	if n%2 == 0 {
+		med = (v[n/2-1] + v[n/2]) / 2
+	}
+	return v[0], med, v[n-1]
+}
+
+func run(duration time.Duration, rounds, senders, total int, root, profile string) error {
+	work, bin, err := buildAbacus(root, "abacus-ingest-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+
+	fmt.Printf("generating bodies (100 events each, gzip)...\n")
+	gen := newGenerator()
+	// The floors keep nothing, so they may see the same bodies again: a pool
+	// they cycle through. abacus serve gets fresh bodies every round (a
+	// repeat would take the dedup path), made before the round, enough for
+	// 100,000 events/s (a round that runs out ends early; its rate stands).
+	floorBodies := gen.bodies(4000)
+	perRound := int(duration.Seconds() * 1000)
+
+	var servers []*server
+	for _, kind := range []string{"decode", "pipeline"} {
+		addr := freeAddr()
+		cmd := exec.Command(self, "floor", kind, addr)
+		cmd.Stderr = os.Stderr
+		if err := startAndWait(cmd, "http://"+addr+"/readyz"); err != nil {
+			return err
 		}
-		var b wire.Batch
-		if err := json.NewDecoder(io.LimitReader(zr, wire.MaxDecodedBytes)).Decode(&b); err != nil {
-			http.Error(w, err.Error(), 400)
-			return
+		defer func() { cmd.Process.Kill(); cmd.Wait() }()
+		servers = append(servers, &server{name: kind + " floor", url: "http://" + addr, pid: cmd.Process.Pid})
+	}
+	data := filepath.Join(work, "data")
+	addr, debugAddr := freeAddr(), freeAddr()
+	srv := exec.Command(bin, "serve", "--addr", addr, "--data", data, "--rate-ip", "-1", "--rate-project", "-1",
+		"--rate-ip-events", "-1", "--rate-ip-new-projects", "-1", "--log-level", "warn", "--debug-addr", debugAddr)
+	srv.Env = append(os.Environ(), "ABACUS_TOKEN=bench-admin-token-0123456789abcdefghij")
+	srv.Stderr = os.Stderr
+	if err := startAndWait(srv, "http://"+addr+"/readyz"); err != nil {
+		return err
+	}
+	defer func() { srv.Process.Kill(); srv.Wait() }()
+	serve := &server{name: "abacus serve", url: "http://" + addr, pid: srv.Process.Pid}
+	servers = append(servers, serve)
+
+	for i := range rounds {
+		for _, s := range servers {
+			bodies, cycle := floorBodies, true
+			if s == serve {
+				bodies, cycle = gen.take(perRound), false
+			}
+			var prof chan error
+			if s == serve && i == 1 && profile != "" {
+				prof = make(chan error, 1)
+				go func() { prof <- fetchProfile(debugAddr, duration, profile) }()
+			}
+			cpu0, snd0 := cpuTime(s.pid), cpuTime(0)
+			res := closedLoop(s.url, bodies, cycle, senders, duration)
+			snd := cpuTime(0) - snd0
+			var drain time.Duration
+			if s == serve {
+				if drain, err = waitStored(s.url); err != nil {
+					return err
+				}
+			}
+			r := round{res: res, cpu: cpuTime(s.pid) - cpu0, sender: snd, drain: drain, shed: res.errors}
+			if prof != nil {
+				if err := <-prof; err != nil {
+					return err
+				}
+			}
+			s.rounds = append(s.rounds, r)
+			fmt.Printf("round %d %-14s %8.0f events/s  server %.2f cores, %5.1f µs/event  senders %.2f cores  drain %v  errors %d\n",
+				i+1, s.name, r.rate(), r.cores(), r.usPerEvent(), r.senderCores(), drain.Round(time.Millisecond), r.res.errors)
+			if r.senderCores() > maxSenderCores {
+				return fmt.Errorf("the senders used %.2f cores in round %d against %s (at most %.1f): the run would measure the harness",
+					r.senderCores(), i+1, s.name, maxSenderCores)
+			}
 		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusAccepted)
-		json.NewEncoder(w).Encode(wire.Response{Accepted: len(b.Events), Rejected: []wire.Rejection{}})
-	})
-	fmt.Println("ready")
-	http.ListenAndServe(addr, nil)
+	}
+
+	_, half, _ := stats(serve.rounds, round.rate)
+	half /= 2
+	latRes := openLoop(serve.url, gen, senders, half, duration)
+	var sent int64
+	for _, r := range serve.rounds {
+		sent += r.res.events
+	}
+	sent += latRes.events
+	for sent < int64(total) { // fill up to the target, fast
+		n := min(2000, (int(int64(total)-sent)+99)/100)
+		r := closedLoop(serve.url, gen.take(n), false, senders, time.Hour)
+		sent += r.events
+	}
+	_, peak := rss(srv.Process.Pid)
+	srv.Process.Signal(syscall.SIGTERM)
+	srv.Wait()
+	size := dirSize(data, ".duckdb") + dirSize(data, ".wal")
+	stored := countExport(bin, data)
+
+	fmt.Printf("\n%d rounds of %v per server, %d senders, gzip batches of 100 fresh events:\n\n", rounds, duration, senders)
+	fmt.Printf("| server | events/s (min / median / max) | server cores | µs of server CPU per event (min / median / max) | sender cores (max) |\n|---|---|---|---|---|\n")
+	for _, s := range servers {
+		lo, med, hi := stats(s.rounds, round.rate)
+		clo, _, chi := stats(s.rounds, round.cores)
+		ulo, umed, uhi := stats(s.rounds, round.usPerEvent)
+		_, _, shi := stats(s.rounds, round.senderCores)
+		fmt.Printf("| %s | %.0f k / %.0f k / %.0f k | %.2f–%.2f | %.1f / %.1f / %.1f | %.2f |\n",
+			s.name, lo/1000, med/1000, hi/1000, clo, chi, ulo, umed, uhi, shi)
+	}
+	fmt.Printf("\n| round | serve / decode floor | serve / pipeline floor | serve's drain after the round |\n|---|---|---|---|\n")
+	var toDecode, toPipe []float64
+	for i := range rounds {
+		d, p, s := servers[0].rounds[i], servers[1].rounds[i], serve.rounds[i]
+		fmt.Printf("| %d | %.0f%% | %.0f%% | %v |\n", i+1, 100*s.rate()/d.rate(), 100*s.rate()/p.rate(), s.drain.Round(10*time.Millisecond))
+		toDecode = append(toDecode, 100*s.rate()/d.rate())
+		toPipe = append(toPipe, 100*s.rate()/p.rate())
+	}
+	dlo, dmed, dhi := spread(toDecode)
+	plo, pmed, phi := spread(toPipe)
+	fmt.Printf("| min / median / max | %.0f / %.0f / %.0f%% | %.0f / %.0f / %.0f%% (target ≥ 80%%) | |\n",
+		dlo, dmed, dhi, plo, pmed, phi)
+	var srvErrs int64
+	for _, r := range serve.rounds {
+		srvErrs += r.res.errors
+	}
+	fmt.Printf("\n| measure | abacus serve | target |\n|---|---|---|\n")
+	fmt.Printf("| ack latency p50 / p99, open loop at half the median rate (%.0f events/s) | %v / %v | p99 ≤ 25 ms |\n",
+		half, latRes.pct(0.50).Round(10*time.Microsecond), latRes.pct(0.99).Round(10*time.Microsecond))
+	fmt.Printf("| peak RSS (VmHWM) | %.0f MiB | ≤ 300 MiB |\n", float64(peak)/(1<<20))
+	if stored > 0 {
+		fmt.Printf("| bytes on disk per event, %d events stored | %.1f | ≤ 40 |\n", stored, float64(size)/float64(stored))
+	}
+	fmt.Printf("| requests not answered 202 (closed loop / open loop) | %d / %d | 0 |\n", srvErrs, latRes.errors)
+	return nil
+}
+
+// fetchProfile writes a CPU profile of d from a collector's --debug-addr.
+func fetchProfile(debugAddr string, d time.Duration, path string) error {
+	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", debugAddr, int(d.Seconds())))
+	if err != nil {
+		return fmt.Errorf("cannot fetch the CPU profile: %w", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("cannot fetch the CPU profile: %w", err)
+	}
+	return os.WriteFile(path, b, 0o644)
 }
 
 type result struct {
@@ -143,89 +343,6 @@ func buildAbacus(root, prefix string) (work, bin string, err error) {
 		return "", "", fmt.Errorf("cannot build abacus: %w", err)
 	}
 	return work, bin, nil
-}
-
-func run(duration time.Duration, senders, total int, root string) error {
-	work, bin, err := buildAbacus(root, "abacus-ingest-bench-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(work)
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
-
-	fmt.Printf("generating bodies (100 events each, gzip)...\n")
-	gen := newGenerator()
-	// Enough bodies for 150,000 events/s on either side, so that no round
-	// runs out of bodies before its time.
-	perPhase := int(duration.Seconds() * 1500)
-	floorBodies := gen.bodies(perPhase) // the floor may see the same bodies as the server
-	serverBodies := gen.take(perPhase)
-
-	// Both servers run side by side, idle when not measured; the closed-loop
-	// phases alternate between them in rounds, so that a noisy neighbour on a
-	// shared machine weighs on both sides alike.
-	floorAddr := freeAddr()
-	floorCmd := exec.Command(self, "floor", floorAddr)
-	if err := startAndWait(floorCmd, "http://"+floorAddr+"/v1/batch"); err != nil {
-		return err
-	}
-	defer func() { floorCmd.Process.Kill(); floorCmd.Wait() }()
-	data := filepath.Join(work, "data")
-	addr := freeAddr()
-	srv := exec.Command(bin, "serve", "--addr", addr, "--data", data, "--rate-ip", "-1", "--rate-project", "-1",
-		"--rate-ip-events", "-1", "--rate-ip-new-projects", "-1", "--log-level", "warn")
-	srv.Env = append(os.Environ(), "ABACUS_TOKEN=bench-admin-token-0123456789abcdefghij")
-	srv.Stderr = os.Stderr
-	if err := startAndWait(srv, "http://"+addr+"/readyz"); err != nil {
-		return err
-	}
-	url := "http://" + addr
-	const rounds = 3
-	var floorRes, realRes result
-	var drain time.Duration
-	for i := range rounds {
-		part := len(floorBodies) / rounds
-		floorRes.add(closedLoop("http://"+floorAddr, floorBodies[i*part:(i+1)*part], senders, duration/rounds))
-		realRes.add(closedLoop(url, serverBodies[i*part:(i+1)*part], senders, duration/rounds))
-		// The collector stores what it acknowledged in the background; the
-		// next floor round starts once that is done, so that it does not
-		// share the machine with the collector's backlog.
-		d, err := waitStored(url)
-		if err != nil {
-			return err
-		}
-		drain = max(drain, d)
-	}
-	half := realRes.rate() / 2
-	latRes := openLoop(url, gen, senders, half, duration)
-	sent := realRes.events + latRes.events
-	for sent < int64(total) { // fill up to the target, fast
-		n := min(2000, (int(int64(total)-sent)+99)/100)
-		r := closedLoop(url, gen.take(n), senders, time.Hour)
-		sent += r.events
-	}
-	rss := peakRSS(srv.Process.Pid)
-	srv.Process.Signal(syscall.SIGTERM)
-	srv.Wait()
-	size := dirSize(data, ".duckdb") + dirSize(data, ".wal")
-	stored := countExport(bin, data)
-
-	fmt.Printf("\n| measure | floor | abacus serve | ratio / target |\n|---|---|---|---|\n")
-	fmt.Printf("| events/s, %d senders, batches of 100, gzip | %.0f | %.0f | %.0f%% (target >= 60%%) |\n",
-		senders, floorRes.rate(), realRes.rate(), 100*realRes.rate()/floorRes.rate())
-	fmt.Printf("| ack latency p50 / p99 at %.0f events/s (half the max) | | %v / %v | p99 target <= 25ms |\n",
-		half, latRes.pct(0.50).Round(10*time.Microsecond), latRes.pct(0.99).Round(10*time.Microsecond))
-	fmt.Printf("| ack latency p99 at full load | %v | %v | |\n", floorRes.pct(0.99).Round(10*time.Microsecond), realRes.pct(0.99).Round(10*time.Microsecond))
-	fmt.Printf("| longest wait, after a closed-loop round, until every acknowledged event was stored | | %v | |\n", drain.Round(10*time.Millisecond))
-	fmt.Printf("| peak RSS of abacus serve | | %.0f MiB | target <= 300 MiB |\n", float64(rss)/(1<<20))
-	if stored > 0 {
-		fmt.Printf("| bytes on disk per event, %d events stored | | %.1f | target <= 40 |\n", stored, float64(size)/float64(stored))
-	}
-	fmt.Printf("| request errors (floor / abacus) | %d | %d | |\n", floorRes.errors, realRes.errors+latRes.errors)
-	return nil
 }
 
 // waitStored waits until the collector's store has every acknowledged event
@@ -294,6 +411,15 @@ var plugins = []string{"i18n", "graphql", "users-permissions", "upload", "email"
 var names = []string{"didStartServer", "didUseFeature", "didInstallPlugin", "didFailWithError", "ping", "didBuildAdmin"}
 
 func (g *generator) body() []byte {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(g.plain())
+	zw.Close()
+	return buf.Bytes()
+}
+
+// plain returns a batch body of 100 fresh events, before gzip.
+func (g *generator) plain() []byte {
 	r := mrand.New(mrand.NewPCG(g.n.Add(1), 42))
 	now := time.Now().UTC()
 	events := make([]wire.Event, 100)
@@ -326,11 +452,7 @@ func (g *generator) body() []byte {
 		}
 	}
 	b, _ := json.Marshal(wire.Batch{SentAt: now, Events: events})
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	zw.Write(b)
-	zw.Close()
-	return buf.Bytes()
+	return b
 }
 
 // uuid returns a version-7 UUID, time-ordered like the ones the SDK makes.
@@ -388,9 +510,10 @@ func newClient(senders int) *http.Client {
 }
 
 // closedLoop: each sender posts its next body as soon as the last was answered.
-// Every body is sent once: a repeat would be a duplicate, which the collector
-// answers from its dedup path instead of storing.
-func closedLoop(url string, bodies [][]byte, senders int, d time.Duration) result {
+// Unless cycle, every body is sent once: a repeat would be a duplicate, which
+// the collector answers from its dedup path instead of storing. With cycle
+// (for servers that keep nothing), the bodies are sent again in turn.
+func closedLoop(url string, bodies [][]byte, cycle bool, senders int, d time.Duration) result {
 	client := newClient(senders)
 	var res result
 	var mu sync.Mutex
@@ -406,7 +529,9 @@ func closedLoop(url string, bodies [][]byte, senders int, d time.Duration) resul
 			var n, errs int64
 			for time.Now().Before(deadline) {
 				i := int(next.Add(1)) - 1
-				if i >= len(bodies) {
+				if cycle {
+					i %= len(bodies)
+				} else if i >= len(bodies) {
 					break
 				}
 				body := bodies[i]
@@ -490,24 +615,6 @@ func startAndWait(cmd *exec.Cmd, url string) error {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return fmt.Errorf("%s did not come up", cmd.Path)
-}
-
-// peakRSS reads VmHWM of a process.
-func peakRSS(pid int) int64 {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			var kb int64
-			fmt.Sscanf(strings.TrimSpace(v), "%d", &kb)
-			return kb << 10
-		}
-	}
-	return 0
 }
 
 func dirSize(dir, suffix string) int64 {

@@ -5,9 +5,10 @@ import (
 	"hash/maphash"
 )
 
-// bloom is a Bloom filter over 16-byte event IDs: "surely new" or "maybe seen".
-// It lets the collector count duplicates at ingest without a store lookup for
-// the common case of a new event. Not safe for concurrent use.
+// bloom is a fixed-size Bloom filter over 16-byte keys: "surely new" or
+// "maybe seen". The collector keeps the (re-keyed) projects it has seen in
+// one (see projectsSeen); stored event IDs are the store's filter's
+// (internal/store/idfilter). Not safe for concurrent use.
 type bloom struct {
 	bits []uint64
 	mask uint64

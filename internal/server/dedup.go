@@ -13,32 +13,22 @@ import (
 // each event once. The store's idempotent Insert remains the guarantee; dedup
 // makes the answer exact and keeps repeats out of the log.
 //
-// An ID is seen when it is pending (in the log, not yet stored) or stored. The
-// Bloom filter answers "surely not stored" for almost every new ID; only its
-// "maybe" answers — real repeats and about 1% false positives — cost a store
-// lookup.
+// An ID is seen when it is pending (in the log, not yet stored) or stored.
+// Pending IDs are held here from claim until the writer's Insert has
+// returned; stored ones are the store's to tell (Existing), which answers
+// new IDs from its filter of stored IDs without reading its table (see
+// internal/store/idfilter). An ID is always one or the other: the store adds
+// it to its filter when its Insert commits, before dedup lets it go.
 type dedup struct {
 	store store.Store
 
-	mu      sync.Mutex            // protects pending, peak and filter
+	mu      sync.Mutex            // protects pending and peak
 	pending map[[16]byte]struct{} // claimed, not yet stored
 	peak    int                   // the most entries pending has held since it was made
-	filter  *bloom                // every ID stored or claimed since start
 }
 
 func newDedup(s store.Store) *dedup {
-	// 2^26 bits (8 MiB), 7 probes: about 1% false positives at 7 M IDs, 5% at
-	// 12 M; a false positive costs one store lookup, not a wrong answer.
-	return &dedup{store: s, pending: make(map[[16]byte]struct{}), filter: newBloom(26, 7)}
-}
-
-// warm adds an already stored ID to the filter.
-func (d *dedup) warm(id string) {
-	if k, ok := idKey(id); ok {
-		d.mu.Lock()
-		d.filter.add(k)
-		d.mu.Unlock()
-	}
+	return &dedup{store: s, pending: make(map[[16]byte]struct{})}
 }
 
 // claim marks the events whose IDs are new as pending and returns them, with
@@ -52,19 +42,20 @@ func (d *dedup) claim(ctx context.Context, events []store.Event) (fresh []store.
 		keys = make([][16]byte, 0, len(events))
 	}
 	keys = keys[:len(events)]
-	var maybe []string
+	var sbuf [128]string
+	ask := sbuf[:0]
 	d.mu.Lock()
 	for i := range events {
 		k, _ := idKey(events[i].ID)
 		keys[i] = k
-		if _, ok := d.pending[k]; !ok && d.filter.has(k) {
-			maybe = append(maybe, events[i].ID)
+		if _, ok := d.pending[k]; !ok {
+			ask = append(ask, events[i].ID)
 		}
 	}
 	d.mu.Unlock()
 	var stored map[string]bool
-	if len(maybe) > 0 {
-		if stored, err = d.store.Existing(ctx, maybe); err != nil {
+	if len(ask) > 0 {
+		if stored, err = d.store.Existing(ctx, ask); err != nil {
 			return nil, 0, err
 		}
 	}
@@ -81,7 +72,6 @@ func (d *dedup) claim(ctx context.Context, events []store.Event) (fresh []store.
 			continue
 		}
 		d.pending[keys[i]] = struct{}{}
-		d.filter.add(keys[i])
 	}
 	d.peak = max(d.peak, len(d.pending))
 	if dups == 0 {
@@ -96,8 +86,8 @@ func (d *dedup) claim(ctx context.Context, events []store.Event) (fresh []store.
 	return fresh, dups, nil
 }
 
-// done removes events from pending: stored, or (after a failed log write)
-// never logged. The filter keeps them; a false "maybe" only costs a lookup.
+// done removes events from pending: stored (the store's filter has them), or
+// (after a failed log write) never logged.
 func (d *dedup) done(events []store.Event) {
 	d.mu.Lock()
 	for i := range events {

@@ -12,6 +12,7 @@ import (
 	"github.com/abacushq/abacus/internal/ingest"
 	"github.com/abacushq/abacus/internal/store"
 	"github.com/abacushq/abacus/internal/wal"
+	"github.com/abacushq/abacus/internal/wal/walrec"
 	"github.com/abacushq/abacus/internal/web"
 	"github.com/abacushq/abacus/telemetry/wire"
 )
@@ -221,14 +222,14 @@ func (s *Server) ingestVia(process processFunc, reply replyFunc) handlerFunc {
 			return &httpError{http.StatusServiceUnavailable, "cannot check event ids: the store is unavailable", 5 * time.Second}
 		}
 		if len(fresh) > 0 {
-			rec, err := encodeEvents(getRecord(), fresh)
+			rec, err := walrec.Append(walrec.Get(), fresh)
 			if err != nil {
 				s.dedup.done(fresh)
 				return err
 			}
 			if err := s.backlog(len(rec)); err != nil {
 				s.dedup.done(fresh)
-				putRecord(rec)
+				walrec.Put(rec)
 				return err
 			}
 			ticket := s.writer.enter()
@@ -236,7 +237,7 @@ func (s *Server) ingestVia(process processFunc, reply replyFunc) handlerFunc {
 			if err != nil {
 				s.writer.leave(ticket)
 				s.dedup.done(fresh)
-				putRecord(rec)
+				walrec.Put(rec)
 				switch {
 				case errors.Is(err, wal.ErrFull):
 					return &httpError{http.StatusServiceUnavailable, "the write-ahead log is full: the store is behind", 10 * time.Second}

@@ -17,6 +17,7 @@ import (
 	"github.com/abacushq/abacus/internal/plan"
 	"github.com/abacushq/abacus/internal/store"
 	"github.com/abacushq/abacus/internal/wal"
+	"github.com/abacushq/abacus/internal/wal/walrec"
 	"github.com/abacushq/abacus/internal/web"
 )
 
@@ -235,18 +236,13 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	since := time.Now().Add(-s.cfg.Retention - 48*time.Hour)
-	ids := 0
-	if err := s.cfg.Store.IDs(ctx, since, func(id string) error { s.dedup.warm(id); ids++; return nil }); err != nil {
-		return fmt.Errorf("cannot read stored event ids: %w", err)
-	}
 	projects := 0
 	if pl, ok := s.cfg.Store.(projectLister); ok {
 		if err := pl.Projects(ctx, func(id string) error { s.seen.add(id); projects++; return nil }); err != nil {
 			return fmt.Errorf("cannot read stored projects: %w", err)
 		}
 	}
-	s.logger.Info("write-ahead log replayed", "events", n, "known_ids", ids, "known_projects", projects, "took", time.Since(start).Round(time.Millisecond))
+	s.logger.Info("write-ahead log replayed", "events", n, "known_projects", projects, "took", time.Since(start).Round(time.Millisecond))
 	s.started.Store(true)
 	go s.writer.run()
 	go s.retention()
@@ -273,7 +269,7 @@ func (s *Server) replay(ctx context.Context) (int, error) {
 		return nil
 	}
 	st, err := s.log.Replay(func(rec []byte, end wal.Pos) error {
-		events, err := decodeEvents(rec)
+		events, err := walrec.Decode(rec)
 		if err != nil {
 			// A record that passed its checksum but does not decode was written
 			// by a different version; keep going rather than refuse to start.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/abacushq/abacus/internal/store"
 	"github.com/abacushq/abacus/internal/wal"
+	"github.com/abacushq/abacus/internal/wal/walrec"
 )
 
 // writer moves acknowledged events from memory into the store in large batches,
@@ -102,7 +103,7 @@ func (w *writer) releasableLocked() wal.Pos {
 	return p
 }
 
-// add queues the n events of rec, a record written by encodeEvents that is
+// add queues the n events of rec, a record written by walrec.Append that is
 // in the log up to end, and ends the append's ticket. The writer owns rec
 // from then on (it goes back to the record pool once stored). It never
 // blocks.
@@ -247,7 +248,7 @@ func (w *writer) storeBatch() error {
 			end = g.end
 		}
 		var err error
-		if batch, err = appendDecoded(batch, g.rec); err != nil {
+		if batch, err = walrec.AppendDecoded(batch, g.rec); err != nil {
 			// The record was encoded by this process: a bug, not bad input.
 			w.metrics.unstorable.Add(uint64(g.n))
 			w.logger.Error("cannot decode queued events; dropping them", "events", g.n, "err", err)
@@ -280,7 +281,7 @@ func (w *writer) storeBatch() error {
 	w.mu.Unlock()
 	w.dedup.done(batch)
 	for _, g := range taken {
-		putRecord(g.rec)
+		walrec.Put(g.rec)
 	}
 	if err := w.log.Release(release); err != nil {
 		w.logger.Warn("cannot release write-ahead log segments", "err", err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/abacushq/abacus/internal/store"
 	"github.com/abacushq/abacus/internal/wal"
+	"github.com/abacushq/abacus/internal/wal/walrec"
 )
 
 // faultyStore keeps events in memory and refuses what the test says: every
@@ -77,7 +78,7 @@ func testEvents(n int) []store.Event {
 
 // append logs events and queues them, as a request does.
 func appendEvents(t *testing.T, w *writer, l *wal.Log, events []store.Event) {
-	rec, err := encodeEvents(nil, events)
+	rec, err := walrec.Append(nil, events)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/abacushq/abacus/internal/store"
+	"github.com/abacushq/abacus/internal/store/idfilter"
 )
 
 // Options tune the embedded database. The zero value gives the defaults.
@@ -48,7 +49,7 @@ type Store struct {
 	// ids holds every stored event ID (and some more); nil until the first
 	// Insert. Inserts replace and fill it under wmu; Existing reads it
 	// without.
-	ids atomic.Pointer[idFilter]
+	ids atomic.Pointer[idfilter.Filter]
 
 	mu      sync.Mutex // guards closed and the Add of active
 	closed  bool
@@ -117,7 +118,7 @@ func (s *Store) loadIDs(ctx context.Context) error {
 	if err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM event_rows`).Scan(&n); err != nil {
 		return err
 	}
-	f := newIDFilter(2 * n) // room to grow before the next rebuild
+	f := idfilter.New(2 * n) // room to grow before the next rebuild
 	rows, err := s.w.QueryContext(ctx, `SELECT id FROM event_rows`)
 	if err != nil {
 		return err
@@ -128,7 +129,7 @@ func (s *Store) loadIDs(ctx context.Context) error {
 		if err := rows.Scan(&id); err != nil {
 			return err
 		}
-		f.add(id)
+		f.Add(id)
 	}
 	if err := rows.Err(); err != nil {
 		return err

@@ -2,7 +2,6 @@ package duckdb
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -12,8 +11,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	duckdb "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/abacushq/abacus/internal/store"
 	"github.com/abacushq/abacus/internal/store/storetest"
@@ -343,49 +340,6 @@ func TestStoredIDsAfterReopen(t *testing.T) {
 	}
 	if n, err := s.Insert(context.Background(), both); err != nil || n != 30 {
 		t.Fatalf("Insert after reopen: %d new, %v; want 30", n, err)
-	}
-}
-
-func TestIDFilter(t *testing.T) {
-	f := newIDFilter(0)
-	id := func(i uint64) duckdb.UUID {
-		var u duckdb.UUID
-		binary.BigEndian.PutUint64(u[:8], i)
-		binary.BigEndian.PutUint64(u[8:], i*0x9e3779b97f4a7c15)
-		return u
-	}
-	const n = 3_000_000
-	for i := range uint64(n) {
-		f.add(id(i))
-	}
-	for i := range uint64(n) {
-		if !f.has(id(i)) {
-			t.Fatalf("ID %d added, not found", i)
-		}
-	}
-	fp := 0
-	for i := uint64(n); i < 2*n; i++ {
-		if f.has(id(i)) {
-			fp++
-		}
-	}
-	// About 2e-6 at 3M IDs (16 MiB): a batch of 5,000 new events takes the
-	// anti-join about one time in a hundred.
-	if rate := float64(fp) / n; rate > 1e-5 {
-		t.Errorf("false positives at %d IDs: %.2g, want < 1e-5", n, rate)
-	}
-	t.Logf("false positives at %d IDs: %d", n, fp)
-	if f.full() {
-		t.Errorf("a filter for 4M IDs is full at %d", n)
-	}
-	for i := uint64(n); i < 5_000_000; i++ {
-		f.add(id(i))
-	}
-	if !f.full() {
-		t.Error("a filter for 4M IDs is not full at 5M")
-	}
-	if g := newIDFilter(10_000_000); len(g.blocks)*64 < 40<<20 || g.capacity < 10_000_000 {
-		t.Errorf("a filter for 10M IDs: %d blocks, capacity %d", len(g.blocks), g.capacity)
 	}
 }
 

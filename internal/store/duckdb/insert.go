@@ -8,6 +8,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"reflect"
+	"unsafe"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
@@ -33,7 +35,7 @@ func (s *Store) Insert(ctx context.Context, events []store.Event) (int, error) {
 	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	if f := s.ids.Load(); f == nil || f.full() {
+	if f := s.ids.Load(); f == nil || f.Full() {
 		if err := s.loadIDs(ctx); err != nil {
 			if ctx.Err() != nil {
 				return 0, ctx.Err()
@@ -61,7 +63,7 @@ type batch struct {
 	keys    []duckdb.UUID    // the source key of each row of events
 	sources [][]driver.Value // stage_sources rows, one per distinct source not in the cache
 	lo, hi  duckdb.UUID      // the lowest and highest event ID
-	stored  bool             // some event ID may be stored already (see idFilter)
+	stored  bool             // some event ID may be stored already (see idfilter)
 }
 
 // maxSourceIDs bounds the cache of source IDs (about 6 MB): past it, the
@@ -76,6 +78,12 @@ func (s *Store) prepare(events []store.Event) (*batch, error) {
 	srcSeen := make(map[duckdb.UUID]struct{})
 	ids := s.ids.Load()
 	var buf, keyBuf []byte
+	// One backing array for every row's values, not one slice per row.
+	const eventCols = 8
+	vals := make([]driver.Value, eventCols*len(events))
+	// Events of one source often share their Build map (the collector's log
+	// decodes equal builds into one map): split each map once.
+	var builds buildMemo
 	for i := range events {
 		e := &events[i]
 		id, ok := parseUUID(e.ID)
@@ -86,7 +94,7 @@ func (s *Store) prepare(events []store.Event) (*batch, error) {
 			continue
 		}
 		seen[id] = struct{}{}
-		if !b.stored && ids.has(id) {
+		if !b.stored && ids.Has(id) {
 			b.stored = true
 		}
 		if len(b.events) == 0 || bytes.Compare(id[:], b.lo[:]) < 0 {
@@ -103,15 +111,17 @@ func (s *Store) prepare(events []store.Event) (*batch, error) {
 			}
 			props = string(buf)
 		}
-		plugins, build, err := splitBuild(e.Build)
+		plugins, build, err := builds.split(e.Build)
 		if err != nil {
 			return nil, fmt.Errorf("event %s: build: %w", e.ID, err)
 		}
 		var key duckdb.UUID
 		key, keyBuf = sourceKey(keyBuf, e, plugins, build)
-		b.events = append(b.events, []driver.Value{
-			id, e.Time, e.ReceivedAt, e.Name, nil, orNull(e.SessionID), orNull(e.Environment), props,
-		})
+		row := vals[:eventCols:eventCols]
+		vals = vals[eventCols:]
+		row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7] =
+			id, e.Time, e.ReceivedAt, e.Name, nil, orNull(e.SessionID), orNull(e.Environment), props
+		b.events = append(b.events, row)
 		b.keys = append(b.keys, key)
 		if _, ok := s.sourceIDs[key]; ok {
 			continue
@@ -136,6 +146,34 @@ func (s *Store) prepare(events []store.Event) (*batch, error) {
 		})
 	}
 	return b, nil
+}
+
+// buildMemo remembers splitBuild's result for the last few Build maps of a
+// batch, by map identity (never by content: a map seen once is not looked
+// at again, however many events share it).
+type buildMemo struct {
+	m       [8]unsafe.Pointer
+	plugins [8][]string
+	rest    [8][]byte
+	next    int
+}
+
+func (b *buildMemo) split(m map[string]any) ([]string, []byte, error) {
+	if len(m) == 0 {
+		return splitBuild(m)
+	}
+	p := reflect.ValueOf(m).UnsafePointer()
+	for i, q := range b.m {
+		if q == p {
+			return b.plugins[i], b.rest[i], nil
+		}
+	}
+	plugins, rest, err := splitBuild(m)
+	if err == nil {
+		b.m[b.next], b.plugins[b.next], b.rest[b.next] = p, plugins, rest
+		b.next = (b.next + 1) % len(b.m)
+	}
+	return plugins, rest, err
 }
 
 func orNull(s string) any {
@@ -247,7 +285,7 @@ func (s *Store) insert(ctx context.Context, b *batch) (n int, err error) {
 	}
 	ids := s.ids.Load()
 	for _, r := range b.events {
-		ids.add(r[0].(duckdb.UUID))
+		ids.Add(r[0].(duckdb.UUID))
 	}
 	return int(stored), nil
 }

@@ -29,26 +29,39 @@ func (s *Store) Existing(ctx context.Context, ids []string) (map[string]bool, er
 	}
 	rctx, done := s.readContext(ctx)
 	defer done()
+	// The filter of stored IDs rules out almost every new ID without a read.
+	// It may miss an ID whose Insert is committing at this very moment; an
+	// ingest lookup never asks for one, since the collector holds such IDs
+	// as pending until Insert returns. The first lookup makes it, as the
+	// first Insert would.
+	if s.ids.Load() == nil {
+		s.wmu.Lock()
+		var err error
+		if s.ids.Load() == nil {
+			err = s.loadIDs(rctx)
+		}
+		s.wmu.Unlock()
+		if err != nil {
+			return nil, fmt.Errorf("duckdb: existing: read the stored IDs: %w", err)
+		}
+	}
+	f := s.ids.Load()
 	out := make(map[string]bool, len(ids))
-	asked := make(map[duckdb.UUID][]string, len(ids))
-	keys := make([]duckdb.UUID, 0, len(ids))
+	var asked map[duckdb.UUID][]string // only the IDs that may be stored
+	var keys []duckdb.UUID
 	for _, id := range ids {
 		out[id] = false
 		u, ok := parseUUID(id)
-		if !ok {
+		if !ok || !f.Has(u) {
 			continue
+		}
+		if asked == nil {
+			asked = make(map[duckdb.UUID][]string)
 		}
 		if _, seen := asked[u]; !seen {
 			keys = append(keys, u)
 		}
 		asked[u] = append(asked[u], id)
-	}
-	// The filter of stored IDs rules out almost every new ID without a read.
-	// It may miss an ID whose Insert is committing at this very moment; an
-	// ingest lookup never asks for one, since the collector holds such IDs
-	// as pending until Insert returns.
-	if f := s.ids.Load(); f != nil {
-		keys = slices.DeleteFunc(keys, func(u duckdb.UUID) bool { return !f.has(u) })
 	}
 	// Sorted, each query covers a narrow ID range: with time-ordered (v7) IDs
 	// the BETWEEN lets DuckDB skip the row groups outside it.

@@ -1,4 +1,4 @@
-package server
+package walrec
 
 import (
 	"fmt"
@@ -26,13 +26,13 @@ func sampleEvents() []store.Event {
 	}}
 }
 
-func TestWALCodecRoundTrip(t *testing.T) {
+func TestRoundTrip(t *testing.T) {
 	in := sampleEvents()
-	rec, err := encodeEvents(nil, in)
+	rec, err := Append(nil, in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := decodeEvents(rec)
+	out, err := Decode(rec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,11 +40,11 @@ func TestWALCodecRoundTrip(t *testing.T) {
 		t.Errorf("round trip:\n in %+v\nout %+v", in, out)
 	}
 	for cut := range len(rec) {
-		if _, err := decodeEvents(rec[:cut]); err == nil {
+		if _, err := Decode(rec[:cut]); err == nil {
 			t.Fatalf("a record cut at %d of %d decoded", cut, len(rec))
 		}
 	}
-	if _, err := encodeEvents(nil, []store.Event{{Properties: map[string]any{"x": struct{}{}}}}); err == nil {
+	if _, err := Append(nil, []store.Event{{Properties: map[string]any{"x": struct{}{}}}}); err == nil {
 		t.Error("an unsupported value type was encoded")
 	}
 }
@@ -54,7 +54,7 @@ func TestWALCodecRoundTrip(t *testing.T) {
 // allocates more than a bounded amount per input byte, whatever counts and
 // lengths the bytes claim.
 func FuzzWALRecord(f *testing.F) {
-	rec, _ := encodeEvents(nil, sampleEvents())
+	rec, _ := Append(nil, sampleEvents())
 	f.Add(rec)
 	f.Add([]byte{'E', 0})
 	f.Add([]byte{'E', 0xff, 0xff, 0xff, 0xff, 0x0f})
@@ -62,7 +62,7 @@ func FuzzWALRecord(f *testing.F) {
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
 		before := ms.TotalAlloc
-		events, err := decodeEvents(b)
+		events, err := Decode(b)
 		runtime.ReadMemStats(&ms)
 		if alloc := ms.TotalAlloc - before; alloc > maxDecodeAlloc(len(b)) {
 			t.Fatalf("decoding %d bytes allocated %d bytes (budget %d)", len(b), alloc, maxDecodeAlloc(len(b)))
@@ -70,11 +70,11 @@ func FuzzWALRecord(f *testing.F) {
 		if err != nil {
 			return
 		}
-		again, err := encodeEvents(nil, events)
+		again, err := Append(nil, events)
 		if err != nil {
 			t.Fatalf("decoded events do not encode: %v", err)
 		}
-		back, err := decodeEvents(again)
+		back, err := Decode(again)
 		if err != nil {
 			t.Fatalf("re-encoded record does not decode: %v", err)
 		}
@@ -142,4 +142,39 @@ func sameValue(x, y any) bool {
 		return true
 	}
 	return reflect.DeepEqual(x, y)
+}
+
+// Events of one record with equal builds share one decoded map; different
+// builds do not, and every event still decodes to what was encoded.
+func TestSharedBuilds(t *testing.T) {
+	in := sampleEvents()[:1]
+	for i := range 6 {
+		e := in[0]
+		e.ID = fmt.Sprintf("0193723e-6f1a-7cc2-9c5e-3a1f0e4b2d2%d", i)
+		e.Build = map[string]any{"plugins": []any{"i18n", "graphql"}, "typescript": true, "database": "postgres"}
+		if i%2 == 1 {
+			e.Build["database"] = "mysql"
+		}
+		in = append(in, e)
+	}
+	rec, err := Append(nil, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := Decode(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(in, out) {
+		t.Fatalf("round trip:\n in %+v\nout %+v", in, out)
+	}
+	same := func(a, b map[string]any) bool {
+		return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
+	}
+	if !same(out[0].Build, out[1].Build) || !same(out[1].Build, out[3].Build) || !same(out[2].Build, out[6].Build) {
+		t.Error("equal builds of one record were decoded into separate maps")
+	}
+	if same(out[1].Build, out[2].Build) {
+		t.Error("different builds share a map")
+	}
 }

@@ -1,4 +1,8 @@
-package server
+// Package walrec is the write-ahead log's record of accepted events: the
+// collector encodes each accepted request's events into one record before
+// the log's fsync and the 202, and decodes the records again to store them
+// (in the writer, and at replay after a crash).
+package walrec
 
 import (
 	"encoding/binary"
@@ -27,10 +31,11 @@ import (
 // The log's CRC guards each record; decode still checks every length against
 // the bytes left, so a bad record is an error, never a panic or a huge
 // allocation.
-const walRecordTag = 'E'
+const tag = 'E'
 
-func encodeEvents(b []byte, events []store.Event) ([]byte, error) {
-	b = append(b, walRecordTag)
+// Append appends the record of events to b.
+func Append(b []byte, events []store.Event) ([]byte, error) {
+	b = append(b, tag)
 	b = binary.AppendUvarint(b, uint64(len(events)))
 	for i := range events {
 		e := &events[i]
@@ -54,7 +59,7 @@ func encodeEvents(b []byte, events []store.Event) ([]byte, error) {
 		}
 		b = append(b, flags)
 		var err error
-		if b, err = appendMap(b, e.Build); err != nil {
+		if b, err = appendSortedMap(b, e.Build); err != nil {
 			return nil, fmt.Errorf("event %s: build: %w", e.ID, err)
 		}
 		if b, err = appendMap(b, e.Properties); err != nil {
@@ -64,24 +69,24 @@ func encodeEvents(b []byte, events []store.Event) ([]byte, error) {
 	return b, nil
 }
 
-// recordPool recycles record buffers: a request encodes into one, the writer
+// pool recycles record buffers: a request encodes into one, the writer
 // puts it back once the record's events are stored.
-var recordPool sync.Pool
+var pool sync.Pool
 
-// getRecord returns an empty buffer for encodeEvents.
-func getRecord() []byte {
-	if p, ok := recordPool.Get().(*[]byte); ok {
+// Get returns an empty buffer for Append.
+func Get() []byte {
+	if p, ok := pool.Get().(*[]byte); ok {
 		return (*p)[:0]
 	}
 	return make([]byte, 0, 32<<10)
 }
 
-// putRecord recycles b; the caller no longer uses it.
-func putRecord(b []byte) {
+// Put recycles b; the caller no longer uses it.
+func Put(b []byte) {
 	if cap(b) > 1<<20 {
 		return // a rare huge batch: let it go
 	}
-	recordPool.Put(&b)
+	pool.Put(&b)
 }
 
 func appendString(b []byte, s string) []byte {
@@ -95,6 +100,26 @@ func appendMap(b []byte, m map[string]any) ([]byte, error) {
 		b = appendString(b, k)
 		var err error
 		if b, err = appendValue(b, v, true); err != nil {
+			return nil, fmt.Errorf("%s: %w", k, err)
+		}
+	}
+	return b, nil
+}
+
+// appendSortedMap is appendMap with the keys in order, so that equal maps
+// encode alike (see sharedMap).
+func appendSortedMap(b []byte, m map[string]any) ([]byte, error) {
+	var arr [16]string
+	keys := arr[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b = binary.AppendUvarint(b, uint64(len(m)))
+	for _, k := range keys {
+		b = appendString(b, k)
+		var err error
+		if b, err = appendValue(b, m[k], true); err != nil {
 			return nil, fmt.Errorf("%s: %w", k, err)
 		}
 	}
@@ -132,7 +157,8 @@ func appendValue(b []byte, v any, listOK bool) ([]byte, error) {
 	return nil, fmt.Errorf("unsupported value type %T", v)
 }
 
-var errBadRecord = errors.New("malformed write-ahead log record")
+// ErrMalformed is the error of a record that does not decode.
+var ErrMalformed = errors.New("malformed write-ahead log record")
 
 // decoder reads a record; the first error sticks. Its strings are substrings
 // of s, one copy of the whole record: one allocation per record, not one per
@@ -149,7 +175,7 @@ func (d *decoder) uvarint() uint64 {
 	}
 	v, n := binary.Uvarint(d.b)
 	if n <= 0 {
-		d.err = errBadRecord
+		d.err = ErrMalformed
 		return 0
 	}
 	d.b = d.b[n:]
@@ -162,7 +188,7 @@ func (d *decoder) varint() int64 {
 	}
 	v, n := binary.Varint(d.b)
 	if n <= 0 {
-		d.err = errBadRecord
+		d.err = ErrMalformed
 		return 0
 	}
 	d.b = d.b[n:]
@@ -171,7 +197,7 @@ func (d *decoder) varint() int64 {
 
 func (d *decoder) byte1() byte {
 	if d.err != nil || len(d.b) == 0 {
-		d.err = errBadRecord
+		d.err = ErrMalformed
 		return 0
 	}
 	c := d.b[0]
@@ -182,7 +208,7 @@ func (d *decoder) byte1() byte {
 func (d *decoder) string() string {
 	n := d.uvarint()
 	if d.err != nil || n > uint64(len(d.b)) {
-		d.err = errBadRecord
+		d.err = ErrMalformed
 		return ""
 	}
 	off := len(d.s) - len(d.b)
@@ -198,7 +224,7 @@ func (d *decoder) value(listOK bool) any {
 		return d.varint()
 	case 'f':
 		if d.err != nil || len(d.b) < 8 {
-			d.err = errBadRecord
+			d.err = ErrMalformed
 			return nil
 		}
 		f := math.Float64frombits(binary.LittleEndian.Uint64(d.b))
@@ -211,7 +237,7 @@ func (d *decoder) value(listOK bool) any {
 	case 'l':
 		n := d.uvarint()
 		if !listOK || n > uint64(len(d.b)) { // every value takes at least a byte
-			d.err = errBadRecord
+			d.err = ErrMalformed
 			return nil
 		}
 		l := make([]any, 0, n)
@@ -220,14 +246,14 @@ func (d *decoder) value(listOK bool) any {
 		}
 		return l
 	}
-	d.err = errBadRecord
+	d.err = ErrMalformed
 	return nil
 }
 
 func (d *decoder) mapValue() map[string]any {
 	n := d.uvarint()
 	if d.err != nil || n > uint64(len(d.b))/2 { // a key and a value take at least a byte each
-		d.err = errBadRecord
+		d.err = ErrMalformed
 		return nil
 	}
 	if n == 0 {
@@ -241,22 +267,111 @@ func (d *decoder) mapValue() map[string]any {
 	return m
 }
 
-// decodeEvents reads a record written by encodeEvents.
-func decodeEvents(rec []byte) ([]store.Event, error) {
-	return appendDecoded(nil, rec)
+// mapMemo remembers the last few maps a record's decoding made, by their
+// encoded bytes: the events of a request mostly come from a few sources, and
+// share their build maps byte for byte.
+type mapMemo struct {
+	enc  [4]string
+	m    [4]map[string]any
+	next int
 }
 
-// appendDecoded appends the events of a record written by encodeEvents to
-// dst. On error dst is returned as it was.
-func appendDecoded(dst []store.Event, rec []byte) ([]store.Event, error) {
+// sharedMap decodes a map, or returns the map decoded before from the same
+// bytes in this record: decoded events may share their Build maps, which
+// nothing downstream changes.
+func (d *decoder) sharedMap(memo *mapMemo) map[string]any {
+	if d.err != nil {
+		return nil
+	}
+	start := len(d.s) - len(d.b)
+	probe := decoder{b: d.b}
+	probe.skipMap()
+	if probe.err != nil {
+		d.err = probe.err
+		return nil
+	}
+	enc := d.s[start : start+len(d.b)-len(probe.b)]
+	for i, e := range memo.enc {
+		if e == enc && memo.m[i] != nil {
+			d.b = probe.b
+			return memo.m[i]
+		}
+	}
+	m := d.mapValue()
+	if d.err == nil && m != nil {
+		memo.enc[memo.next], memo.m[memo.next] = enc, m
+		memo.next = (memo.next + 1) % len(memo.enc)
+	}
+	return m
+}
+
+// skipMap reads past a map without making it.
+func (d *decoder) skipMap() {
+	n := d.uvarint()
+	if d.err != nil || n > uint64(len(d.b))/2 {
+		d.err = ErrMalformed
+		return
+	}
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		d.skipString()
+		d.skipValue(true)
+	}
+}
+
+func (d *decoder) skipString() {
+	n := d.uvarint()
+	if d.err != nil || n > uint64(len(d.b)) {
+		d.err = ErrMalformed
+		return
+	}
+	d.b = d.b[n:]
+}
+
+func (d *decoder) skipValue(listOK bool) {
+	switch d.byte1() {
+	case 's':
+		d.skipString()
+	case 'i':
+		d.varint()
+	case 'f':
+		if d.err != nil || len(d.b) < 8 {
+			d.err = ErrMalformed
+			return
+		}
+		d.b = d.b[8:]
+	case 't', 'F':
+	case 'l':
+		n := d.uvarint()
+		if !listOK || n > uint64(len(d.b)) {
+			d.err = ErrMalformed
+			return
+		}
+		for i := uint64(0); i < n && d.err == nil; i++ {
+			d.skipValue(false)
+		}
+	default:
+		d.err = ErrMalformed
+	}
+}
+
+// Decode reads a record written by Append.
+func Decode(rec []byte) ([]store.Event, error) {
+	return AppendDecoded(nil, rec)
+}
+
+// AppendDecoded appends the events of a record written by Append to dst. On
+// error dst is returned as it was. Events of one record with equal Build
+// maps share one map: the caller must not change them.
+func AppendDecoded(dst []store.Event, rec []byte) ([]store.Event, error) {
 	d := &decoder{b: rec, s: string(rec)}
-	if d.byte1() != walRecordTag {
-		return dst, errBadRecord
+	if d.byte1() != tag {
+		return dst, ErrMalformed
 	}
 	n := d.uvarint()
 	if d.err != nil || n > uint64(len(d.b))/20 { // an event takes at least 20 bytes
-		return dst, errBadRecord
+		return dst, ErrMalformed
 	}
+	var builds mapMemo
 	start := len(dst)
 	dst = slices.Grow(dst, int(n))[:start+int(n)]
 	events := dst[start:]
@@ -272,7 +387,7 @@ func appendDecoded(dst []store.Event, rec []byte) ([]store.Event, error) {
 		e.MemoryMB = d.varint()
 		flags := d.byte1()
 		e.CI, e.Docker, e.WSL = flags&1 != 0, flags&2 != 0, flags&4 != 0
-		e.Build = d.mapValue()
+		e.Build = d.sharedMap(&builds)
 		e.Properties = d.mapValue()
 		if d.err != nil {
 			clear(events)
@@ -281,7 +396,7 @@ func appendDecoded(dst []store.Event, rec []byte) ([]store.Event, error) {
 	}
 	if len(d.b) != 0 {
 		clear(events)
-		return dst[:start], errBadRecord
+		return dst[:start], ErrMalformed
 	}
 	return dst, nil
 }
