@@ -7,6 +7,7 @@ import (
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/abacushq/abacus/telemetry/wire"
 )
@@ -50,7 +51,23 @@ type jdec struct {
 	kbuf     []byte // an unescaped key
 	vbuf     []byte // an unescaped string value
 	strs     interner
-	rangeErr bool // a number beyond float64 was decoded into any
+	rangeErr bool   // a number beyond float64 was decoded into any
+	ids      []byte // the request's event IDs, back to back (see id)
+}
+
+// id returns s as a string that shares one allocation with the other IDs of
+// the request: the bytes are only ever appended to, never reused, so the
+// strings stay valid for as long as they are referenced.
+func (d *jdec) id(s []byte) string {
+	if len(s) == 0 {
+		return ""
+	}
+	if len(d.ids)+len(s) > cap(d.ids) {
+		d.ids = make([]byte, 0, max(4096, len(s)))
+	}
+	start := len(d.ids)
+	d.ids = append(d.ids, s...)
+	return unsafe.String(&d.ids[start], len(s))
 }
 
 func (d *jdec) reset() {
@@ -67,6 +84,7 @@ func (d *jdec) reset() {
 	}
 	d.strs = interner{}
 	d.rangeErr = false
+	d.ids = nil // never reused: the strings of the last request point into it
 }
 
 // interner remembers recent strings, so that repeated text shares one allocation. It is
@@ -279,7 +297,7 @@ func (d *jdec) event(sc *scratch, raw []byte, in *inEvent) (typeMsg string, ok b
 				}
 				switch f {
 				case fID:
-					in.ID = string(s) // one per event: not worth interning
+					in.ID = d.id(s) // unique to each event: not worth interning
 				case fEvent:
 					in.Event = d.strs.str(s)
 				case fProjectID:

@@ -82,8 +82,10 @@
 // goes and gives exactly the values and messages json.Unmarshal into the wire types would
 // (FuzzDecodeEquivalence checks it against the encoding/json-based reference). The product,
 // context and build objects, which the events of a batch mostly repeat byte for byte, are
-// decoded and checked once per run of identical bytes (stored events still never share a
-// map), strings the events repeat (names, IDs, keys) are interned, and the re-keyed IDs are
-// memoized within a request. BenchmarkProcess against BenchmarkFloor (read, gunzip,
-// json.Unmarshal into wire.Batch) shows the cost relative to doing nothing.
+// decoded and checked once per run of identical bytes (the events of a batch with the same
+// build share one read-only Build map), strings the events repeat (names, IDs, keys) are interned, and the re-keyed IDs are
+// memoized within a request. BenchmarkProcess against BenchmarkDecode (Body.Decode: read,
+// gunzip, scan and decode into wire values, nothing checked) shows the cost of the checks
+// and the re-keying; BenchmarkFloor (json.Unmarshal into wire.Batch) is the standard
+// library's reference.
 package ingest

@@ -3,7 +3,6 @@ package ingest
 import (
 	"encoding/json"
 	"errors"
-	"maps"
 	"strconv"
 	"strings"
 	"time"
@@ -128,10 +127,9 @@ type (
 		reason, msg string
 	}
 	buildOutcome struct {
-		m           map[string]any // checked and typed; shared, cloned for every later event
+		m           map[string]any // checked and typed; shared by the events that repeat its bytes
 		dropped     int
 		reason, msg string
-		used        bool // m is already stored in an event
 	}
 )
 
@@ -443,29 +441,14 @@ func (p *Pipeline) build(sc *scratch, raw []byte) buildOutcome {
 	return o
 }
 
-// takeBuild returns the build map of the current event: the memo's own map the first time,
-// a copy after that (stored events never share a map).
+// takeBuild returns the build map of the current event: the memo's own map, which the
+// events of a batch with the same build bytes share (Batch.Events are read-only).
 func (sc *scratch) takeBuild() map[string]any {
 	cur := sc.buildCur
-	if cur == nil || cur.m == nil {
+	if cur == nil {
 		return nil
 	}
-	if !cur.used {
-		cur.used = true
-		return cur.m
-	}
-	return cloneValues(cur.m)
-}
-
-// cloneValues copies a checked map: its lists are copied, scalars are immutable.
-func cloneValues(m map[string]any) map[string]any {
-	out := maps.Clone(m) // copies the table whole, faster than inserting key by key
-	for k, v := range m {
-		if l, ok := v.([]any); ok {
-			out[k] = append([]any(nil), l...)
-		}
-	}
-	return out
+	return cur.m
 }
 
 // typed converts the plan-checked values of m to their stored Go types: int fields (and

@@ -153,6 +153,7 @@ func (p *Pipeline) Limits() Limits { return p.lim }
 // Batch is the outcome of one request.
 type Batch struct {
 	// Events are the valid events, in request order, anonymized and ready to store.
+	// They are read-only: events with the same build share one Build map.
 	Events []store.Event
 	// Index[i] is the position of Events[i] in the request's events array (0 for /v1/track).
 	Index []int

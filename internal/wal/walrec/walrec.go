@@ -9,9 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"slices"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/abacushq/abacus/internal/store"
 )
@@ -37,6 +39,10 @@ const tag = 'E'
 func Append(b []byte, events []store.Event) ([]byte, error) {
 	b = append(b, tag)
 	b = binary.AppendUvarint(b, uint64(len(events)))
+	// The events of a request with the same build share its map (see
+	// ingest.Batch): the map's bytes are copied, not encoded again.
+	var lastBuild unsafe.Pointer
+	var buildAt, buildEnd int
 	for i := range events {
 		e := &events[i]
 		for _, s := range [...]string{e.ID, e.Name, e.ProjectID, e.MachineID, e.SessionID, e.Environment,
@@ -59,8 +65,14 @@ func Append(b []byte, events []store.Event) ([]byte, error) {
 		}
 		b = append(b, flags)
 		var err error
-		if b, err = appendSortedMap(b, e.Build); err != nil {
-			return nil, fmt.Errorf("event %s: build: %w", e.ID, err)
+		if p := mapPointer(e.Build); p != nil && p == lastBuild {
+			b = append(b, b[buildAt:buildEnd]...)
+		} else {
+			start := len(b)
+			if b, err = appendSortedMap(b, e.Build); err != nil {
+				return nil, fmt.Errorf("event %s: build: %w", e.ID, err)
+			}
+			lastBuild, buildAt, buildEnd = p, start, len(b)
 		}
 		if b, err = appendMap(b, e.Properties); err != nil {
 			return nil, fmt.Errorf("event %s: properties: %w", e.ID, err)
@@ -104,6 +116,14 @@ func appendMap(b []byte, m map[string]any) ([]byte, error) {
 		}
 	}
 	return b, nil
+}
+
+// mapPointer identifies a map (nil for a nil map).
+func mapPointer(m map[string]any) unsafe.Pointer {
+	if m == nil {
+		return nil
+	}
+	return reflect.ValueOf(m).UnsafePointer()
 }
 
 // appendSortedMap is appendMap with the keys in order, so that equal maps

@@ -178,3 +178,40 @@ func TestSharedBuilds(t *testing.T) {
 		t.Error("different builds share a map")
 	}
 }
+
+// Events that share one Build map (as ingest hands them over) encode to the
+// same record as events with equal maps of their own.
+func TestSharedBuildEncoding(t *testing.T) {
+	shared := map[string]any{"plugins": []any{"i18n"}, "typescript": true, "database": "postgres", "packageManager": "npm"}
+	other := map[string]any{"database": "mysql"}
+	var a, b []store.Event
+	for i, m := range []map[string]any{shared, shared, other, shared, nil, shared} {
+		e := store.Event{ID: fmt.Sprintf("0193723e-6f1a-7cc2-9c5e-3a1f0e4b2d3%d", i), Name: "ping", Build: m}
+		a = append(a, e)
+		if m != nil {
+			e.Build = map[string]any{}
+			for k, v := range m {
+				e.Build[k] = v
+			}
+		}
+		b = append(b, e)
+	}
+	ra, err := Append(nil, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, err := Append(nil, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(ra) != string(rb) {
+		t.Fatal("a shared build map encodes differently from equal maps")
+	}
+	out, err := Decode(ra)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(out, b) {
+		t.Errorf("round trip:\n in %+v\nout %+v", b, out)
+	}
+}
