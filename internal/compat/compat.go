@@ -55,6 +55,17 @@ type Result struct {
 	Counts map[string]int
 	// Keys are the API keys or write keys the request carries.
 	Keys []string
+
+	w *writer // holds Native until Release
+}
+
+// Release gives Native's buffer back for reuse; Native must not be used
+// after it.
+func (r *Result) Release() {
+	if r.w != nil {
+		putWriter(r.w)
+		r.w, r.Native = nil, nil
+	}
 }
 
 func (r *Result) count(outcome string) {
@@ -67,13 +78,94 @@ func (r *Result) count(outcome string) {
 // Mapper maps foreign requests to native batches under one tracking plan.
 // It is safe for concurrent use.
 type Mapper struct {
-	plan *plan.Plan
-	key  []byte
+	plan        *plan.Plan
+	key         []byte
+	productJSON []byte // the plan's product name as a JSON string
 }
 
 // New returns a Mapper for p.
 func New(p *plan.Plan) *Mapper {
-	return &Mapper{plan: p, key: []byte("abacus-compat/" + p.Product)}
+	name, _ := json.Marshal(p.Product)
+	return &Mapper{plan: p, key: []byte("abacus-compat/" + p.Product), productJSON: name}
+}
+
+// Options are what a mapping reads besides the body.
+type Options struct {
+	ReceivedAt time.Time
+	// Single: Segment's /segment/v1/track, whose body is one call.
+	Single bool
+	// BasicUser is the HTTP Basic user name, Segment's write key.
+	BasicUser string
+	// Cover, when set, is asked to hold n bytes for the native batch before
+	// it grows past them, in steps of 64 KiB; when it refuses, Map fails
+	// with ErrBusy.
+	Cover func(n int) bool
+}
+
+// ErrBusy is Map's error when Options.Cover refused the native batch's bytes.
+var ErrBusy = &Error{Msg: "the collector is busy: request bodies in memory are at their budget"}
+
+// Map maps one request body of protocol (Strapi, PostHog or Segment) to a
+// native batch. Bodies are read in one pass, straight into the native batch
+// (fast.go); the few the one-pass reader declines (malformed, values of
+// unexpected types, keys given twice or in another case, …) are mapped
+// through encoding/json instead, which also names what is wrong. Call
+// Result.Release once Native is no longer used.
+func (m *Mapper) Map(protocol string, body []byte, o Options) (Result, *Error) {
+	w := m.getWriter(o.Cover)
+	var ok bool
+	switch protocol {
+	case Strapi:
+		ok = m.strapiFast(w, body, o.ReceivedAt)
+	case PostHog:
+		ok = m.postHogFast(w, body, o.ReceivedAt)
+	default:
+		ok = m.segmentFast(w, body, o.Single, o.BasicUser, o.ReceivedAt)
+	}
+	if ok {
+		return w.done(), nil
+	}
+	busy := w.busy
+	putWriter(w)
+	if busy {
+		return Result{}, ErrBusy
+	}
+	var (
+		r   Result
+		err *Error
+	)
+	switch protocol {
+	case Strapi:
+		r, err = m.strapiJSON(body, o.ReceivedAt)
+	case PostHog:
+		r, err = m.postHogJSON(body, o.ReceivedAt)
+	default:
+		r, err = m.segmentJSON(body, o.Single, o.BasicUser, o.ReceivedAt)
+	}
+	if err == nil && r.Native != nil && o.Cover != nil && !o.Cover(len(r.Native)) {
+		return Result{}, ErrBusy
+	}
+	return r, err
+}
+
+// Strapi maps one request to POST /api/v2/track: one event, no id (the
+// collector assigns one), the receive time.
+func (m *Mapper) Strapi(body []byte, receivedAt time.Time) (Result, *Error) {
+	return m.Map(Strapi, body, Options{ReceivedAt: receivedAt})
+}
+
+// PostHog maps one request to /posthog/batch/, /posthog/capture/,
+// /posthog/e/ or /posthog/i/v0/e/: a batch {api_key, batch, sent_at}, one
+// event {api_key, event, …}, or an array of events.
+func (m *Mapper) PostHog(body []byte, receivedAt time.Time) (Result, *Error) {
+	return m.Map(PostHog, body, Options{ReceivedAt: receivedAt})
+}
+
+// Segment maps one request to /segment/v1/batch (single=false) or
+// /segment/v1/track (single=true, the body is one call). basicUser is the
+// HTTP Basic user name, Segment's write key.
+func (m *Mapper) Segment(body []byte, single bool, basicUser string, receivedAt time.Time) (Result, *Error) {
+	return m.Map(Segment, body, Options{ReceivedAt: receivedAt, Single: single, BasicUser: basicUser})
 }
 
 // MachineID returns the native machine ID of a foreign client ID:

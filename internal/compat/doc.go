@@ -13,6 +13,18 @@
 // project and machine IDs, clock checks, dedup, the write-ahead log, the
 // store and erasure. A mapped event is a native event in every respect.
 //
+// Each body is read once (Mapper.Map): a scanner in the style of package
+// ingest's event decoder walks it and writes the native batch straight into
+// a pooled buffer, copying properties and build values as JSON without
+// decoding them. The few bodies it does not read exactly as encoding/json
+// would — malformed JSON, a value of an unexpected type, a key given twice,
+// in another case or with escapes, a number beyond float64, invalid UTF-8,
+// nesting deeper than 32 levels, an event copying more than 4 KiB — are
+// mapped through encoding/json instead, which also words the errors; a fuzz
+// test holds the two to the same native events. The native batch is held
+// against the collector's body memory budget with the body it was made from
+// (Options.Cover).
+//
 // # Rules common to all three
 //
 //   - Machine: any client ID becomes the native 64-hex form by

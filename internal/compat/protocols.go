@@ -20,9 +20,9 @@ type strapiBody struct {
 	// userId (an admin user's hash) is never read.
 }
 
-// Strapi maps one request to POST /api/v2/track: one event, no id (the
-// collector assigns one), the receive time.
-func (m *Mapper) Strapi(body []byte, receivedAt time.Time) (Result, *Error) {
+// strapiJSON is Strapi's mapping through encoding/json, for the bodies the
+// one-pass mapping declines.
+func (m *Mapper) strapiJSON(body []byte, receivedAt time.Time) (Result, *Error) {
 	var in strapiBody
 	if err := decode(body, &in); err != nil {
 		return Result{}, jsonError(err)
@@ -118,10 +118,9 @@ var posthogNotTrack = map[string]bool{
 	"$pageview": true, "$pageleave": true, "$screen": true, "$autocapture": true,
 }
 
-// PostHog maps one request to /posthog/batch/, /posthog/capture/,
-// /posthog/e/ or /posthog/i/v0/e/: a batch {api_key, batch, sent_at}, one
-// event {api_key, event, …}, or an array of events.
-func (m *Mapper) PostHog(body []byte, receivedAt time.Time) (Result, *Error) {
+// postHogJSON is PostHog's mapping through encoding/json, for the bodies the
+// one-pass mapping declines.
+func (m *Mapper) postHogJSON(body []byte, receivedAt time.Time) (Result, *Error) {
 	var in posthogBody
 	t := bytes.TrimLeft(body, " \t\r\n")
 	if len(t) > 0 && t[0] == '[' {
@@ -211,10 +210,9 @@ type segmentBody struct {
 	SentAt flexTime         `json:"sentAt"`
 }
 
-// Segment maps one request to /segment/v1/batch (single=false) or
-// /segment/v1/track (single=true, the body is one call). basicUser is the
-// HTTP Basic user name, Segment's write key.
-func (m *Mapper) Segment(body []byte, single bool, basicUser string, receivedAt time.Time) (Result, *Error) {
+// segmentJSON is Segment's mapping through encoding/json, for the bodies the
+// one-pass mapping declines.
+func (m *Mapper) segmentJSON(body []byte, single bool, basicUser string, receivedAt time.Time) (Result, *Error) {
 	var in segmentBody
 	if err := decode(body, &in); err != nil {
 		return Result{}, jsonError(err)

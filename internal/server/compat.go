@@ -20,36 +20,32 @@ var CompatRoutes = []string{
 	"POST /segment/v1/batch", "POST /segment/v1/track",
 }
 
-// compatMapFunc maps one foreign request body.
-type compatMapFunc func(r *http.Request, body []byte, at time.Time) (compat.Result, *compat.Error)
+// compatOptions returns the mapping options of one foreign request: the
+// receive time, and for Segment the route and the HTTP Basic user name.
+type compatOptions func(r *http.Request, at time.Time) compat.Options
 
 // compatRoutes registers the routes of the other protocols. Each maps its
 // body to a native batch (package compat) and takes the native path from
 // there: same limits, admission, plan, re-keying, dedup and log.
 func (s *Server) compatRoutes(route func(string, handlerFunc)) {
 	m := compat.New(s.cfg.Plan)
-	strapi := func(r *http.Request, body []byte, at time.Time) (compat.Result, *compat.Error) {
-		return m.Strapi(body, at)
-	}
-	posthog := func(r *http.Request, body []byte, at time.Time) (compat.Result, *compat.Error) {
-		return m.PostHog(body, at)
-	}
-	segment := func(single bool) compatMapFunc {
-		return func(r *http.Request, body []byte, at time.Time) (compat.Result, *compat.Error) {
+	plain := func(r *http.Request, at time.Time) compat.Options { return compat.Options{ReceivedAt: at} }
+	segment := func(single bool) compatOptions {
+		return func(r *http.Request, at time.Time) compat.Options {
 			user, _, _ := r.BasicAuth()
-			return m.Segment(body, single, user, at)
+			return compat.Options{ReceivedAt: at, Single: single, BasicUser: user}
 		}
 	}
 	for _, p := range CompatRoutes {
 		switch {
 		case p == "POST /api/v2/track":
-			route(p, s.compatHandler(compat.Strapi, strapi))
+			route(p, s.compatHandler(m, compat.Strapi, plain))
 		case p == "POST /segment/v1/batch":
-			route(p, s.compatHandler(compat.Segment, segment(false)))
+			route(p, s.compatHandler(m, compat.Segment, segment(false)))
 		case p == "POST /segment/v1/track":
-			route(p, s.compatHandler(compat.Segment, segment(true)))
+			route(p, s.compatHandler(m, compat.Segment, segment(true)))
 		default:
-			route(p, s.compatHandler(compat.PostHog, posthog))
+			route(p, s.compatHandler(m, compat.PostHog, plain))
 		}
 	}
 }
@@ -71,7 +67,7 @@ func (s *Server) keyAccepted(keys []string) bool {
 	return false
 }
 
-func (s *Server) compatHandler(protocol string, mapBody compatMapFunc) handlerFunc {
+func (s *Server) compatHandler(m *compat.Mapper, protocol string, options compatOptions) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		count := func(outcome string, n int) {
 			if n > 0 {
@@ -83,10 +79,22 @@ func (s *Server) compatHandler(protocol string, mapBody compatMapFunc) handlerFu
 			if e != nil {
 				return nil, e
 			}
-			res, me := mapBody(r, raw, at)
+			// The native batch is held against the body memory budget
+			// with the body it is made from.
+			var busy *ingest.Error
+			o := options(r, at)
+			o.Cover = func(n int) bool {
+				busy = body.Cover(n)
+				return busy == nil
+			}
+			res, me := m.Map(protocol, raw, o)
+			if me == compat.ErrBusy && busy != nil {
+				return nil, busy
+			}
 			if me != nil {
 				return nil, &ingest.Error{Status: http.StatusBadRequest, Msg: me.Msg}
 			}
+			defer res.Release()
 			if protocol != compat.Strapi && !s.keyAccepted(res.Keys) {
 				return nil, &ingest.Error{Status: http.StatusUnauthorized, Msg: "api key: missing or not accepted, expected one of the plan's ingestKeys"}
 			}

@@ -184,3 +184,42 @@ func TestSegmentBodyOnNativeRouteSaysWhere(t *testing.T) {
 		t.Errorf("Segment body on /v1/batch: %d %v, want 400 naming /segment/v1/batch", a.code, a.body)
 	}
 }
+
+// The native batch a foreign body maps to is held against the body memory
+// budget with the body: a body that fits the budget but maps to a batch that
+// does not is answered 503 with Retry-After, in the protocol's shape, and the
+// same body is stored under a budget that holds both.
+func TestCompatMappedBatchCountsInBodyBudget(t *testing.T) {
+	// 1,000 small events: about 90 KB here, about 480 KB as a native batch.
+	var b strings.Builder
+	b.WriteString(`{"api_key":"k","batch":[`)
+	for i := range 1000 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`{"event":"ping","distinct_id":"d","properties":{"projectId":"` + projectA + `"}}`)
+	}
+	b.WriteString(`]}`)
+	body := []byte(b.String())
+	if len(body) > 128<<10 {
+		t.Fatalf("body of %d bytes: the test needs it under 128 KiB", len(body))
+	}
+	for _, c := range []struct {
+		budget int64
+		code   int
+	}{{256 << 10, 503}, {4 << 20, 200}} {
+		st := &memStore{faultyStore{stored: map[string]bool{}}}
+		_, hs := startTestServer(t, Config{Store: st, RateIP: -1, RateProject: -1, RateIPEvents: -1, BodyMemory: c.budget})
+		a := post(t, hs.URL+"/posthog/batch/", body)
+		if a.code != c.code {
+			t.Errorf("budget %d bytes: answer %d %v, want %d", c.budget, a.code, a.body, c.code)
+			continue
+		}
+		if c.code == 503 && (a.retry == "" || a.body["type"] != "server_error" || !strings.Contains(a.body["detail"].(string), "budget")) {
+			t.Errorf("budget %d bytes: %q %v, want Retry-After and a server_error naming the budget", c.budget, a.retry, a.body)
+		}
+		if got := metricLine(t, hs.URL, "abacus_events_accepted_total"); c.code == 200 && got != "abacus_events_accepted_total 1000" {
+			t.Errorf("budget %d bytes: %q, want 1000 events accepted", c.budget, got)
+		}
+	}
+}
