@@ -1,0 +1,217 @@
+// Package chtest starts real clickhouse-server processes for tests: each on
+// free loopback ports, with a minimal configuration and its data in a
+// temporary directory (the packaged configuration points at system paths).
+//
+//	srv := chtest.Start(t)
+//	st, err := clickhouse.Open(srv.URL("abacus"), clickhouse.Options{})
+//
+// Without a clickhouse-server binary on PATH the test is skipped, except
+// under CI (CI=true), where it fails: CI installs the server (.ci/run).
+package chtest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Server is one clickhouse-server process.
+type Server struct {
+	Dir      string // configuration, data and logs
+	TCPPort  int    // native protocol
+	HTTPPort int
+
+	t    testing.TB
+	bin  string
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	exit chan struct{}
+	log  *bytes.Buffer
+}
+
+// Binary returns the path of clickhouse-server, skipping the test when there
+// is none (failing it under CI).
+func Binary(t testing.TB) string {
+	t.Helper()
+	bin, err := exec.LookPath("clickhouse-server")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("clickhouse-server is not installed (apt-get install clickhouse-server): %v", err)
+		}
+		t.Skipf("clickhouse-server is not installed (apt-get install clickhouse-server); set CI=true to make this a failure")
+	}
+	return bin
+}
+
+// Start starts a server and waits until it answers; it is stopped when the
+// test ends.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	s := &Server{t: t, bin: Binary(t), Dir: t.TempDir()}
+	s.TCPPort, s.HTTPPort = freePort(t), freePort(t)
+	if err := s.writeConfig(); err != nil {
+		t.Fatal(err)
+	}
+	s.Restart()
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// Addr is the native protocol's host:port.
+func (s *Server) Addr() string { return fmt.Sprintf("127.0.0.1:%d", s.TCPPort) }
+
+// URL returns the store URL of database db on this server.
+func (s *Server) URL(db string) string { return fmt.Sprintf("clickhouse://%s/%s", s.Addr(), db) }
+
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func (s *Server) writeConfig() error {
+	data := filepath.Join(s.Dir, "data") + "/"
+	config := fmt.Sprintf(`<?xml version="1.0"?>
+<yandex>
+  <logger><level>warning</level><log>%[1]s/server.log</log><errorlog>%[1]s/server.err.log</errorlog></logger>
+  <listen_host>127.0.0.1</listen_host>
+  <tcp_port>%[2]d</tcp_port>
+  <http_port>%[3]d</http_port>
+  <path>%[4]s</path>
+  <tmp_path>%[4]stmp/</tmp_path>
+  <user_files_path>%[4]suser_files/</user_files_path>
+  <format_schema_path>%[4]sformat_schemas/</format_schema_path>
+  <mark_cache_size>67108864</mark_cache_size>
+  <uncompressed_cache_size>67108864</uncompressed_cache_size>
+  <max_concurrent_queries>100</max_concurrent_queries>
+  <timezone>UTC</timezone>
+  <users_config>users.xml</users_config>
+  <default_profile>default</default_profile>
+  <default_database>default</default_database>
+</yandex>
+`, s.Dir, s.TCPPort, s.HTTPPort, data)
+	users := `<?xml version="1.0"?>
+<yandex>
+  <profiles><default><max_memory_usage>2000000000</max_memory_usage></default></profiles>
+  <users><default><password></password><networks><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></default></users>
+  <quotas><default></default></quotas>
+</yandex>
+`
+	if err := os.WriteFile(filepath.Join(s.Dir, "config.xml"), []byte(config), 0o600); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(s.Dir, "users.xml"), []byte(users), 0o600)
+}
+
+// Restart starts the process again (after Stop or Kill) on the same ports
+// and data, and waits until it answers.
+func (s *Server) Restart() {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd != nil {
+		s.t.Fatal("chtest: Restart of a running server")
+	}
+	s.log = &bytes.Buffer{}
+	cmd := exec.Command(s.bin, "--config-file="+filepath.Join(s.Dir, "config.xml"))
+	cmd.Dir = s.Dir
+	cmd.Stdout, cmd.Stderr = s.log, s.log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		s.t.Fatalf("cannot start clickhouse-server: %v", err)
+	}
+	exit := make(chan struct{})
+	go func() { cmd.Wait(); close(exit) }()
+	s.cmd, s.exit = cmd, exit
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/ping", s.HTTPPort))
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if strings.TrimSpace(string(body)) == "Ok." {
+				return
+			}
+		}
+		select {
+		case <-exit:
+			s.cmd = nil
+			s.t.Fatalf("clickhouse-server exited at start: %s\n%s", s.log, s.errLog())
+		default:
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			<-exit
+			s.cmd = nil
+			s.t.Fatalf("clickhouse-server did not answer within 60s: %s\n%s", s.log, s.errLog())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (s *Server) errLog() string {
+	b, _ := os.ReadFile(filepath.Join(s.Dir, "server.err.log"))
+	if len(b) > 4000 {
+		b = b[len(b)-4000:]
+	}
+	return string(b)
+}
+
+// Stop stops the server (SIGTERM, then SIGKILL after 30 s) and waits for it.
+func (s *Server) Stop() { s.signal(syscall.SIGTERM) }
+
+// Kill kills the server (SIGKILL) and waits for it.
+func (s *Server) Kill() { s.signal(syscall.SIGKILL) }
+
+func (s *Server) signal(sig syscall.Signal) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return
+	}
+	s.cmd.Process.Signal(sig)
+	select {
+	case <-s.exit:
+	case <-time.After(30 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.exit
+	}
+	s.cmd = nil
+}
+
+// Query runs a query over the HTTP interface and returns its output, for
+// tests that look at the tables directly.
+func (s *Server) Query(ctx context.Context, query string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, fmt.Sprintf("http://127.0.0.1:%d/", s.HTTPPort), strings.NewReader(query))
+	if err != nil {
+		return "", err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("ClickHouse answered %s: %s", resp.Status, body)
+	}
+	return string(body), nil
+}

@@ -1,0 +1,310 @@
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/abacushq/abacus/internal/store"
+	"github.com/abacushq/abacus/internal/store/clickhouse/chtest"
+	"github.com/abacushq/abacus/internal/store/storetest"
+)
+
+var dbs atomic.Int64
+
+// TestServer runs the store contract and the tests below on one real
+// clickhouse-server, a fresh database for every store.
+func TestServer(t *testing.T) {
+	srv := chtest.Start(t)
+	for _, c := range []struct {
+		name string
+		test func(*testing.T, *chtest.Server)
+	}{
+		{"Contract", testContract},
+		{"CopiesReadOnce", testCopiesReadOnce},
+		{"TwoStoresAtOnce", testTwoStoresAtOnce},
+		{"ErasureReachesOtherCollectors", testErasureReachesOtherCollectors},
+		{"Migrate", testMigrate},
+	} {
+		t.Run(c.name, func(t *testing.T) { c.test(t, srv) })
+	}
+}
+
+func testContract(t *testing.T, srv *chtest.Server) {
+	open := func(db string) func(t *testing.T) store.Store {
+		return func(t *testing.T) store.Store {
+			t.Helper()
+			s, err := Open(srv.URL(db), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+	}
+	storetest.Run(t, func(t *testing.T) store.Store {
+		return open(fmt.Sprintf("contract_%d", dbs.Add(1)))(t)
+	}, storetest.Reopenable(func(t *testing.T) func(t *testing.T) store.Store {
+		return open(fmt.Sprintf("reopen_%d", dbs.Add(1)))
+	}))
+}
+
+func openDB(t *testing.T, srv *chtest.Server, db string) *Store {
+	t.Helper()
+	s, err := Open(srv.URL(db), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func sample(n int, project string) store.Event {
+	tm := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC).Add(time.Duration(n) * time.Second)
+	return store.Event{
+		ID:         fmt.Sprintf("0193723e-6f1a-7cc2-9c5e-%012x", n),
+		Name:       "didStartServer",
+		Time:       tm,
+		ReceivedAt: tm.Add(time.Second),
+		ProjectID:  fmt.Sprintf("%032x", len(project)),
+		MachineID:  fmt.Sprintf("%032x", 100+n%2),
+		OS:         "linux",
+		Properties: map[string]any{"durationMs": int64(1000 + n)},
+	}
+}
+
+// countReads reads the store every way there is and returns what each says.
+func countReads(t *testing.T, s *Store, ids []string) (export, idsN, existing int, stats int64) {
+	t.Helper()
+	ctx := context.Background()
+	seen := map[string]int{}
+	if err := s.Export(ctx, time.Time{}, time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC), func(e *store.Event) error {
+		seen[e.ID]++
+		export++
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for id, n := range seen {
+		if n > 1 {
+			t.Errorf("Export returned %s %d times", id, n)
+		}
+	}
+	if err := s.IDs(ctx, time.Time{}, func(string) error { idsN++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Existing(ctx, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return export, idsN, len(got), st.Events
+}
+
+// testCopiesReadOnce stores every event twice, as two collectors draining a
+// client's retry at the same moment do (the second copy received later, its
+// time corrected a little differently), and requires every read to count
+// each event once, before any merge.
+func testCopiesReadOnce(t *testing.T, srv *chtest.Server) {
+	s := openDB(t, srv, "copies")
+	var evs []store.Event
+	var ids []string
+	for i := range 100 {
+		e := sample(i, "p")
+		evs = append(evs, e)
+		ids = append(ids, e.ID)
+	}
+	if n, err := s.Insert(context.Background(), evs); err != nil || n != 100 {
+		t.Fatalf("Insert = %d, %v; want 100", n, err)
+	}
+	// The copies go in as separate parts, as another collector's insert
+	// would, with time +3 ms and received +2 s.
+	if _, err := srv.Query(context.Background(), `INSERT INTO copies.events SELECT id, name, time + 3, received + 2000, day,
+		project, machine, session, environment, product, product_version, os, os_version, arch, cpus, memory_mb,
+		runtime, runtime_version, ci, ci_name, docker, wsl, sdk, build, properties FROM copies.events`); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := srv.Query(context.Background(), "SELECT count() FROM copies.events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(rows) != "200" {
+		t.Fatalf("the events table holds %s rows, want 200 (two copies of each event)", strings.TrimSpace(rows))
+	}
+	export, idsN, existing, stats := countReads(t, s, ids)
+	if export != 100 || idsN != 100 || existing != 100 || stats != 100 {
+		t.Fatalf("with two copies of 100 events: Export %d, IDs %d, Existing %d, Stats %d; want 100 each", export, idsN, existing, stats)
+	}
+	// A second collector's store sending the same batch stores nothing new.
+	other := openDB(t, srv, "copies")
+	if n, err := other.Insert(context.Background(), evs); err != nil || n != 0 {
+		t.Fatalf("the same batch through a second store: Insert = %d, %v; want 0", n, err)
+	}
+	if n, err := s.DeleteProject(context.Background(), evs[0].ProjectID); err != nil || n != 100 {
+		t.Fatalf("DeleteProject = %d, %v; want 100 (each event once)", n, err)
+	}
+	if export, idsN, existing, stats = countReads(t, s, ids); export+idsN+existing+int(stats) != 0 {
+		t.Fatalf("after DeleteProject: Export %d, IDs %d, Existing %d, Stats %d; want none", export, idsN, existing, stats)
+	}
+}
+
+// testTwoStoresAtOnce sends the same batches through two stores on one
+// database at the same time, many times: whatever reaches the tables, every
+// read counts each event once.
+func testTwoStoresAtOnce(t *testing.T, srv *chtest.Server) {
+	a, b := openDB(t, srv, "race"), openDB(t, srv, "race")
+	var ids []string
+	var wg sync.WaitGroup
+	for round := range 20 {
+		var evs []store.Event
+		for i := range 50 {
+			e := sample(round*50+i, "p")
+			evs = append(evs, e)
+			ids = append(ids, e.ID)
+		}
+		for _, s := range []*Store{a, b} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := s.Insert(context.Background(), evs); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	rows, err := srv.Query(context.Background(), "SELECT count() FROM race.events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("1000 events sent through two stores at once: %s rows in the table", strings.TrimSpace(rows))
+	export, idsN, existing, stats := countReads(t, a, ids)
+	if export != 1000 || idsN != 1000 || existing != 1000 || stats != 1000 {
+		t.Fatalf("Export %d, IDs %d, Existing %d, Stats %d; want 1000 each", export, idsN, existing, stats)
+	}
+}
+
+// testErasureReachesOtherCollectors: an erasure recorded through one store
+// stops another store from inserting the project's events received up to
+// the erasure (still in that collector's log), not those received after.
+func testErasureReachesOtherCollectors(t *testing.T, srv *chtest.Server) {
+	a, b := openDB(t, srv, "erase"), openDB(t, srv, "erase")
+	at := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	before, after, other := sample(1, "p"), sample(2, "p"), sample(3, "other")
+	before.ReceivedAt, after.ReceivedAt, other.ReceivedAt = at, at.Add(time.Millisecond), at.Add(-time.Hour)
+	if err := a.RecordErasure(context.Background(), before.ProjectID, at); err != nil {
+		t.Fatal(err)
+	}
+	n, err := b.Insert(context.Background(), []store.Event{before, after, other})
+	if err != nil || n != 2 {
+		t.Fatalf("Insert after the erasure = %d, %v; want 2 (the event received after it, and another project's)", n, err)
+	}
+	got, err := a.Existing(context.Background(), []string{before.ID, after.ID, other.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[before.ID] || !got[after.ID] || !got[other.ID] {
+		t.Fatalf("stored: %v; want the event received after the erasure and the other project's, not the one received before", got)
+	}
+}
+
+// testMigrate: stores opening one new database at once migrate it once,
+// to SchemaVersion; a schema newer than this code is refused with a clear
+// error.
+func testMigrate(t *testing.T, srv *chtest.Server) {
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := Open(srv.URL("migrate"), Options{})
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer s.Close()
+			errs[i] = s.Migrate(context.Background())
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	v, err := srv.Query(context.Background(), "SELECT max(version) FROM migrate.schema_version")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(v) != fmt.Sprint(SchemaVersion) {
+		t.Fatalf("schema version %s, want %d", strings.TrimSpace(v), SchemaVersion)
+	}
+	tables, err := srv.Query(context.Background(), "SELECT name FROM system.tables WHERE database = 'migrate' ORDER BY name")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Fields(tables); !slices.Equal(got, []string{"erasures", "event_ids", "event_ids_mv", "events", "schema_version"}) {
+		t.Fatalf("tables after migration: %v", got)
+	}
+	if _, err := srv.Query(context.Background(), "INSERT INTO migrate.schema_version VALUES (99, now())"); err != nil {
+		t.Fatal(err)
+	}
+	s := openDB(t, srv, "migrate")
+	err = s.Migrate(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "newer than this abacus knows") {
+		t.Fatalf("Migrate of a schema at version 99 = %v, want an error saying it is newer", err)
+	}
+}
+
+// TestServerAway: a store opened while the server is down answers with an
+// error, and works once the server is back, without reopening.
+func TestServerAway(t *testing.T) {
+	srv := chtest.Start(t)
+	srv.Stop()
+	s := openDB(t, srv, "away")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := s.Insert(ctx, []store.Event{sample(1, "p")}); err == nil {
+		t.Fatal("Insert with the server down succeeded")
+	}
+	srv.Restart()
+	if n, err := s.Insert(context.Background(), []store.Event{sample(1, "p")}); err != nil || n != 1 {
+		t.Fatalf("Insert once the server is back = %d, %v; want 1", n, err)
+	}
+}
+
+func TestParseURL(t *testing.T) {
+	for _, c := range []struct{ url, want string }{
+		{"http://127.0.0.1:9000/abacus", "expected the scheme clickhouse://"},
+		{"clickhouse:///abacus", "expected a host:port"},
+		{"clickhouse://127.0.0.1:9000", "expected a database name"},
+		{"clickhouse://127.0.0.1:9000/ab-cd", `cannot use the database name "ab-cd"`},
+		{"clickhouse://127.0.0.1:9000/abacus?pool=3", `parameter "pool"`},
+		{"clickhouse://127.0.0.1:9000/abacus?dial_timeout=soon", "dial_timeout"},
+		{"clickhouse://user:secret@127.0.0.1:9000", "clickhouse://user@127.0.0.1:9000"},
+	} {
+		_, _, err := ParseURL(c.url)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("ParseURL(%q) = %v, want an error containing %q", c.url, err, c.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "secret") {
+			t.Errorf("ParseURL(%q) error shows the password: %v", c.url, err)
+		}
+	}
+	o, db, err := ParseURL("clickhouse://u:p@127.0.0.1:9440,127.0.0.2:9440/events_1?secure=true&dial_timeout=2s&max_open_conns=7&read_timeout=30s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if db != "events_1" || len(o.Addr) != 2 || o.TLS == nil || o.DialTimeout != 2*time.Second || o.MaxOpenConns != 7 ||
+		o.ReadTimeout != 30*time.Second || o.Auth.Username != "u" || o.Auth.Password != "p" {
+		t.Fatalf("ParseURL = %+v, %q", o, db)
+	}
+}

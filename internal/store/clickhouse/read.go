@@ -1,0 +1,241 @@
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/abacushq/abacus/internal/store"
+	"github.com/abacushq/abacus/telemetry/wire"
+)
+
+// keyLiteral returns the 16 bytes of an ID as a SQL string literal.
+func keyLiteral(b *strings.Builder, key string) {
+	const hexd = "0123456789abcdef"
+	b.WriteByte('\'')
+	for i := 0; i < len(key); i++ {
+		b.WriteString(`\x`)
+		b.WriteByte(hexd[key[i]>>4])
+		b.WriteByte(hexd[key[i]&15])
+	}
+	b.WriteByte('\'')
+}
+
+// existingKeys reports which of keys (IDs as 16 bytes) are stored, from the
+// ID index, a few thousand at a time.
+func (s *Store) existingKeys(ctx context.Context, keys []string) (map[string]bool, error) {
+	out := make(map[string]bool)
+	const chunk = 5000
+	for len(keys) > 0 {
+		part := keys[:min(chunk, len(keys))]
+		keys = keys[len(part):]
+		var q strings.Builder
+		q.WriteString("SELECT DISTINCT id FROM " + s.db + ".event_ids WHERE id IN (")
+		for i, k := range part {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			keyLiteral(&q, k)
+		}
+		q.WriteByte(')')
+		rows, err := s.conn.Query(ctx, q.String())
+		if err != nil {
+			return nil, ctxErr(ctx, fmt.Errorf("cannot look up stored event IDs in ClickHouse: %w", err))
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("cannot read a stored event ID: %w", err)
+			}
+			out[id] = true
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, ctxErr(ctx, fmt.Errorf("cannot look up stored event IDs in ClickHouse: %w", err))
+		}
+	}
+	return out, nil
+}
+
+// Existing reports which of ids are stored.
+func (s *Store) Existing(ctx context.Context, ids []string) (map[string]bool, error) {
+	done, err := s.enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	keys := make([]string, 0, len(ids))
+	byKey := make(map[string]string, len(ids))
+	for _, id := range ids {
+		u, ok := wire.ParseUUID(id)
+		if !ok {
+			continue // never stored: Insert takes only UUIDs
+		}
+		keys = append(keys, string(u[:]))
+		byKey[string(u[:])] = id
+	}
+	found, err := s.existingKeys(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]bool, len(found))
+	for k := range found {
+		out[byKey[k]] = true
+	}
+	return out, nil
+}
+
+// IDs calls fn with the ID of every event received at or after since, each
+// once.
+func (s *Store) IDs(ctx context.Context, since time.Time, fn func(id string) error) error {
+	done, err := s.enter(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	rows, err := s.conn.Query(ctx, "SELECT DISTINCT id FROM "+s.db+".event_ids WHERE received >= ?", ceilMS(since))
+	if err != nil {
+		return ctxErr(ctx, fmt.Errorf("cannot read event IDs from ClickHouse: %w", err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return fmt.Errorf("cannot read an event ID: %w", err)
+		}
+		if err := fn(wire.FormatUUID([16]byte([]byte(id)))); err != nil {
+			return err
+		}
+	}
+	return ctxErr(ctx, rows.Err())
+}
+
+// ceilMS rounds t up to a whole millisecond, in Unix milliseconds: stored
+// times are whole milliseconds, so x >= t ⇔ x >= ceilMS(t) and x < t ⇔
+// x < ceilMS(t).
+func ceilMS(t time.Time) int64 {
+	ms := t.UnixMilli()
+	if time.UnixMilli(ms).Before(t) {
+		ms++
+	}
+	return ms
+}
+
+func dateLiteral(ms int64) string {
+	return time.Unix(int64(dayOf(ms))*86400, 0).UTC().Format("2006-01-02")
+}
+
+const exportColumns = `id, name, time, received, project, machine, session, environment, product,
+	product_version, os, os_version, arch, cpus, memory_mb, runtime, runtime_version, ci, ci_name,
+	docker, wsl, sdk, build, properties`
+
+// Export calls fn for each event with from <= Time < to, in Time order (ties
+// by ID). An event stored twice (by two collectors before the table's merges
+// replaced one copy) comes once: LIMIT 1 BY id keeps the earliest copy.
+func (s *Store) Export(ctx context.Context, from, to time.Time, fn func(*store.Event) error) error {
+	done, err := s.enter(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	f, t := ceilMS(from), ceilMS(to)
+	if f >= t {
+		return nil
+	}
+	q := fmt.Sprintf(`SELECT %s FROM %s.events
+		WHERE day >= '%s' AND day <= '%s' AND time >= %d AND time < %d
+		ORDER BY time, id LIMIT 1 BY id`, exportColumns, s.db, dateLiteral(f), dateLiteral(t-1), f, t)
+	rows, err := s.conn.Query(ctx, q)
+	if err != nil {
+		return ctxErr(ctx, fmt.Errorf("cannot export events from ClickHouse: %w", err))
+	}
+	defer rows.Close()
+	var (
+		e                store.Event
+		id, build, props string
+		tm, recv         int64
+		cpus             int32
+		ci, docker, wsl  uint8
+	)
+	for rows.Next() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := rows.Scan(&id, &e.Name, &tm, &recv, &e.ProjectID, &e.MachineID, &e.SessionID, &e.Environment,
+			&e.Product, &e.ProductVersion, &e.OS, &e.OSVersion, &e.Arch, &cpus, &e.MemoryMB, &e.Runtime,
+			&e.RuntimeVersion, &ci, &e.CIName, &docker, &wsl, &e.SDK, &build, &props); err != nil {
+			return fmt.Errorf("cannot read an exported event: %w", err)
+		}
+		e.ID = wire.FormatUUID([16]byte([]byte(id)))
+		e.Time, e.ReceivedAt = time.UnixMilli(tm).UTC(), time.UnixMilli(recv).UTC()
+		e.CPUs, e.CI, e.Docker, e.WSL = int(cpus), ci != 0, docker != 0, wsl != 0
+		if e.Build, err = decodeMap(build); err != nil {
+			return fmt.Errorf("cannot read the build of event %s: %w", e.ID, err)
+		}
+		if e.Properties, err = decodeMap(props); err != nil {
+			return fmt.Errorf("cannot read the properties of event %s: %w", e.ID, err)
+		}
+		if err := fn(&e); err != nil {
+			return err
+		}
+	}
+	return ctxErr(ctx, rows.Err())
+}
+
+// Stats reports the distinct events stored and the bytes of both tables'
+// active parts.
+func (s *Store) Stats(ctx context.Context) (store.Stats, error) {
+	done, err := s.enter(ctx)
+	if err != nil {
+		return store.Stats{}, err
+	}
+	defer done()
+	var n, b uint64
+	if err := s.conn.QueryRow(ctx, "SELECT uniqExact(id) FROM "+s.db+".event_ids").Scan(&n); err != nil {
+		return store.Stats{}, ctxErr(ctx, fmt.Errorf("cannot count events in ClickHouse: %w", err))
+	}
+	if err := s.conn.QueryRow(ctx, "SELECT sum(bytes_on_disk) FROM system.parts WHERE database = ? AND active", s.dbName).Scan(&b); err != nil {
+		return store.Stats{}, ctxErr(ctx, fmt.Errorf("cannot read the size of the ClickHouse tables: %w", err))
+	}
+	return store.Stats{Events: int64(n), Bytes: int64(b)}, nil
+}
+
+// RecordErasure records that project id was erased at t, for every collector:
+// Insert drops the events of an erased project received up to t, so events
+// still in any collector's write-ahead log do not bring it back.
+func (s *Store) RecordErasure(ctx context.Context, project string, at time.Time) error {
+	done, err := s.enter(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	if err := s.insertRow(ctx, "INSERT INTO "+s.db+".erasures (project, erased_at)", project, at.UnixMilli()); err != nil {
+		return ctxErr(ctx, fmt.Errorf("cannot record the erasure of a project in ClickHouse: %w", err))
+	}
+	return nil
+}
+
+// erasures returns the erased projects and when (Unix milliseconds).
+func (s *Store) erasures(ctx context.Context) (map[string]int64, error) {
+	rows, err := s.conn.Query(ctx, "SELECT project, max(erased_at) FROM "+s.db+".erasures GROUP BY project")
+	if err != nil {
+		return nil, ctxErr(ctx, fmt.Errorf("cannot read erasures from ClickHouse: %w", err))
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var p string
+		var at int64
+		if err := rows.Scan(&p, &at); err != nil {
+			return nil, fmt.Errorf("cannot read an erasure: %w", err)
+		}
+		out[p] = at
+	}
+	return out, ctxErr(ctx, rows.Err())
+}
