@@ -1,4 +1,1 @@
-import cjs from './index.js';
-
-export const { Telemetry, createProject, disable, enable, errorCode, recent, SDK_VERSION } = cjs;
-export default cjs;
+import{createRequire}from 'node:module';const cjs=createRequire(import.meta.url)('./index.js');export const{Telemetry,createProject,disable,enable,errorCode,recent,SDK_VERSION}=cjs;export default cjs;

@@ -3,7 +3,7 @@
 
 const path = require('node:path');
 const fs = require('node:fs');
-const crypto = require('node:crypto');
+const { nodeCrypto } = require('./ids.js');
 
 const DEFAULT_CLOSE_BUDGET = 300; // ms
 const DEFAULT_QUEUE_SIZE = 1000; // events waiting between track and the sender
@@ -88,7 +88,7 @@ function projectKey(projectDir) {
 
 // projectKeyOf hashes a real path into a project key.
 function projectKeyOf(realPath) {
-  return crypto.createHash('sha256').update(realPath).digest('hex').slice(0, 16);
+  return nodeCrypto().createHash('sha256').update(realPath).digest('hex').slice(0, 16);
 }
 
 function optionError(field, expected, got) {

@@ -5,7 +5,7 @@
 
 const fs = require('node:fs');
 const path = require('node:path');
-const crypto = require('node:crypto');
+const { nodeCrypto } = require('./ids.js');
 
 const O_NONBLOCK = fs.constants.O_NONBLOCK || 0;
 const O_NOFOLLOW = fs.constants.O_NOFOLLOW || 0;
@@ -59,7 +59,7 @@ function readSmall(file) {
 // writeFileAtomic writes data through a temporary file in the same directory
 // and a rename, so a reader never sees a partial file.
 function writeFileAtomic(file, data, mode) {
-  const tmp = path.join(path.dirname(file), '.' + path.basename(file) + '.tmp-' + crypto.randomBytes(4).toString('hex'));
+  const tmp = path.join(path.dirname(file), '.' + path.basename(file) + '.tmp-' + nodeCrypto().randomBytes(4).toString('hex'));
   let fd = -1;
   try {
     fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | O_NOFOLLOW, mode);

@@ -2,7 +2,12 @@
 // Identifiers: the project ID check of the wire protocol, and the UUIDs the
 // SDK makes.
 
-const crypto = require('node:crypto');
+// nodeCrypto returns node:crypto, loaded when first needed: loading it takes
+// milliseconds that requiring this package should not cost its host.
+let cryptoModule = null;
+function nodeCrypto() {
+  return cryptoModule || (cryptoModule = require('node:crypto'));
+}
 
 const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const PREFIX_RE = /^[a-z0-9-]{1,32}$/;
@@ -27,7 +32,7 @@ function formatUUID(b) {
 
 // randomUUID returns a random (version 4) UUID in lowercase.
 function randomUUID() {
-  const b = crypto.randomBytes(16);
+  const b = nodeCrypto().randomBytes(16);
   b[6] = (b[6] & 0x0f) | 0x40;
   b[8] = (b[8] & 0x3f) | 0x80;
   return formatUUID(b);
@@ -41,7 +46,7 @@ let poolAt = 0;
 // random in its last 74 bits.
 function eventID(ms) {
   if (poolAt + 10 > pool.length) {
-    pool = crypto.randomBytes(4096);
+    pool = nodeCrypto().randomBytes(4096);
     poolAt = 0;
   }
   const b = Buffer.allocUnsafe(16);
@@ -55,4 +60,4 @@ function eventID(ms) {
   return formatUUID(b);
 }
 
-module.exports = { isUUID, isProjectID, randomUUID, eventID };
+module.exports = { isUUID, isProjectID, randomUUID, eventID, nodeCrypto };

@@ -4,9 +4,9 @@
 // ID never leaves the process; a random ID kept in StateDir stands in where the
 // OS has none worth using.
 
-const crypto = require('node:crypto');
 const path = require('node:path');
 const { readSmall, writeFileAtomic, mkdirPrivate } = require('./fsafe.js');
+const { nodeCrypto } = require('./ids.js');
 
 // Known to be shared by many machines (cloned images, placeholder firmware).
 const SHARED = new Set(['b08dfa6083e7567a1921a715000001fb', '03000200-0400-0500-0006-000700080009']);
@@ -25,7 +25,7 @@ function usableMachineID(raw) {
 }
 
 function hashMachineID(raw, product) {
-  return crypto.createHmac('sha256', product).update(raw.trim().toLowerCase()).digest('hex');
+  return nodeCrypto().createHmac('sha256', product).update(raw.trim().toLowerCase()).digest('hex');
 }
 
 const LINUX_FILES = ['/etc/machine-id', '/var/lib/dbus/machine-id'];
@@ -85,7 +85,7 @@ function machineID(product, stateDir, raw) {
   const file = path.join(stateDir, 'machine-id');
   const b = readSmall(file);
   if (b && usableMachineID(b.toString())) return { id: hashMachineID(b.toString(), product), error: '' };
-  const id = crypto.randomBytes(16).toString('hex');
+  const id = nodeCrypto().randomBytes(16).toString('hex');
   try {
     mkdirPrivate(stateDir);
     writeFileAtomic(file, Buffer.from(id + '\n'), 0o600);

@@ -9,8 +9,7 @@
 
 const fs = require('node:fs');
 const path = require('node:path');
-const crypto = require('node:crypto');
-const { isProjectID, randomUUID } = require('./ids.js');
+const { isProjectID, randomUUID, nodeCrypto } = require('./ids.js');
 const { readRegular } = require('./fsafe.js');
 
 const MANIFEST = 'package.json';
@@ -387,7 +386,7 @@ function removeStaleTemps(dir, base) {
 // owner, group and mode.
 function replaceManifest(file, data, st) {
   const dir = path.dirname(file);
-  const tmp = path.join(dir, '.' + path.basename(file) + '.' + crypto.randomBytes(4).readUInt32BE(0) + '.tmp');
+  const tmp = path.join(dir, '.' + path.basename(file) + '.' + nodeCrypto().randomBytes(4).readUInt32BE(0) + '.tmp');
   let fd = -1;
   try {
     fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);

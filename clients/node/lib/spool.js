@@ -14,8 +14,8 @@
 
 const fs = require('node:fs');
 const path = require('node:path');
-const crypto = require('node:crypto');
 const { projectKey } = require('./config.js');
+const { nodeCrypto } = require('./ids.js');
 const { readRegular, writeFileAtomic, mkdirPrivate } = require('./fsafe.js');
 
 const SPOOL_MAX_BYTES = 2 << 20; // the whole spool of a product
@@ -32,7 +32,7 @@ function spoolName() {
   let ns = BigInt(Date.now()) * 1000000n;
   if (ns <= lastNanos) ns = lastNanos + 1n;
   lastNanos = ns;
-  return `${ns}-${crypto.randomBytes(4).toString('hex')}.jsonl`;
+  return `${ns}-${nodeCrypto().randomBytes(4).toString('hex')}.jsonl`;
 }
 
 // sortKey orders spool file names by their leading time, then by name: the
@@ -214,7 +214,7 @@ const discarding = new Set(); // state directories this process is cleaning
 // deleting what was set aside, by either SDK, in the background.
 function setAside(stateDir, dir) {
   try {
-    fs.renameSync(dir, path.join(stateDir, DISCARD_PREFIX + crypto.randomBytes(4).toString('hex')));
+    fs.renameSync(dir, path.join(stateDir, DISCARD_PREFIX + nodeCrypto().randomBytes(4).toString('hex')));
   } catch (err) {
     if (err.code !== 'ENOENT') setImmediate(() => discard(dir));
   }

@@ -403,11 +403,14 @@ function declarations(src) {
         else if (st.kind === 'const') edits.push([st.start, st.start + 5, 'let']);
       }
     }
+    // for (const x of …) and for (const k in …) bind x anew each iteration
+    // either way, and the body never assigns it (const would throw).
+    if ((node.type === 'ForOfStatement' || node.type === 'ForInStatement') && node.left.type === 'VariableDeclaration' && node.left.kind === 'const') {
+      edits.push([node.left.start, node.left.start + 5, 'let']);
+    }
     for (const c of children(node)) walk(c);
   };
   walk(ast);
-  for (const node of [ast]) void node;
-  // for (const x of …) heads stay as they are: they are not in a body list.
   edits.sort((a, b) => a[0] - b[0]);
   let out = '';
   let at = 0;
@@ -427,8 +430,11 @@ function build() {
   const min = squeeze(literals(declarations(mangle(shortenPrivate(bundle(path.join(root, 'index.js')))))));
   acorn.parse(min, { ecmaVersion: 2022, sourceType: 'script' }); // still JavaScript
   fs.writeFileSync(path.join(out, 'index.js'), header + min);
-  const esm = fs.readFileSync(path.join(root, 'index.mjs'), 'utf8').split('\n').filter((l) => !l.startsWith('//')).join('\n');
-  fs.writeFileSync(path.join(out, 'index.mjs'), esm);
+  // The ES module entry is a few statements, each ending in a semicolon:
+  // without its comments, line breaks and the spaces around punctuation.
+  const esm = fs.readFileSync(path.join(root, 'index.mjs'), 'utf8').split('\n').filter((l) => l !== '' && !l.startsWith('//')).join('')
+    .replace(/ *([{}=,;()]) */g, '$1');
+  fs.writeFileSync(path.join(out, 'index.mjs'), esm + '\n');
 }
 
 build();
