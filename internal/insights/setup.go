@@ -42,11 +42,12 @@ type SetupRegression struct {
 	LastP90Ms  int64   `json:"lastP90Ms"`
 	PriorP50Ms int64   `json:"priorP50Ms"`
 	PriorP90Ms int64   `json:"priorP90Ms"`
-	// Where lists the segments (one OS, runtime major or product version)
-	// whose setups got slower in the two full weeks from WhereFrom against
-	// the four weeks before: see regressionWhere.
+	// Where lists the segments (all setups, one OS, runtime major or
+	// product version) whose setups got slower in the 14 days from WhereFrom
+	// to WhereTo against the 8 weeks before: see regressionWhere.
 	Where     []SetupRegressionDim `json:"where"`
-	WhereFrom string               `json:"whereFrom"` // first day of the two weeks compared
+	WhereFrom string               `json:"whereFrom"` // first day of the 14 days compared
+	WhereTo   string               `json:"whereTo"`   // their last day: the window's last day, or yesterday when the window reaches today
 }
 
 // SetupRegressionDim is a segment whose setups got slower.
@@ -54,8 +55,8 @@ type SetupRegressionDim struct {
 	By       string  `json:"by"` // os, runtimeMajor or productVersion
 	Value    string  `json:"value"`
 	Quantile string  `json:"quantile"` // p90: Before and After are that quantile
-	Before   int64   `json:"before"`   // ms, over the four weeks before WhereFrom
-	After    int64   `json:"after"`    // ms, over the two weeks from WhereFrom
+	Before   int64   `json:"before"`   // ms, over the 8 weeks before WhereFrom
+	After    int64   `json:"after"`    // ms, over the 14 days from WhereFrom
 	P        float64 `json:"p"`        // Holm-adjusted over every segment tested
 }
 
@@ -100,8 +101,14 @@ const (
 	regressionRise  = 1.2 // the p50 or p90 of the last week at least 20% above the prior weeks'
 	regressionWeeks = 4
 	maxSetupErrors  = 10
-	whereWeeks      = 2  // the recent period of regressionWhere
+	whereDays       = 14 // the recent period of regressionWhere, in complete days
+	whereBefore     = 56 // the days before it that regressionWhere compares it with
 	whereMinSetups  = 20 // setups a segment needs on each side to be tested
+	// tailWeight is the share of the significance level regressionWhere
+	// gives its tail-stretch test; Mann-Whitney gets the rest. A slower
+	// tail is the regression it looks for; a slower whole distribution
+	// moves Mann-Whitney so far that a fifth of the level finds it.
+	tailWeight = 0.8
 )
 
 // setupBounds are the histogram's bucket bounds (a log-like scale); the last
@@ -166,7 +173,7 @@ SELECT
 		exceed: count(*) FILTER (WHERE last AND dur > p9.q)}) AS VARCHAR)
 		FROM mw CROSS JOIN (SELECT quantile_cont(dur, 0.9) AS q FROM mw WHERE NOT last) p9) AS mw,
 	(SELECT CAST(to_json(coalesce(list({t0: epoch_ms(t0), dur: dur, os: os, rm: rm, pv: pv}), [])) AS VARCHAR)
-		FROM s WHERE dur IS NOT NULL AND t0 >= $wprior AND t0 < $lastend) AS samples,
+		FROM s WHERE dur IS NOT NULL AND t0 >= $wprior AND t0 < $wend) AS samples,
 	(SELECT CAST(to_json(coalesce(list({code: code, projects: n} ORDER BY n DESC, code), [])) AS VARCHAR)
 		FROM (SELECT er.code, count(DISTINCT w.project_id) AS n
 			FROM w JOIN er ON er.project_id = w.project_id AND er.time >= w.t0 AND er.time <= w.t0 + to_milliseconds($within)
@@ -230,12 +237,16 @@ func (q *query) setup(r *Report) error {
 	sum.Regression.LastWeek = last.Format(dateLayout)
 	bounds := histogramBounds(within)
 
-	recent := lastEnd.AddDate(0, 0, -7*whereWeeks)
-	wprior := recent.AddDate(0, 0, -7*regressionWeeks)
-	sum.Regression.WhereFrom = recent.Format(dateLayout)
+	// regressionWhere takes every complete day up to the window's end: the
+	// last whereDays of them against the whereBefore days before (whole
+	// weeks both, so each weekday counts as often on both sides).
+	wend := minTime(q.hi, day(q.now))
+	recent := wend.AddDate(0, 0, -whereDays)
+	wprior := recent.AddDate(0, 0, -whereBefore)
+	sum.Regression.WhereFrom, sum.Regression.WhereTo = recent.Format(dateLayout), wend.AddDate(0, 0, -1).Format(dateLayout)
 	var total, weeks, dims, hist, mw, samples, errs []byte
 	args := q.args(sql.Named("start", setup.Start), sql.Named("done", setup.Done),
-		sql.Named("slo", minTime(q.lo, wprior)), sql.Named("wprior", wprior), sql.Named("dhi", q.hi.Add(within)), sql.Named("within", within.Milliseconds()),
+		sql.Named("slo", minTime(q.lo, wprior)), sql.Named("wprior", wprior), sql.Named("wend", wend), sql.Named("dhi", q.hi.Add(within)), sql.Named("within", within.Milliseconds()),
 		sql.Named("last", last), sql.Named("prior", prior), sql.Named("lastend", lastEnd))
 	query := fmt.Sprintf(setupQuery, bucketExpr(bounds), sqlList(q.in.eventNames(plan.KindError)))
 	if err := q.tx.QueryRowContext(q.ctx, query, args...).Scan(&total, &weeks, &dims, &hist, &mw, &samples, &errs); err != nil {
@@ -328,7 +339,7 @@ func (q *query) setup(r *Report) error {
 			}
 		}
 	}
-	reg.Where = regressionWhere(ss, recent.UnixMilli(), lastEnd.UnixMilli(), wprior.UnixMilli(), k)
+	reg.Where = regressionWhere(ss, recent.UnixMilli(), wend.UnixMilli(), wprior.UnixMilli(), k)
 	if len(reg.Where) > 0 && !reg.Flag {
 		reg.Flag, reg.Metric = true, "p90"
 	}
@@ -387,16 +398,15 @@ func minTime(a, b time.Time) time.Time {
 // the setups of one OS, one runtime major or one product version (of the
 // machine and product that started them), and also all setups (by "all");
 // it is tested when it has at least max(k, whereMinSetups) completed setups
-// both in [recent, end) and in [prior, recent). Two one-sided tests, the
-// smaller p-value doubled (Bonferroni): Mann-Whitney U over all its setups
-// (a shift of the whole distribution), and Welch's t on the logarithms of
-// the setups above the segment's pooled median (a slower tail: the p90
-// rising while the median stays, which hardly moves the first). Under no
-// change the pooled sample is exchangeable, so which of its values lie
-// above the median says nothing of their period. The p-values are
-// Holm-adjusted over every segment tested; a segment is listed when its
-// adjusted p is below regressionP and its p90 rose at least regressionRise,
-// the largest rise first. Samples are completed setups only.
+// both in [recent, end) and in [prior, recent). Two one-sided rank tests,
+// α split between them (weighted Bonferroni): the tail-stretch test
+// (tailStretchGreater, a slower p90 with the median unchanged) gets
+// tailWeight of it, Mann-Whitney U (the whole distribution slower) the
+// rest. The p-values are Holm-adjusted over every segment tested, so under
+// no change the chance of listing any segment stays under regressionP; a
+// segment is listed when its adjusted p is below regressionP and its p90
+// rose at least regressionRise, the largest rise first. Samples are
+// completed setups only.
 func regressionWhere(ss []setupSample, recent, end, prior int64, k int) []SetupRegressionDim {
 	type seg struct {
 		by, value     string
@@ -437,7 +447,7 @@ func regressionWhere(ss []setupSample, recent, end, prior int64, k int) []SetupR
 	var ts []tested
 	for _, g := range segs {
 		if len(g.before) >= minN && len(g.after) >= minN {
-			ts = append(ts, tested{g, min(1, 2*min(upperLogGreater(g.after, g.before), mannWhitneyAll(g.after, g.before)))})
+			ts = append(ts, tested{g, min(1, tailStretchGreater(g.after, g.before)/tailWeight, mannWhitneyAll(g.after, g.before)/(1-tailWeight))})
 		}
 	}
 	// Holm: the i-th smallest p times (m − i), never below the one before.
@@ -510,40 +520,4 @@ func quantile90(xs []float64) float64 {
 		return xs[lo]
 	}
 	return xs[lo] + (h-float64(lo))*(xs[lo+1]-xs[lo])
-}
-
-// upperLogGreater is the one-sided Welch test that the logarithms of a's
-// values above the pooled median are larger on average than b's.
-func upperLogGreater(a, b []float64) float64 {
-	pool := append(slices.Clone(a), b...)
-	slices.Sort(pool)
-	med := pool[len(pool)/2]
-	if len(pool)%2 == 0 {
-		med = (pool[len(pool)/2-1] + med) / 2
-	}
-	stats := func(xs []float64) (n, mean, v float64) {
-		for _, x := range xs {
-			if x > med {
-				l := math.Log(x)
-				n++
-				d := l - mean
-				mean += d / n
-				v += d * (l - mean)
-			}
-		}
-		if n > 1 {
-			v /= n - 1
-		}
-		return n, mean, v
-	}
-	n1, m1, v1 := stats(a)
-	n2, m2, v2 := stats(b)
-	if n1 < 2 || n2 < 2 {
-		return 1
-	}
-	se := math.Sqrt(v1/n1 + v2/n2)
-	if se == 0 || math.IsNaN(se) {
-		return 1
-	}
-	return clampP(0.5 * math.Erfc((m1-m2)/se/math.Sqrt2))
 }

@@ -317,7 +317,8 @@ func (h *Handler) setup(r *http.Request, v *view, q url.Values, p insights.Param
 			where = append(where, fmt.Sprintf("%s (%s %s, was %s, p = %s)", place, w.Quantile,
 				duration(float64(w.After)), duration(float64(w.Before)), pvalue(w.P)))
 		}
-		regNote = strings.Join(where, "; ") + fmt.Sprintf(" — the two weeks from %s against the four before; overall, ", longDate(reg.WhereFrom)) + regNote
+		regNote = strings.Join(where, "; ") + fmt.Sprintf(" — the 14 days from %s to %s against the 8 weeks before; overall, ",
+			longDate(reg.WhereFrom), longDate(reg.WhereTo)) + regNote
 	}
 	if reg.LastWeek == "" {
 		regNote = reg.Test + "; needs a full week and the four before it"
