@@ -46,10 +46,15 @@ type Store struct {
 	// sourceIDs caches the source_id of stored sources by source_key, so that
 	// an Insert appends only the sources it has not seen. Deletes empty it.
 	sourceIDs map[duckdb.UUID]int32
+	// sourceKeys caches source keys by the bytes they hash (see
+	// cachedSourceKey); guarded by wmu.
+	sourceKeys map[string]duckdb.UUID
 	// ids holds every stored event ID (and some more); nil until the first
-	// Insert. Inserts replace and fill it under wmu; Existing reads it
-	// without.
-	ids atomic.Pointer[idfilter.Filter]
+	// Insert or Existing. Inserts fill it under wmu; Existing reads it
+	// without. nextIDs (guarded by wmu) is its larger successor while
+	// growIDs fills it in the background.
+	ids     atomic.Pointer[idfilter.Filter]
+	nextIDs *idfilter.Filter
 
 	mu      sync.Mutex // guards closed and the Add of active
 	closed  bool
@@ -96,7 +101,7 @@ func Open(path string, opt Options) (*Store, error) {
 	conns := &connector{cur: c}
 	db := sql.OpenDB(conns)
 	db.SetMaxIdleConns(maxIdleConns)
-	s := &Store{path: path, dsn: dsn, conns: conns, db: db, sourceIDs: map[duckdb.UUID]int32{}}
+	s := &Store{path: path, dsn: dsn, conns: conns, db: db, sourceIDs: map[duckdb.UUID]int32{}, sourceKeys: map[string]duckdb.UUID{}}
 	s.closing, s.stop = context.WithCancel(context.Background())
 	ctx := context.Background()
 	if err := s.migrate(ctx); err != nil {
@@ -110,9 +115,10 @@ func Open(path string, opt Options) (*Store, error) {
 	return s, nil
 }
 
-// loadIDs makes the filter of stored IDs, at the first Insert (a store that
-// is only read never pays for it) and when the filter is full: about 0.1 s a
-// million events. It holds wmu.
+// loadIDs makes the filter of stored IDs, at the first Insert or Existing (a
+// store that is only read for reports never pays for it): about 0.1 s a
+// million events. When it is full, growIDs makes a larger one without
+// holding up Inserts. It holds wmu.
 func (s *Store) loadIDs(ctx context.Context) error {
 	var n int64
 	if err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM event_rows`).Scan(&n); err != nil {
@@ -136,6 +142,48 @@ func (s *Store) loadIDs(ctx context.Context) error {
 	}
 	s.ids.Store(f)
 	return nil
+}
+
+// growIDs replaces a full filter of stored IDs with one twice as large,
+// filled in the background from the table while Inserts go on: from now on
+// each Insert adds its IDs to both, and the scan, which starts after this
+// moment, sees every ID committed before it. It holds wmu.
+func (s *Store) growIDs() {
+	if s.enter() != nil {
+		return
+	}
+	next := idfilter.New(2 * s.ids.Load().Len())
+	s.nextIDs = next
+	go func() {
+		defer s.leave()
+		err := s.scanIDs(s.closing, next)
+		s.wmu.Lock()
+		defer s.wmu.Unlock()
+		s.nextIDs = nil
+		if err != nil {
+			// The full filter stays: more of its answers are "maybe", which
+			// costs reads, never a wrong answer. The next Insert tries again.
+			return
+		}
+		s.ids.Store(next)
+	}()
+}
+
+// scanIDs adds every stored ID to f, reading through the pool.
+func (s *Store) scanIDs(ctx context.Context, f *idfilter.Filter) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT id FROM event_rows`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id duckdb.UUID
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		f.Add(id)
+	}
+	return rows.Err()
 }
 
 func (s *Store) migrate(ctx context.Context) error {

@@ -35,13 +35,15 @@ func (s *Store) Insert(ctx context.Context, events []store.Event) (int, error) {
 	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	if f := s.ids.Load(); f == nil || f.Full() {
+	if f := s.ids.Load(); f == nil {
 		if err := s.loadIDs(ctx); err != nil {
 			if ctx.Err() != nil {
 				return 0, ctx.Err()
 			}
 			return 0, fmt.Errorf("duckdb: insert: read the stored IDs: %w", err)
 		}
+	} else if f.Full() && s.nextIDs == nil {
+		s.growIDs()
 	}
 	b, err := s.prepare(events)
 	if err != nil {
@@ -116,7 +118,7 @@ func (s *Store) prepare(events []store.Event) (*batch, error) {
 			return nil, fmt.Errorf("event %s: build: %w", e.ID, err)
 		}
 		var key duckdb.UUID
-		key, keyBuf = sourceKey(keyBuf, e, plugins, build)
+		key, keyBuf = s.cachedSourceKey(keyBuf, e, plugins, build)
 		row := vals[:eventCols:eventCols]
 		vals = vals[eventCols:]
 		row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7] =
@@ -148,14 +150,14 @@ func (s *Store) prepare(events []store.Event) (*batch, error) {
 	return b, nil
 }
 
-// buildMemo remembers splitBuild's result for the last few Build maps of a
-// batch, by map identity (never by content: a map seen once is not looked
-// at again, however many events share it).
-type buildMemo struct {
-	m       [8]unsafe.Pointer
-	plugins [8][]string
-	rest    [8][]byte
-	next    int
+// buildMemo remembers splitBuild's result for each Build map of a batch, by
+// map identity (never by content): the collector's log decodes the equal
+// builds of a request into one map, so most events find theirs split.
+type buildMemo map[unsafe.Pointer]splitOutcome
+
+type splitOutcome struct {
+	plugins []string
+	rest    []byte
 }
 
 func (b *buildMemo) split(m map[string]any) ([]string, []byte, error) {
@@ -163,15 +165,15 @@ func (b *buildMemo) split(m map[string]any) ([]string, []byte, error) {
 		return splitBuild(m)
 	}
 	p := reflect.ValueOf(m).UnsafePointer()
-	for i, q := range b.m {
-		if q == p {
-			return b.plugins[i], b.rest[i], nil
-		}
+	if o, ok := (*b)[p]; ok {
+		return o.plugins, o.rest, nil
 	}
 	plugins, rest, err := splitBuild(m)
 	if err == nil {
-		b.m[b.next], b.plugins[b.next], b.rest[b.next] = p, plugins, rest
-		b.next = (b.next + 1) % len(b.m)
+		if *b == nil {
+			*b = make(buildMemo)
+		}
+		(*b)[p] = splitOutcome{plugins, rest}
 	}
 	return plugins, rest, err
 }
@@ -187,6 +189,15 @@ func orNull(s string) any {
 // every field that goes to the sources table, each length-prefixed so that
 // no two different sources encode alike. buf is scratch space.
 func sourceKey(buf []byte, e *store.Event, plugins []string, build []byte) (duckdb.UUID, []byte) {
+	b := sourceBytes(buf, e, plugins, build)
+	sum := sha256.Sum256(b)
+	var k duckdb.UUID
+	copy(k[:], sum[:16])
+	return k, b
+}
+
+// sourceBytes appends to buf[:0] what sourceKey hashes.
+func sourceBytes(buf []byte, e *store.Event, plugins []string, build []byte) []byte {
 	b := buf[:0]
 	field := func(s string) {
 		b = binary.LittleEndian.AppendUint64(b, uint64(len(s)))
@@ -216,10 +227,27 @@ func sourceKey(buf []byte, e *store.Event, plugins []string, build []byte) (duck
 	for _, p := range plugins {
 		field(p)
 	}
-	b = append(b, build...)
+	return append(b, build...)
+}
+
+// maxSourceKeys bounds the cache of source keys (a few MB).
+const maxSourceKeys = 1 << 14
+
+// cachedSourceKey is sourceKey, remembered by the bytes it hashes (a key
+// depends on nothing else): most events come from a source seen before. It
+// holds wmu.
+func (s *Store) cachedSourceKey(buf []byte, e *store.Event, plugins []string, build []byte) (duckdb.UUID, []byte) {
+	b := sourceBytes(buf, e, plugins, build)
+	if k, ok := s.sourceKeys[string(b)]; ok {
+		return k, b
+	}
 	sum := sha256.Sum256(b)
 	var k duckdb.UUID
 	copy(k[:], sum[:16])
+	if len(s.sourceKeys) >= maxSourceKeys {
+		clear(s.sourceKeys)
+	}
+	s.sourceKeys[string(b)] = k
 	return k, b
 }
 
@@ -286,6 +314,11 @@ func (s *Store) insert(ctx context.Context, b *batch) (n int, err error) {
 	ids := s.ids.Load()
 	for _, r := range b.events {
 		ids.Add(r[0].(duckdb.UUID))
+	}
+	if next := s.nextIDs; next != nil {
+		for _, r := range b.events {
+			next.Add(r[0].(duckdb.UUID))
+		}
 	}
 	return int(stored), nil
 }

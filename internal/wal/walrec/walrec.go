@@ -41,8 +41,11 @@ func Append(b []byte, events []store.Event) ([]byte, error) {
 	b = binary.AppendUvarint(b, uint64(len(events)))
 	// The events of a request with the same build share its map (see
 	// ingest.Batch): the map's bytes are copied, not encoded again.
-	var lastBuild unsafe.Pointer
-	var buildAt, buildEnd int
+	var seen [8]struct {
+		m        unsafe.Pointer
+		from, to int
+	}
+	next := 0
 	for i := range events {
 		e := &events[i]
 		for _, s := range [...]string{e.ID, e.Name, e.ProjectID, e.MachineID, e.SessionID, e.Environment,
@@ -65,14 +68,22 @@ func Append(b []byte, events []store.Event) ([]byte, error) {
 		}
 		b = append(b, flags)
 		var err error
-		if p := mapPointer(e.Build); p != nil && p == lastBuild {
-			b = append(b, b[buildAt:buildEnd]...)
-		} else {
+		p, done := mapPointer(e.Build), false
+		for _, s := range seen {
+			if p != nil && s.m == p {
+				b, done = append(b, b[s.from:s.to]...), true
+				break
+			}
+		}
+		if !done {
 			start := len(b)
 			if b, err = appendSortedMap(b, e.Build); err != nil {
 				return nil, fmt.Errorf("event %s: build: %w", e.ID, err)
 			}
-			lastBuild, buildAt, buildEnd = p, start, len(b)
+			if p != nil {
+				seen[next].m, seen[next].from, seen[next].to = p, start, len(b)
+				next = (next + 1) % len(seen)
+			}
 		}
 		if b, err = appendMap(b, e.Properties); err != nil {
 			return nil, fmt.Errorf("event %s: properties: %w", e.ID, err)
@@ -291,8 +302,8 @@ func (d *decoder) mapValue() map[string]any {
 // encoded bytes: the events of a request mostly come from a few sources, and
 // share their build maps byte for byte.
 type mapMemo struct {
-	enc  [4]string
-	m    [4]map[string]any
+	enc  [16]string
+	m    [16]map[string]any
 	next int
 }
 
