@@ -1,6 +1,6 @@
 module github.com/abacushq/abacus/e2e
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/abacushq/abacus v0.0.0
@@ -11,7 +11,7 @@ require (
 
 require (
 	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
-	github.com/klauspost/compress v1.18.3 // indirect
+	github.com/klauspost/compress v1.20.3 // indirect
 	go.yaml.in/yaml/v3 v3.0.6 // indirect
 )
 

@@ -27,7 +27,9 @@ Usage:
 Commands:
   serve     run the collector: ingest (POST /v1/batch, /v1/track; PostHog SDKs
             under /posthog, Segment under /segment, Strapi's sender at
-            /api/v2/track), write-ahead log, DuckDB store in <data>/events.duckdb,
+            /api/v2/track), write-ahead log, DuckDB store in <data>/events.duckdb
+            (or a ClickHouse database shared by many collectors: --store
+            clickhouse://host:9000/db, see 'abacus serve --help'),
             the dashboard at / (sign in with the admin token), reports and admin
             API, /privacy, /metrics, /openapi.json; --demo loads 90 days of a
             simulated population on first run

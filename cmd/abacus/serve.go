@@ -19,8 +19,11 @@ import (
 	"time"
 
 	"github.com/abacushq/abacus/internal/insights"
+	"github.com/abacushq/abacus/internal/plan"
 	"github.com/abacushq/abacus/internal/server"
 	"github.com/abacushq/abacus/internal/simulate"
+	"github.com/abacushq/abacus/internal/store"
+	"github.com/abacushq/abacus/internal/store/clickhouse"
 	"github.com/abacushq/abacus/internal/store/duckdb"
 	"github.com/abacushq/abacus/telemetry"
 )
@@ -32,6 +35,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("serve", "serve [flags]", stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	data := fs.String("data", "./abacus-data", "data directory: events.duckdb, wal/, secret, token")
+	secretFile := fs.String("secret-file", "", "file with the re-keying secret (64+ hex characters; created if missing); collectors sharing a store share it (default <data>/secret)")
 	planFile := fs.String("plan", "", "tracking plan YAML (default: the built-in headless-CMS plan)")
 	demo := fs.Bool("demo", false, "on a new data directory, load 90 days of a simulated population (see abacus simulate)")
 	retention := days(400 * 24 * time.Hour)
@@ -49,6 +53,11 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	minFree := fs.String("min-free", "", "free disk space kept for the store (e.g. 256MiB, 5%); below it, ingest answers 503 (default: 5% of the volume, at least 64MiB, at most 256MiB or half the volume; 0: none)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json")
+	storeURL := fs.String("store", "", "where events are kept: empty for the embedded DuckDB file <data>/events.duckdb, or\n"+
+		"clickhouse://[user[:password]@]host:9000[,host:9000…]/database[?param=value&…] for a ClickHouse server\n"+
+		"(18.16 or later; native protocol) shared by many collectors; the schema is created and migrated at start.\n"+
+		"Parameters: dial_timeout (5s), read_timeout (300s), max_open_conns (pool size), max_idle_conns,\n"+
+		"conn_max_lifetime, secure=true (TLS, port 9440), skip_verify=true (TLS without checking the certificate), compress=lz4")
 	storeMemory := fs.String("store-memory", "64MB", "memory limit of the embedded DuckDB store (DuckDB syntax: 128MB, 1GB)")
 	storeThreads := fs.Int("store-threads", 1, "threads the embedded DuckDB store may use; 1 keeps a core free for ingest on small machines")
 	debugAddr := fs.String("debug-addr", "", "serve Go's /debug/pprof on this separate address (keep it on loopback)")
@@ -104,9 +113,9 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	if err := os.MkdirAll(*data, 0o700); err != nil {
 		return fmt.Errorf("cannot create data directory %q: %w", *data, err)
 	}
-	st, err := duckdb.Open(filepath.Join(*data, "events.duckdb"), duckdb.Options{MemoryLimit: *storeMemory, Threads: *storeThreads})
+	st, ins, err := openStore(*storeURL, *data, p, duckdb.Options{MemoryLimit: *storeMemory, Threads: *storeThreads}, logger)
 	if err != nil {
-		return fmt.Errorf("cannot open the store: %w", err)
+		return err
 	}
 	defer func() {
 		if err := st.Close(); err != nil {
@@ -114,7 +123,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		}
 	}()
 	srv, err := server.Open(server.Config{
-		DataDir: *data, Plan: p, Store: st, Insights: insights.New(st.DB(), p), Token: os.Getenv("ABACUS_TOKEN"), Retention: time.Duration(retention),
+		DataDir: *data, SecretFile: *secretFile, Plan: p, Store: st, Insights: ins, Token: os.Getenv("ABACUS_TOKEN"), Retention: time.Duration(retention),
 		RateIP: *rateIP, RateProject: *rateProject, TrustProxy: *trustProxy, TrustedHops: *trustedHops,
 		RateIPEvents: *rateIPEvents, RateIPNewProjects: *rateIPProjects, BodyMemory: bodyBytes,
 		MinFree: minFreeBytes, MinFreePercent: minFreePct, Logger: logger,
@@ -197,6 +206,36 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// openStore opens the store --store names: the DuckDB file in the data
+// directory, with the reports over it, or a ClickHouse database. ClickHouse's
+// schema is migrated now when the server answers; when it does not, the
+// collector starts anyway, keeps events in its write-ahead log and migrates
+// when the server is back.
+func openStore(url, data string, p *plan.Plan, dopts duckdb.Options, logger *slog.Logger) (store.Store, *insights.Insights, error) {
+	if url == "" {
+		st, err := duckdb.Open(filepath.Join(data, "events.duckdb"), dopts)
+		if err != nil {
+			return nil, nil, fmt.Errorf("cannot open the store: %w", err)
+		}
+		return st, insights.New(st.DB(), p), nil
+	}
+	if !strings.HasPrefix(url, "clickhouse://") {
+		return nil, nil, fmt.Errorf("%w: --store: expected empty (DuckDB in --data) or a clickhouse:// URL, got %q", errUsage, url)
+	}
+	st, err := clickhouse.Open(url, clickhouse.Options{Logger: logger.With("component", "clickhouse")})
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: --store: %v", errUsage, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := st.Migrate(ctx); err != nil {
+		logger.Error("ClickHouse does not answer; events wait in the write-ahead log until it does", "err", err)
+	} else if v, err := st.ServerVersion(ctx); err == nil {
+		logger.Info("ClickHouse store ready", "server_version", v, "schema_version", clickhouse.SchemaVersion)
+	}
+	return st, nil, nil
 }
 
 // seedDemo sends the default simulated population (90 days) to this collector,

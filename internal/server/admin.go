@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/json"
@@ -127,6 +128,12 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request) error {
 	return bw.Flush()
 }
 
+// erasureRecorder is a store that keeps the erasures for every collector
+// sharing it (ClickHouse).
+type erasureRecorder interface {
+	RecordErasure(ctx context.Context, projectID string, at time.Time) error
+}
+
 // deleteProject serves DELETE /api/v1/projects/{projectId}[?compact=1]. The ID
 // is the raw project UUID from package.json (re-keyed here) or an already
 // re-keyed ID (32 hex characters, as in the export). Events still in the
@@ -154,8 +161,16 @@ func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request) error {
 	}
 	// Record the erasure first: if the process dies before the log is released,
 	// replay must not bring the project's events back.
-	if err := s.erased.add(id, time.Now()); err != nil {
+	now := time.Now()
+	if err := s.erased.add(id, now); err != nil {
 		return err
+	}
+	// A store shared by many collectors records it too: their logs may hold
+	// the project's events, and they drop them when they drain.
+	if er, ok := s.cfg.Store.(erasureRecorder); ok {
+		if err := er.RecordErasure(r.Context(), id, now); err != nil {
+			return &httpError{http.StatusServiceUnavailable, "cannot record the erasure in the store: " + err.Error(), 5 * time.Second}
+		}
 	}
 	if err := s.markPending(); err != nil {
 		return err

@@ -56,7 +56,14 @@ func (d *dedup) claim(ctx context.Context, events []store.Event) (fresh []store.
 	var stored map[string]bool
 	if len(ask) > 0 {
 		if stored, err = d.store.Existing(ctx, ask); err != nil {
-			return nil, 0, err
+			if ctx.Err() != nil {
+				return nil, 0, err
+			}
+			// A store on a server (ClickHouse) may be away: the events go to
+			// the log as new, and the store's idempotent Insert drops the
+			// repeats when it is back. Only the 202's count of duplicates is
+			// then short.
+			stored = nil
 		}
 	}
 	d.mu.Lock()

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -321,7 +322,31 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	if !s.ready.Load() {
-		return &httpError{http.StatusServiceUnavailable, "not ready: replaying the write-ahead log", time.Second}
+		msg := "not ready: replaying the write-ahead log"
+		if why := s.storeWait.Load(); why != nil {
+			msg += "; waiting for the store: " + *why
+		}
+		return &httpError{http.StatusServiceUnavailable, msg, time.Second}
+	}
+	if s.writer.failing.Load() {
+		why := "its last write failed"
+		if p, ok := s.cfg.Store.(pinger); ok {
+			ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+			if err := p.Ping(ctx); err != nil {
+				why = err.Error()
+			}
+			cancel()
+		}
+		waiting := s.writer.lagBytes()
+		if waiting > failingLagBytes {
+			return &httpError{http.StatusServiceUnavailable, fmt.Sprintf("not ready: the store does not take events (%s); "+
+				"%d KiB of acknowledged events wait in the write-ahead log, past the %d KiB it takes while the store is down: ingest answers 503",
+				why, waiting>>10, failingLagBytes>>10), 5 * time.Second}
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready",
+			"store": fmt.Sprintf("the store does not take events (%s); %d KiB of acknowledged events wait in the write-ahead log (up to %d KiB)",
+				why, waiting>>10, failingLagBytes>>10)})
+		return nil
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	return nil
@@ -342,6 +367,13 @@ func (s *Server) registerGauges() {
 	m.CounterFunc("abacus_wal_appends_total", "Write-ahead log appends (one per accepted request).", func() float64 { return float64(s.log.Stats().Appends) })
 	m.Gauge("abacus_store_lag_events", "Acknowledged events not yet in the store.", func() float64 { n, _ := s.writer.lag(); return float64(n) })
 	m.Gauge("abacus_store_lag_seconds", "Age of the oldest acknowledged event not yet in the store.", func() float64 { _, d := s.writer.lag(); return d.Seconds() })
+	m.Gauge("abacus_store_lag_bytes", "Bytes of write-ahead log records not yet in the store.", func() float64 { return float64(s.writer.lagBytes()) })
+	m.Gauge("abacus_store_failing", "1 while the store refuses events (they wait in the write-ahead log).", func() float64 {
+		if s.writer.failing.Load() || s.storeWait.Load() != nil {
+			return 1
+		}
+		return 0
+	})
 	m.Gauge("abacus_ready", "1 once the write-ahead log is replayed and ingest is open.", func() float64 {
 		if s.ready.Load() {
 			return 1

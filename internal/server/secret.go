@@ -54,15 +54,16 @@ func loadOrCreate(path string, n int, encode func([]byte) string) (string, bool,
 	return v, true, nil
 }
 
-// serverSecret returns the re-keying secret of the data directory.
-func serverSecret(dataDir string) ([]byte, error) {
-	v, _, err := loadOrCreate(filepath.Join(dataDir, "secret"), 32, hex.EncodeToString)
+// serverSecret returns the re-keying secret kept in path, created on first
+// use.
+func serverSecret(path string) ([]byte, error) {
+	v, _, err := loadOrCreate(path, 32, hex.EncodeToString)
 	if err != nil {
 		return nil, err
 	}
 	b, err := hex.DecodeString(v)
 	if err != nil || len(b) < 32 {
-		return nil, fmt.Errorf("%s: expected at least 64 hex characters", filepath.Join(dataDir, "secret"))
+		return nil, fmt.Errorf("%s: expected at least 64 hex characters", path)
 	}
 	return b, nil
 }

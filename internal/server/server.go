@@ -27,6 +27,10 @@ type Config struct {
 	// DataDir holds the write-ahead log (wal/), the re-keying secret and the
 	// admin token. Created with mode 0700 if missing.
 	DataDir string
+	// SecretFile holds the re-keying secret (64 or more hex characters); ""
+	// means <DataDir>/secret. Created on first use. Collectors sharing a store
+	// share it, so that they re-key IDs alike.
+	SecretFile string
 	// Plan is the tracking plan events are checked against.
 	Plan *plan.Plan
 	// Store keeps the events. The collector does not close it.
@@ -130,6 +134,10 @@ type Server struct {
 	started atomic.Bool // Start succeeded: the writer and retention run
 	stop    chan struct{}
 	stopped chan struct{}
+
+	// storeWait is why the start waits for the store (it refuses the
+	// replayed events), for /readyz; nil when it does not.
+	storeWait atomic.Pointer[string]
 }
 
 // Open prepares a collector in cfg.DataDir: the secret, the token, the log.
@@ -172,7 +180,11 @@ func Open(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("cannot create data directory %q: %w", cfg.DataDir, err)
 	}
 	tightenPermissions(cfg.DataDir, cfg.Logger)
-	secret, err := serverSecret(cfg.DataDir)
+	secretFile := cfg.SecretFile
+	if secretFile == "" {
+		secretFile = filepath.Join(cfg.DataDir, "secret")
+	}
+	secret, err := serverSecret(secretFile)
 	if err != nil {
 		return nil, err
 	}
@@ -250,6 +262,41 @@ func (s *Server) Start(ctx context.Context) error {
 	return nil
 }
 
+// untilStored runs f, a call to the store during the start, until it
+// succeeds or ctx ends. A store on a server (ClickHouse) may be away when a
+// collector starts: the log keeps the events meanwhile, and /readyz says what
+// the start waits for. An embedded store's error is final.
+func (s *Server) untilStored(ctx context.Context, what string, f func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := f()
+		if err == nil || ctx.Err() != nil {
+			s.storeWait.Store(nil)
+			return err
+		}
+		if _, remote := s.cfg.Store.(pinger); !remote {
+			return err
+		}
+		reason := fmt.Sprintf("cannot %s: %v", what, err)
+		s.storeWait.Store(&reason)
+		if attempt == 1 || attempt%12 == 0 {
+			s.logger.Error("the store does not take events; the start waits for it, acknowledged events stay in the write-ahead log",
+				"what", what, "err", err, "attempt", attempt)
+		}
+		select {
+		case <-ctx.Done():
+			s.storeWait.Store(nil)
+			return ctx.Err()
+		case <-time.After(min(time.Duration(attempt)*time.Second, 5*time.Second)):
+		}
+	}
+}
+
+// pinger is a store on a server, which can say whether the server answers
+// (ClickHouse).
+type pinger interface {
+	Ping(ctx context.Context) error
+}
+
 // replay stores every event left in the log by the last run (acknowledged,
 // maybe not stored) and releases the log. Inserts are idempotent, so events
 // that were stored already are skipped.
@@ -261,7 +308,10 @@ func (s *Server) replay(ctx context.Context) (int, error) {
 		if len(batch) == 0 {
 			return nil
 		}
-		if _, err := s.cfg.Store.Insert(ctx, batch); err != nil {
+		if err := s.untilStored(ctx, "store the replayed events", func() error {
+			_, err := s.cfg.Store.Insert(ctx, batch)
+			return err
+		}); err != nil {
 			return fmt.Errorf("cannot store replayed events: %w", err)
 		}
 		total += len(batch)
