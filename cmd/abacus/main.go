@@ -22,6 +22,7 @@ Usage:
   abacus report   NAME [--server URL | --data DIR] [--last 30d | --from D --to D] [--format table|json|csv]
   abacus simulate [--server URL] [--projects N] [--days D] [--seed S]
   abacus erase    --project UUID [--now] [--server URL]
+  abacus migrate  --from ./abacus-data --to clickhouse://host:9000/db
   abacus version
 
 Commands:
@@ -42,6 +43,8 @@ Commands:
             (through the SDK's transport), with a progress bar and a summary
   erase     delete every event of one project (by the uuid in its package.json);
             gone from disk within 24 hours, or at once with --now
+  migrate   copy a stopped collector's DuckDB events into a ClickHouse database
+            (idempotent: run it again after an interruption)
   version   print the version
 
 Run 'abacus COMMAND --help' for a command's flags. --server takes the
@@ -75,6 +78,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = report(args[1:], stdout, stderr)
 	case "simulate":
 		err = simulateCmd(args[1:], stdout, stderr)
+	case "migrate":
+		err = migrate(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "abacus %s\n", version)
 	case "help", "--help", "-h":
