@@ -28,6 +28,12 @@
 //
 // On start, the log is replayed into the store (inserts are idempotent) before
 // /readyz and ingest open. SIGKILL at any moment loses no acknowledged event.
+// A store on a server (ClickHouse) that does not answer is waited for, with
+// /readyz naming it; while the store's writes fail after the start, /readyz
+// still answers 200 but says so, until the backlog reaches the 8 MiB below and
+// ingest answers 503. The erasures of a store shared by collectors are
+// recorded in it (RecordErasure), so that each collector drops an erased
+// project's events from its log when it drains.
 //
 // # Back-pressure
 //
