@@ -46,9 +46,6 @@ type Store struct {
 	// sourceIDs caches the source_id of stored sources by source_key, so that
 	// an Insert appends only the sources it has not seen. Deletes empty it.
 	sourceIDs map[duckdb.UUID]int32
-	// sourceKeys caches source keys by the bytes they hash (see
-	// cachedSourceKey); guarded by wmu.
-	sourceKeys map[string]duckdb.UUID
 	// ids holds every stored event ID (and some more); nil until the first
 	// Insert or Existing. Inserts fill it under wmu; Existing reads it
 	// without. nextIDs (guarded by wmu) is its larger successor while
@@ -101,7 +98,7 @@ func Open(path string, opt Options) (*Store, error) {
 	conns := &connector{cur: c}
 	db := sql.OpenDB(conns)
 	db.SetMaxIdleConns(maxIdleConns)
-	s := &Store{path: path, dsn: dsn, conns: conns, db: db, sourceIDs: map[duckdb.UUID]int32{}, sourceKeys: map[string]duckdb.UUID{}}
+	s := &Store{path: path, dsn: dsn, conns: conns, db: db, sourceIDs: map[duckdb.UUID]int32{}}
 	s.closing, s.stop = context.WithCancel(context.Background())
 	ctx := context.Background()
 	if err := s.migrate(ctx); err != nil {

@@ -118,7 +118,7 @@ func (s *Store) prepare(events []store.Event) (*batch, error) {
 			return nil, fmt.Errorf("event %s: build: %w", e.ID, err)
 		}
 		var key duckdb.UUID
-		key, keyBuf = s.cachedSourceKey(keyBuf, e, plugins, build)
+		key, keyBuf = sourceKey(keyBuf, e, plugins, build)
 		row := vals[:eventCols:eventCols]
 		vals = vals[eventCols:]
 		row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7] =
@@ -228,27 +228,6 @@ func sourceBytes(buf []byte, e *store.Event, plugins []string, build []byte) []b
 		field(p)
 	}
 	return append(b, build...)
-}
-
-// maxSourceKeys bounds the cache of source keys (a few MB).
-const maxSourceKeys = 1 << 14
-
-// cachedSourceKey is sourceKey, remembered by the bytes it hashes (a key
-// depends on nothing else): most events come from a source seen before. It
-// holds wmu.
-func (s *Store) cachedSourceKey(buf []byte, e *store.Event, plugins []string, build []byte) (duckdb.UUID, []byte) {
-	b := sourceBytes(buf, e, plugins, build)
-	if k, ok := s.sourceKeys[string(b)]; ok {
-		return k, b
-	}
-	sum := sha256.Sum256(b)
-	var k duckdb.UUID
-	copy(k[:], sum[:16])
-	if len(s.sourceKeys) >= maxSourceKeys {
-		clear(s.sourceKeys)
-	}
-	s.sourceKeys[string(b)] = k
-	return k, b
 }
 
 // insert runs the transaction on the writer's connection; it holds wmu.
