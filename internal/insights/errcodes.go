@@ -53,34 +53,54 @@ type ErrorPoint struct {
 }
 
 // errorsQuery reads the window's error events once (a small share of all
-// events) with the facts of their sources. Codes under k fold into "other".
-// Kinds: 'c' a code's totals, 'v', 'o', 'm' its projects per product
-// version, OS and runtime major, 's' a series point, 'x' the number of codes
-// folded, 'f' a code's first event in the store (up to $hi).
-const errorsQuery = `WITH e AS MATERIALIZED (
-	SELECT so.project_id, e.time, coalesce(json_extract_string(e.properties, '$.code'), e.name) AS code,
-		so.product_version, so.os, nullif(split_part(so.runtime_version, '.', 1), '') AS rm
-	FROM event_rows e JOIN sources so USING (source_id)
-	WHERE e.name IN %[1]s AND e.time >= $lo AND e.time < $hi
+// events) and first sums them per source, code and week, so what follows
+// works on those few groups and on integers: the facts of the sources are
+// joined after, and projects are counted by a number (dense_rank over the
+// sources' project IDs), not by their 32-character IDs. At abacus serve's
+// 64 MB the query carrying every error event's strings ran out of memory
+// at 10M events, and so did counting distinct projects per grouping set,
+// which plain GROUP BYs over (code, project, value) replace. Codes under k
+// fold into "other". Kinds: 'c' a code's totals, 'v', 'o', 'm' its
+// projects per product version, OS and runtime major, 's' a series point,
+// 'x' the number of codes folded, 'f' a code's first event in the store
+// before the window.
+const errorsQuery = `WITH g AS (
+	SELECT source_id, coalesce(json_extract_string(properties, '$.code'), name) AS code, ` + weekOf + ` AS wk,
+		count(*) AS events, min(time) AS first, max(time) AS last
+	FROM event_rows
+	WHERE name IN %[1]s AND time >= $lo AND time < $hi
+	GROUP BY ALL
+), src AS (
+	SELECT source_id, dense_rank() OVER (ORDER BY project_id) AS pn, product_version, os,
+		nullif(split_part(runtime_version, '.', 1), '') AS rm
+	FROM sources WHERE source_id IN (SELECT source_id FROM g)
+), e AS MATERIALIZED (
+	SELECT g.code, g.wk, g.events, g.first, g.last, src.pn, src.product_version, src.os, src.rm
+	FROM g JOIN src USING (source_id)
 ), c AS (
-	SELECT code, count(DISTINCT project_id) AS n FROM e GROUP BY code
+	SELECT code, count(*) AS n FROM (SELECT DISTINCT code, pn FROM e) GROUP BY code
 ), m AS (
 	SELECT e.*, CASE WHEN c.n >= $k THEN e.code ELSE 'other' END AS code2 FROM e JOIN c USING (code)
 )
 SELECT * FROM (
-SELECT CASE GROUPING(product_version, os, rm) WHEN 7 THEN 'c' WHEN 3 THEN 'v' WHEN 5 THEN 'o' ELSE 'm' END AS kind,
-	code2 AS code, coalesce(product_version, os, rm) AS value, NULL::BIGINT AS wk,
-	count(*) AS events, count(DISTINCT project_id) AS projects, min(time) AS first, max(time) AS last
-FROM m
-GROUP BY GROUPING SETS ((code2), (code2, product_version), (code2, os), (code2, rm))
-HAVING GROUPING(product_version, os, rm) = 7 OR coalesce(product_version, os, rm) IS NOT NULL
+SELECT 'c' AS kind, code2 AS code, NULL AS value, NULL::BIGINT AS wk, sum(events)::BIGINT AS events, count(*) AS projects,
+	min(first) AS first, max(last) AS last
+FROM (SELECT code2, pn, sum(events) AS events, min(first) AS first, max(last) AS last FROM m GROUP BY code2, pn) GROUP BY code2
 UNION ALL
-SELECT 's', code, NULL, ` + weekOf + `, count(*), count(DISTINCT project_id), NULL, NULL FROM e GROUP BY ALL
+SELECT 'v', code2, product_version, NULL, 0, count(*), NULL, NULL
+FROM (SELECT DISTINCT code2, pn, product_version FROM m WHERE product_version IS NOT NULL) GROUP BY ALL
+UNION ALL
+SELECT 'o', code2, os, NULL, 0, count(*), NULL, NULL FROM (SELECT DISTINCT code2, pn, os FROM m WHERE os IS NOT NULL) GROUP BY ALL
+UNION ALL
+SELECT 'm', code2, rm, NULL, 0, count(*), NULL, NULL FROM (SELECT DISTINCT code2, pn, rm FROM m WHERE rm IS NOT NULL) GROUP BY ALL
+UNION ALL
+SELECT 's', code, NULL, wk, sum(events)::BIGINT, count(*), NULL, NULL
+FROM (SELECT code, wk, pn, sum(events) AS events FROM e GROUP BY ALL) GROUP BY code, wk
 UNION ALL
 SELECT 'x', NULL, NULL, NULL, count(*), 0, NULL, NULL FROM c WHERE n < $k
 UNION ALL
-SELECT 'f', coalesce(json_extract_string(e.properties, '$.code'), e.name), NULL, NULL, 0, 0, min(e.time), NULL
-FROM event_rows e WHERE e.name IN %[1]s AND e.time < $hi GROUP BY 2
+SELECT 'f', coalesce(json_extract_string(properties, '$.code'), name), NULL, NULL, 0, 0, min(time), NULL
+FROM event_rows WHERE name IN %[1]s AND time < $lo GROUP BY 2
 )
 ORDER BY kind, wk, code = 'other', projects DESC, events DESC, code, value`
 

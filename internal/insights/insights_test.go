@@ -191,7 +191,7 @@ var (
 		"plugins":  {{"previousActiveProjects", "test"}, {"plugin", "projects", "share", "previousProjects", "change", "previousShare", "shareChange", "pValue", "qValue", "significant"}, nil},
 		"runtimes": {{}, {"runtime", "major", "version", "projects", "share", "productionShare", "otherShare"}, {"week", "runtime", "major", "share", "partial"}},
 	}
-	regressionKeys = []string{"flag", "metric", "test", "pValue", "p50PValue", "p90PValue", "where", "whereFrom", "lastWeek", "lastP50Ms", "lastP90Ms", "priorP50Ms", "priorP90Ms"}
+	regressionKeys = []string{"flag", "metric", "test", "pValue", "p50PValue", "p90PValue", "where", "whereFrom", "whereTo", "lastWeek", "lastP50Ms", "lastP90Ms", "priorP50Ms", "priorP90Ms"}
 )
 
 // checkJSON marshals r (which fails on NaN or Inf) and checks its keys
@@ -538,7 +538,7 @@ func TestSetup(t *testing.T) {
 	want(t, "regression p-values", []float64{reg.PValue, reg.P50PValue, reg.P90PValue}, []float64{1, 1, 1})
 	reg.PValue, reg.P50PValue, reg.P90PValue = 0, 0, 0
 	want(t, "regression", reg, SetupRegression{Flag: false, Test: regressionTest, LastWeek: "2026-03-09",
-		LastP50Ms: 165000, LastP90Ms: 1944000, PriorP50Ms: 600000, PriorP90Ms: 3000000, Where: []SetupRegressionDim{}, WhereFrom: "2026-03-02"})
+		LastP50Ms: 165000, LastP90Ms: 1944000, PriorP50Ms: 600000, PriorP90Ms: 3000000, Where: []SetupRegressionDim{}, WhereFrom: "2026-03-02", WhereTo: "2026-03-15"})
 }
 
 func TestSetupRegression(t *testing.T) {
@@ -578,7 +578,7 @@ func TestSetupRegression(t *testing.T) {
 	// Segments need whereMinSetups setups on each side: none is tested.
 	reg.PValue, reg.P50PValue, reg.P90PValue = 0, 0, 0
 	want(t, "regression", reg, SetupRegression{Flag: true, Metric: "p50", Test: regressionTest, LastWeek: "2026-03-09",
-		LastP50Ms: 1320000, LastP90Ms: 1416000, PriorP50Ms: 270000, PriorP90Ms: 438000, Where: []SetupRegressionDim{}, WhereFrom: "2026-03-02"})
+		LastP50Ms: 1320000, LastP90Ms: 1416000, PriorP50Ms: 270000, PriorP90Ms: 438000, Where: []SetupRegressionDim{}, WhereFrom: "2026-03-02", WhereTo: "2026-03-15"})
 	// Only last week's 5 setups and the one on 2026-03-02 are in the window.
 	want(t, "started", r.Summary.(SetupSummary).Started, 6)
 }
@@ -618,7 +618,7 @@ func TestSetupRegressionTail(t *testing.T) {
 	// p50 (9 + 100)/2 = 54.5 minutes against (20 + 22)/2 = 21.
 	reg.PValue, reg.P50PValue, reg.P90PValue = 0, 0, 0
 	want(t, "regression", reg, SetupRegression{Flag: true, Metric: "p90", Test: regressionTest, LastWeek: "2026-03-09",
-		LastP50Ms: 3270000, LastP90Ms: 6186000, PriorP50Ms: 1260000, PriorP90Ms: 2172000, Where: []SetupRegressionDim{}, WhereFrom: "2026-03-02"})
+		LastP50Ms: 3270000, LastP90Ms: 6186000, PriorP50Ms: 1260000, PriorP90Ms: 2172000, Where: []SetupRegressionDim{}, WhereFrom: "2026-03-02", WhereTo: "2026-03-15"})
 }
 
 // A slower tail on one OS (which alone runs node 18 and strapi 5.3.0): the
@@ -648,14 +648,10 @@ func TestSetupRegressionByOS(t *testing.T) {
 	f.add(evs...)
 	reg := f.run("setup", window("2026-03-02", "2026-03-15")).Summary.(SetupSummary).Regression
 	// Seven segments are tested: all, and each OS, runtime major and
-	// version. Windows (and node 18, and 5.3.0, the same setups): over all
-	// 40, the 10…19 tie in pairs (ranks 1.5…19.5, sum 105) and 60…69 take
-	// ranks 31…40 (355): U = 460 − 210 = 250, mean 200, ties 10·6, variance
-	// 400/12·(41 − 60/1560): p = 0.09. Above the pooled median (19.5
-	// minutes): 60…69 after against 20…29 before, Welch's t on the
-	// logarithms: far smaller, doubled; Holm: ×7 for the three smallest.
-	// All: above its median (19.5) 20…29 and 60…69 after, 20…29 twice
-	// before; Welch doubled, ×4. Darwin: nothing changed.
+	// version. Windows (and node 18, and 5.3.0, the same setups): 20 after
+	// (10…19 and 60…69 minutes) against 20 before (10…29); the tail-stretch
+	// rank test ÷ 0.8 is far below Mann-Whitney's p (0.09) ÷ 0.2. All: 40
+	// after against 40 before, smaller still. Darwin: nothing changed.
 	ms := func(lo, hi int) []float64 {
 		var xs []float64
 		for m := lo; m <= hi; m++ {
@@ -663,8 +659,17 @@ func TestSetupRegressionByOS(t *testing.T) {
 		}
 		return xs
 	}
-	pWin := 7 * 2 * welchLogGreater(ms(60, 69), ms(20, 29))
-	pAll := max(pWin, 4*2*welchLogGreater(append(ms(20, 29), ms(60, 69)...), append(ms(20, 29), ms(20, 29)...)))
+	segP := func(a, b []float64) float64 {
+		tail, mw := rankTestsWritten(a, b)
+		return min(1, tail/0.8, mw/0.2)
+	}
+	winAfter, winBefore := append(ms(10, 19), ms(60, 69)...), ms(10, 29)
+	rawWin, rawAll := segP(winAfter, winBefore), segP(append(ms(10, 29), winAfter...), append(ms(10, 29), winBefore...))
+	// Holm over the seven: the three darwin-side segments come last.
+	pWin, pAll := 7*rawWin, max(7*rawWin, 4*rawAll)
+	if rawAll < rawWin {
+		pAll, pWin = 7*rawAll, max(7*rawAll, 6*rawWin)
+	}
 	if !reg.Flag || len(reg.Where) != 4 {
 		t.Fatalf("regression %+v, want flagged on 4 segments", reg)
 	}
@@ -680,6 +685,64 @@ func TestSetupRegressionByOS(t *testing.T) {
 		{By: "runtimeMajor", Value: "18", Quantile: "p90", Before: 1626000, After: 4026000},
 		{By: "all", Value: "all", Quantile: "p90", Before: 1626000, After: 3906000}})
 	want(t, "whereFrom", reg.WhereFrom, "2026-03-02")
+	want(t, "whereTo", reg.WhereTo, "2026-03-15")
+}
+
+// rankTestsWritten is the tail-stretch rank test and the Mann-Whitney U test
+// (both one-sided, a larger than b, normal approximations) written out
+// plainly for the tests: every value's average rank and average score over
+// the positions it ties on, the permutation mean and variance of a's sum.
+func rankTestsWritten(a, b []float64) (tail, mw float64) {
+	pool := append(slices.Clone(a), b...)
+	n := float64(len(pool))
+	score := func(pos int) float64 { // pos 1…n
+		z := math.Sqrt2 * math.Erfinv(2*float64(pos)/(n+1)-1)
+		if z <= 0 {
+			return 0
+		}
+		if z < 1.2815515655446004 {
+			return (z*z - 1) / 1.2815515655446004
+		}
+		return z
+	}
+	avg := func(x float64, f func(int) float64) float64 {
+		below, same := 0, 0
+		for _, y := range pool {
+			if y < x {
+				below++
+			} else if y == x {
+				same++
+			}
+		}
+		s := 0.0
+		for pos := below + 1; pos <= below+same; pos++ {
+			s += f(pos)
+		}
+		return s / float64(same)
+	}
+	test := func(f func(int) float64) float64 {
+		var all []float64
+		for _, x := range pool {
+			all = append(all, avg(x, f))
+		}
+		mean := 0.0
+		for _, v := range all {
+			mean += v
+		}
+		mean /= n
+		ss := 0.0
+		for _, v := range all {
+			ss += (v - mean) * (v - mean)
+		}
+		t := 0.0
+		for _, x := range a {
+			t += avg(x, f)
+		}
+		n1 := float64(len(a))
+		sd := math.Sqrt(n1 * (n - n1) / (n * (n - 1)) * ss)
+		return 0.5 * math.Erfc((t-n1*mean)/sd/math.Sqrt2)
+	}
+	return test(score), test(func(pos int) float64 { return float64(pos) })
 }
 
 // welchLogGreater is the one-sided Welch test (normal approximation) that
@@ -1010,7 +1073,7 @@ func TestEmpty(t *testing.T) {
 	f.t = t // again
 	r := f.run("setup", window("2026-03-02", "2026-03-08"))
 	want(t, "empty setup summary", r.Summary.(SetupSummary), SetupSummary{Within: "24h", Histogram: []SetupBucket{},
-		TopErrors: []SetupErrorCount{}, Regression: SetupRegression{Test: regressionTest, PValue: 1, P50PValue: 1, P90PValue: 1, LastWeek: "2026-03-02", Where: []SetupRegressionDim{}, WhereFrom: "2026-02-23"}})
+		TopErrors: []SetupErrorCount{}, Regression: SetupRegression{Test: regressionTest, PValue: 1, P50PValue: 1, P90PValue: 1, LastWeek: "2026-03-02", Where: []SetupRegressionDim{}, WhereFrom: "2026-02-23", WhereTo: "2026-03-08"}})
 }
 
 func TestRunErrors(t *testing.T) {
@@ -1138,12 +1201,49 @@ func TestTable(t *testing.T) {
 		}
 	}
 	for ms, want := range map[int64]string{0: "–", 999: "999 ms", 45000: "45 s", 3599000: "59 min 59 s", 86399000: "1 d", 90000000: "1 d 1 h", 7 * 86400000: "7 d"} {
-		if got := duration(ms); got != want {
+		if got := cells(false).duration(ms); got != want {
 			t.Errorf("duration(%d) = %q, want %q", ms, got, want)
 		}
 	}
 	if _, _, err := (&Report{Rows: 3}).Table(); err == nil {
 		t.Error("Table of unknown rows succeeded")
+	}
+}
+
+// TestRecords checks that the rows for machines (CSV) carry the JSON's
+// names and raw numbers: no thousands separators, percent signs, units or
+// "<" in a cell, and a quantile not published is empty.
+func TestRecords(t *testing.T) {
+	cases := []struct {
+		r           Report
+		header, row string
+	}{
+		{Report{Rows: []OverviewRow{{"os", "linux", 1179, 0.25}}}, "dimension value projects share", "os linux 1179 0.25"},
+		{Report{Rows: []FeatureRow{{"releases", 12345, 0.123456}}}, "feature projects adoption", "releases 12345 0.123456"},
+		{Report{Rows: []CohortRow{{"os", "linux", 2000, 40000, 1, 0.5, 2, 1e-9, 1e-8, true, "more"}}},
+			"attribute value cohortProjects restProjects cohortShare restShare lift pValue direction", "os linux 2000 40000 1 0.5 2 1e-09 more"},
+		{Report{Rows: []SetupRow{{"os", "windows", 1500, 83000, 0, 0.925}}}, "dimension value projects p50Ms p90Ms completionRate", "os windows 1500 83000  0.925"},
+		{Report{Rows: []ErrorRow{{"E_X", 1234567, 5000, "2026-01-01", "2026-01-02", "5.4.0", "linux", "20", nil}}},
+			"code events projects firstSeen lastSeen topVersion topOS topRuntimeMajor", "E_X 1234567 5000 2026-01-01 2026-01-02 5.4.0 linux 20"},
+		{Report{Rows: []PluginRow{{"seo", 1000, 0.5, 1200, -200, 0.6, -0.1, 0.3, 0.3, false}}}, "plugin projects share previousProjects change", "seo 1000 0.5 1200 -200"},
+		{Report{Rows: []RuntimeRow{{"node", "22", "22.12", 5000, 0.25, 0.5, 0.125}}}, "runtime major version projects share productionShare otherShare", "node 22 22.12 5000 0.25 0.5 0.125"},
+	}
+	for _, c := range cases {
+		h, rows, err := c.r.Records()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(h, " ") != c.header {
+			t.Errorf("header %q, want %q", strings.Join(h, " "), c.header)
+		}
+		if len(rows) != 1 || strings.Join(rows[0], " ") != c.row {
+			t.Errorf("rows %q, want %q", rows, c.row)
+		}
+		for _, cell := range rows[0] {
+			if strings.ContainsAny(cell, ",%<×") || strings.Contains(cell, " ") {
+				t.Errorf("cell %q is formatted for people", cell)
+			}
+		}
 	}
 }
 
