@@ -57,8 +57,8 @@ func TestCSVNeutralisesFormulas(t *testing.T) {
 	if got := records[1][4]; got != "-2" {
 		t.Errorf("the change column of row 1 is %q, want the number -2", got)
 	}
-	if got := records[2][4]; got != "+0" {
-		t.Errorf("the change column of row 2 is %q, want the number +0", got)
+	if got := records[2][4]; got != "0" {
+		t.Errorf("the change column of row 2 is %q, want the number 0", got)
 	}
 	number := regexp.MustCompile(`^[-+]?[0-9]+(\.[0-9]+)?$`)
 	for _, r := range records {
@@ -67,6 +67,44 @@ func TestCSVNeutralisesFormulas(t *testing.T) {
 				t.Errorf("cell %q starts a formula", c)
 			}
 		}
+	}
+}
+
+// CSV is for machines: numbers as the JSON has them, never with thousands
+// separators, percent signs or units; the table keeps them for people.
+func TestCSVCarriesRawNumbers(t *testing.T) {
+	rep := &insights.Report{Report: "errors", From: "2026-11-01", To: "2026-11-30", K: 5, ActiveProjects: 40000,
+		Summary: insights.ErrorsSummary{},
+		Rows:    []insights.ErrorRow{{Code: "E_ADMIN_BUILD_CRASH", Events: 1234567, Projects: 1179, FirstSeen: "2026-11-09", LastSeen: "2026-11-30"}}}
+	var out bytes.Buffer
+	if err := printReport(&out, rep, "csv"); err != nil {
+		t.Fatal(err)
+	}
+	records, err := csv.NewReader(&out).ReadAll()
+	if err != nil {
+		t.Fatalf("the CSV does not parse: %v\n%s", err, out.String())
+	}
+	want := [][]string{
+		{"code", "events", "projects", "firstSeen", "lastSeen", "topVersion", "topOS", "topRuntimeMajor"},
+		{"E_ADMIN_BUILD_CRASH", "1234567", "1179", "2026-11-09", "2026-11-30", "", "", ""},
+	}
+	if !slices.EqualFunc(records, want, slices.Equal) {
+		t.Errorf("CSV %q, want %q", records, want)
+	}
+	rep.Rows = []insights.SetupRow{{Dimension: "os", Value: "windows", Projects: 1500, P50Ms: 397089, CompletionRate: 0.925}}
+	out.Reset()
+	if err := printReport(&out, rep, "csv"); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := out.String(), "dimension,value,projects,p50Ms,p90Ms,completionRate\nos,windows,1500,397089,,0.925\n"; got != want {
+		t.Errorf("CSV %q, want %q", got, want)
+	}
+	out.Reset()
+	if err := printReport(&out, rep, "table"); err != nil {
+		t.Fatal(err)
+	}
+	if s := out.String(); !strings.Contains(s, "1,500") || !strings.Contains(s, "92.5%") {
+		t.Errorf("the table lost its human numbers:\n%s", s)
 	}
 }
 

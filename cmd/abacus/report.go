@@ -104,8 +104,9 @@ func localReport(dir, planFile, name string, q url.Values) (*insights.Report, er
 	return insights.New(st.DB(), p).Run(context.Background(), name, params)
 }
 
-// printReport prints a report as indented JSON, as CSV of its rows, or as a
-// header line, the summary's figures and an aligned table of its rows. The
+// printReport prints a report as indented JSON, as CSV of its rows (raw
+// numbers, the JSON's field names as header), or as a header line, the
+// summary's figures and an aligned table of its rows (numbers for people). The
 // rows hold values clients sent: CSV cells a spreadsheet would evaluate are
 // neutralised (csvCell), and the table escapes control characters (termCell).
 func printReport(w io.Writer, rep *insights.Report, format string) error {
@@ -117,11 +118,12 @@ func printReport(w io.Writer, rep *insights.Report, format string) error {
 		_, err = w.Write(append(b, '\n'))
 		return err
 	}
-	header, rows, err := rep.Table()
-	if err != nil {
-		return err
-	}
 	if format == "csv" {
+		// For machines: raw numbers (1179, 0.25, ms), never "1,179".
+		header, rows, err := rep.Records()
+		if err != nil {
+			return err
+		}
 		cw := csv.NewWriter(w)
 		for _, r := range append([][]string{header}, rows...) {
 			cells := make([]string, len(r))
@@ -132,6 +134,10 @@ func printReport(w io.Writer, rep *insights.Report, format string) error {
 		}
 		cw.Flush()
 		return cw.Error()
+	}
+	header, rows, err := rep.Table()
+	if err != nil {
+		return err
 	}
 	hidden := human.Plural(rep.Suppressed, "group")
 	if rep.Suppressed == 0 {

@@ -4,54 +4,83 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strconv"
 
 	"github.com/abacushq/abacus/internal/human"
 )
 
-// Table returns the report's rows as a grid for `abacus report` (an aligned
-// table or CSV): a header and one line per row, numbers formatted for people
-// by package human, as on the dashboard (shares as 12.3%, durations as
-// 1 min 23 s, p-values as 0.012 or < 0.001, counts as 1,234). The summary and
-// the series are not part of it.
-func (r *Report) Table() (header []string, rows [][]string, err error) {
+// Table returns the report's rows as a grid for `abacus report`'s aligned
+// table: a header and one line per row, numbers formatted for people by
+// package human, as on the dashboard (shares as 12.3%, durations as
+// 1 min 23 s, p-values as 0.012 or < 0.001, counts as 1,234). The summary
+// and the series are not part of it.
+func (r *Report) Table() (header []string, rows [][]string, err error) { return r.grid(false) }
+
+// Records returns the same rows as Table for machines (`abacus report
+// --format csv`): the header holds the JSON field names and the cells the
+// numbers as the JSON has them (1179, 0.1234 for 12.34%, durations in ms,
+// p-values as they are), never formatted for people; a quantile not
+// published (fewer than k setups) is an empty cell.
+func (r *Report) Records() (header []string, rows [][]string, err error) { return r.grid(true) }
+
+// grid builds Table (raw false) or Records (raw true).
+func (r *Report) grid(raw bool) (header []string, rows [][]string, err error) {
+	c := cells(raw)
+	// h picks the header of a column: for people, or the JSON name.
+	h := func(names ...string) []string {
+		out := make([]string, 0, len(names)/2)
+		for i := 0; i < len(names); i += 2 {
+			out = append(out, names[i+btoi(raw)])
+		}
+		return out
+	}
 	switch rs := r.Rows.(type) {
 	case []OverviewRow:
-		header = []string{"dimension", "value", "projects", "share"}
+		header = h("dimension", "dimension", "value", "value", "projects", "projects", "share", "share")
 		for _, x := range rs {
-			rows = append(rows, []string{x.Dimension, x.Value, count(x.Projects), percent(x.Share)})
+			rows = append(rows, []string{x.Dimension, x.Value, c.count(int64(x.Projects)), c.percent(x.Share)})
 		}
 	case []FeatureRow:
-		header = []string{"feature", "projects", "adoption"}
+		header = h("feature", "feature", "projects", "projects", "adoption", "adoption")
 		for _, x := range rs {
-			rows = append(rows, []string{x.Feature, count(x.Projects), percent(x.Adoption)})
+			rows = append(rows, []string{x.Feature, c.count(int64(x.Projects)), c.percent(x.Adoption)})
 		}
 	case []CohortRow:
-		header = []string{"attribute", "value", "cohort", "rest", "cohort share", "rest share", "lift", "p-value", "direction"}
+		header = h("attribute", "attribute", "value", "value", "cohort", "cohortProjects", "rest", "restProjects",
+			"cohort share", "cohortShare", "rest share", "restShare", "lift", "lift", "p-value", "pValue", "direction", "direction")
 		for _, x := range rs {
-			rows = append(rows, []string{x.Attribute, x.Value, count(x.CohortProjects), count(x.RestProjects),
-				percent(x.CohortShare), percent(x.RestShare), lift(x.Lift), pValue(x.PValue), x.Direction})
+			rows = append(rows, []string{x.Attribute, x.Value, c.count(int64(x.CohortProjects)), c.count(int64(x.RestProjects)),
+				c.percent(x.CohortShare), c.percent(x.RestShare), c.lift(x.Lift), c.pValue(x.PValue), x.Direction})
 		}
 	case []SetupRow:
-		header = []string{"dimension", "value", "projects", "p50", "p90", "completion"}
+		header = h("dimension", "dimension", "value", "value", "projects", "projects", "p50", "p50Ms", "p90", "p90Ms",
+			"completion", "completionRate")
 		for _, x := range rs {
-			rows = append(rows, []string{x.Dimension, x.Value, count(x.Projects), duration(x.P50Ms), duration(x.P90Ms), percent(x.CompletionRate)})
+			rows = append(rows, []string{x.Dimension, x.Value, c.count(int64(x.Projects)), c.duration(x.P50Ms), c.duration(x.P90Ms),
+				c.percent(x.CompletionRate)})
 		}
 	case []ErrorRow:
-		header = []string{"code", "events", "projects", "first seen", "last seen", "top version", "top os", "top runtime"}
+		header = h("code", "code", "events", "events", "projects", "projects", "first seen", "firstSeen", "last seen", "lastSeen",
+			"top version", "topVersion", "top os", "topOS", "top runtime", "topRuntimeMajor")
 		for _, x := range rs {
-			rows = append(rows, []string{x.Code, human.Count(float64(x.Events)), count(x.Projects), x.FirstSeen, x.LastSeen,
+			rows = append(rows, []string{x.Code, c.count(x.Events), c.count(int64(x.Projects)), x.FirstSeen, x.LastSeen,
 				x.TopVersion, x.TopOS, x.TopRuntimeMajor})
 		}
 	case []PluginRow:
-		header = []string{"plugin", "projects", "share", "previous", "change"}
+		header = h("plugin", "plugin", "projects", "projects", "share", "share", "previous", "previousProjects", "change", "change")
 		for _, x := range rs {
-			rows = append(rows, []string{x.Plugin, count(x.Projects), percent(x.Share), count(x.PreviousProjects), fmt.Sprintf("%+d", x.Change)})
+			change := fmt.Sprintf("%+d", x.Change)
+			if raw {
+				change = strconv.Itoa(x.Change)
+			}
+			rows = append(rows, []string{x.Plugin, c.count(int64(x.Projects)), c.percent(x.Share), c.count(int64(x.PreviousProjects)), change})
 		}
 	case []RuntimeRow:
-		header = []string{"runtime", "major", "version", "projects", "share", "production", "other"}
+		header = h("runtime", "runtime", "major", "major", "version", "version", "projects", "projects", "share", "share",
+			"production", "productionShare", "other", "otherShare")
 		for _, x := range rs {
-			rows = append(rows, []string{x.Runtime, x.Major, x.Version, count(x.Projects), percent(x.Share),
-				percent(x.ProductionShare), percent(x.OtherShare)})
+			rows = append(rows, []string{x.Runtime, x.Major, x.Version, c.count(int64(x.Projects)), c.percent(x.Share),
+				c.percent(x.ProductionShare), c.percent(x.OtherShare)})
 		}
 	default:
 		return nil, nil, fmt.Errorf("insights: no table for the rows of report %q (%T)", r.Report, r.Rows)
@@ -62,18 +91,46 @@ func (r *Report) Table() (header []string, rows [][]string, err error) {
 	return header, rows, nil
 }
 
-// The cells use package human, as the dashboard does.
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
 
-func count(n int) string       { return human.Count(float64(n)) }
-func percent(f float64) string { return human.Percent(f) }
-func pValue(p float64) string  { return human.PValue(p) }
-func lift(v float64) string    { return human.Lift(v) }
+// cells formats the numbers of a grid: for people by package human, as the
+// dashboard does (false), or raw, as the JSON has them (true).
+type cells bool
+
+func (c cells) count(n int64) string {
+	if c {
+		return strconv.FormatInt(n, 10)
+	}
+	return human.Count(float64(n))
+}
+
+func (c cells) float(f float64, forPeople func(float64) string) string {
+	if c {
+		return strconv.FormatFloat(f, 'g', -1, 64)
+	}
+	return forPeople(f)
+}
+
+func (c cells) percent(f float64) string { return c.float(f, human.Percent) }
+func (c cells) pValue(p float64) string  { return c.float(p, human.PValue) }
+func (c cells) lift(v float64) string    { return c.float(v, human.Lift) }
 
 // duration formats milliseconds; 0 is a quantile not published (fewer than
-// k setups): "–".
-func duration(msec int64) string {
-	if msec <= 0 {
+// k setups): "–" for people, empty raw.
+func (c cells) duration(msec int64) string {
+	raw := bool(c)
+	switch {
+	case msec <= 0 && raw:
+		return ""
+	case msec <= 0:
 		return human.NA
+	case raw:
+		return strconv.FormatInt(msec, 10)
 	}
 	return human.Duration(float64(msec))
 }
