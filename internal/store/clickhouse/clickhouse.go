@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
@@ -41,6 +42,14 @@ type Store struct {
 	migrated  bool
 
 	insertMu sync.Mutex // one Insert at a time: "how many were new" is exact per store
+
+	away atomic.Pointer[away] // the last failure of Existing, and until when to repeat it
+}
+
+// away is a recent failure that Existing repeats without asking the server.
+type away struct {
+	until time.Time
+	err   error
 }
 
 // ParseURL checks a clickhouse:// URL and returns clickhouse-go's options and

@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"context"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -306,5 +307,45 @@ func TestParseURL(t *testing.T) {
 	if db != "events_1" || len(o.Addr) != 2 || o.TLS == nil || o.DialTimeout != 2*time.Second || o.MaxOpenConns != 7 ||
 		o.ReadTimeout != 30*time.Second || o.Auth.Username != "u" || o.Auth.Password != "p" {
 		t.Fatalf("ParseURL = %+v, %q", o, db)
+	}
+}
+
+// TestExistingFailsFast: against a server that accepts connections and never
+// answers, Existing fails after the dial timeout once, then at once for a
+// second: ingest asks it on every request.
+func TestExistingFailsFast(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // silent until the test ends
+		}
+	}()
+	s, err := Open("clickhouse://"+ln.Addr().String()+"/silent?dial_timeout=300ms&read_timeout=300ms", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ids := []string{sample(1, "p").ID}
+	start := time.Now()
+	if _, err := s.Existing(context.Background(), ids); err == nil {
+		t.Fatal("Existing against a silent server succeeded")
+	}
+	first := time.Since(start)
+	start = time.Now()
+	if _, err := s.Existing(context.Background(), ids); err == nil {
+		t.Fatal("second Existing against a silent server succeeded")
+	}
+	second := time.Since(start)
+	t.Logf("first Existing failed after %v, the second after %v", first, second)
+	if second > 50*time.Millisecond || second*5 > first {
+		t.Fatalf("the second Existing took %v (the first %v); want an immediate failure", second, first)
 	}
 }

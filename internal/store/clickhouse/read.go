@@ -2,6 +2,7 @@ package clickhouse
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -61,7 +62,19 @@ func (s *Store) existingKeys(ctx context.Context, keys []string) (map[string]boo
 }
 
 // Existing reports which of ids are stored.
-func (s *Store) Existing(ctx context.Context, ids []string) (map[string]bool, error) {
+//
+// The collector asks it on the request path: after a failure that is not
+// the caller's (the server is away), calls fail at once for a second
+// instead of each waiting for the dial timeout.
+func (s *Store) Existing(ctx context.Context, ids []string) (found map[string]bool, err error) {
+	if p := s.away.Load(); p != nil && time.Now().Before(p.until) {
+		return nil, p.err
+	}
+	defer func() {
+		if err != nil && ctx.Err() == nil && !errors.Is(err, store.ErrClosed) {
+			s.away.Store(&away{until: time.Now().Add(time.Second), err: err})
+		}
+	}()
 	done, err := s.enter(ctx)
 	if err != nil {
 		return nil, err
@@ -77,12 +90,12 @@ func (s *Store) Existing(ctx context.Context, ids []string) (map[string]bool, er
 		keys = append(keys, string(u[:]))
 		byKey[string(u[:])] = id
 	}
-	found, err := s.existingKeys(ctx, keys)
+	stored, err := s.existingKeys(ctx, keys)
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]bool, len(found))
-	for k := range found {
+	out := make(map[string]bool, len(stored))
+	for k := range stored {
 		out[byKey[k]] = true
 	}
 	return out, nil
