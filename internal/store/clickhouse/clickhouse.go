@@ -2,10 +2,12 @@ package clickhouse
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -60,7 +62,9 @@ type away struct {
 // with the native protocol's port (9000, or 9440 with TLS). Parameters:
 // dial_timeout, read_timeout (durations such as 10s), max_open_conns,
 // max_idle_conns, conn_max_lifetime, secure=true (TLS), skip_verify=true
-// (TLS without checking the certificate; for tests only), compress=lz4.
+// (TLS without checking the certificate; for tests only), ca_file=PATH (TLS
+// trusting the PEM certificates in PATH, such as a private CA's, instead of
+// the system's), compress=lz4.
 func ParseURL(raw string) (*ch.Options, string, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -82,22 +86,39 @@ func ParseURL(raw string) (*ch.Options, string, error) {
 	q := u.Query()
 	for k := range q {
 		if !knownParams[k] {
-			return nil, "", fmt.Errorf("cannot use the store URL parameter %q: expected one of dial_timeout, read_timeout, max_open_conns, max_idle_conns, conn_max_lifetime, secure, skip_verify, compress", k)
+			return nil, "", fmt.Errorf("cannot use the store URL parameter %q: expected one of dial_timeout, read_timeout, max_open_conns, max_idle_conns, conn_max_lifetime, secure, skip_verify, ca_file, compress", k)
 		}
 	}
 	// The database is created by Open, so the connection starts in default.
 	v := *u
 	v.Path = "/default"
+	caFile := q.Get("ca_file")
+	q.Del("ca_file")
+	v.RawQuery = q.Encode()
 	opts, err := ch.ParseDSN(v.String())
 	if err != nil {
 		return nil, "", fmt.Errorf("cannot use the store URL %q: %w", redact(u), err)
+	}
+	if caFile != "" {
+		if opts.TLS == nil {
+			return nil, "", fmt.Errorf("cannot use the store URL %q: ca_file needs secure=true", redact(u))
+		}
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, "", fmt.Errorf("cannot read the ca_file %q: %w", caFile, err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, "", fmt.Errorf("cannot use the ca_file %q: expected PEM certificates", caFile)
+		}
+		opts.TLS.RootCAs = pool
 	}
 	return opts, db, nil
 }
 
 var knownParams = map[string]bool{
 	"dial_timeout": true, "read_timeout": true, "max_open_conns": true, "max_idle_conns": true,
-	"conn_max_lifetime": true, "secure": true, "skip_verify": true, "compress": true,
+	"conn_max_lifetime": true, "secure": true, "skip_verify": true, "ca_file": true, "compress": true,
 }
 
 func redact(u *url.URL) string {

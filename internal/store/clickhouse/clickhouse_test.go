@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -347,5 +348,40 @@ func TestExistingFailsFast(t *testing.T) {
 	t.Logf("first Existing failed after %v, the second after %v", first, second)
 	if second > 50*time.Millisecond || second*5 > first {
 		t.Fatalf("the second Existing took %v (the first %v); want an immediate failure", second, first)
+	}
+}
+
+// TestTLS: the native protocol over TLS, trusting the server's certificate
+// through ca_file; without it the certificate is refused, and skip_verify
+// takes it unchecked.
+func TestTLS(t *testing.T) {
+	srv := chtest.StartTLS(t)
+	base := fmt.Sprintf("clickhouse://127.0.0.1:%d/tls?secure=true&dial_timeout=3s", srv.SecurePort)
+	s, err := Open(base+"&ca_file="+url.QueryEscape(srv.CAFile), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if n, err := s.Insert(context.Background(), []store.Event{sample(1, "p")}); err != nil || n != 1 {
+		t.Fatalf("Insert over TLS = %d, %v; want 1", n, err)
+	}
+	untrusted, err := Open(base, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer untrusted.Close()
+	if _, err := untrusted.Stats(context.Background()); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("Stats with a certificate the system does not trust = %v, want a certificate error", err)
+	}
+	unchecked, err := Open(base+"&skip_verify=true", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unchecked.Close()
+	if st, err := unchecked.Stats(context.Background()); err != nil || st.Events != 1 {
+		t.Fatalf("Stats with skip_verify = %+v, %v; want 1 event", st, err)
+	}
+	if _, _, err := ParseURL("clickhouse://127.0.0.1:9000/x?ca_file=" + url.QueryEscape(srv.CAFile)); err == nil || !strings.Contains(err.Error(), "needs secure=true") {
+		t.Fatalf("ca_file without secure = %v", err)
 	}
 }

@@ -6,7 +6,7 @@
 //
 // *Store implements store.Store; `abacus serve --store clickhouse://…` selects
 // it. The URL's parameters (dial_timeout, read_timeout, max_open_conns,
-// max_idle_conns, conn_max_lifetime, secure, skip_verify, compress) set the
+// max_idle_conns, conn_max_lifetime, secure, ca_file, skip_verify, compress) set the
 // connection pool, its timeouts and TLS; see ParseURL.
 //
 // # Schema

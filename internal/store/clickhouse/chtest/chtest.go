@@ -12,8 +12,15 @@ package chtest
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -31,6 +38,10 @@ type Server struct {
 	Dir      string // configuration, data and logs
 	TCPPort  int    // native protocol
 	HTTPPort int
+	// With StartTLS: the native protocol over TLS, and the PEM file of the
+	// self-signed certificate it presents (for 127.0.0.1).
+	SecurePort int
+	CAFile     string
 
 	t    testing.TB
 	bin  string
@@ -56,10 +67,22 @@ func Binary(t testing.TB) string {
 
 // Start starts a server and waits until it answers; it is stopped when the
 // test ends.
-func Start(t testing.TB) *Server {
+func Start(t testing.TB) *Server { t.Helper(); return start(t, false) }
+
+// StartTLS starts a server that also serves the native protocol over TLS on
+// SecurePort, with a self-signed certificate for 127.0.0.1 in CAFile.
+func StartTLS(t testing.TB) *Server { t.Helper(); return start(t, true) }
+
+func start(t testing.TB, withTLS bool) *Server {
 	t.Helper()
 	s := &Server{t: t, bin: Binary(t), Dir: t.TempDir()}
 	s.TCPPort, s.HTTPPort = freePort(t), freePort(t)
+	if withTLS {
+		s.SecurePort = freePort(t)
+		if err := s.writeCertificate(); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := s.writeConfig(); err != nil {
 		t.Fatal(err)
 	}
@@ -86,6 +109,15 @@ func freePort(t testing.TB) int {
 
 func (s *Server) writeConfig() error {
 	data := filepath.Join(s.Dir, "data") + "/"
+	secure := ""
+	if s.SecurePort != 0 {
+		secure = fmt.Sprintf(`<tcp_port_secure>%d</tcp_port_secure>
+  <openSSL><server>
+    <certificateFile>%s</certificateFile><privateKeyFile>%s</privateKeyFile>
+    <verificationMode>none</verificationMode><loadDefaultCAFile>false</loadDefaultCAFile>
+    <cacheSessions>true</cacheSessions><disableProtocols>sslv2,sslv3</disableProtocols><preferServerCiphers>true</preferServerCiphers>
+  </server></openSSL>`, s.SecurePort, s.CAFile, filepath.Join(s.Dir, "server.key"))
+	}
 	config := fmt.Sprintf(`<?xml version="1.0"?>
 <yandex>
   <logger><level>warning</level><log>%[1]s/server.log</log><errorlog>%[1]s/server.err.log</errorlog></logger>
@@ -103,8 +135,9 @@ func (s *Server) writeConfig() error {
   <users_config>users.xml</users_config>
   <default_profile>default</default_profile>
   <default_database>default</default_database>
+  %[5]s
 </yandex>
-`, s.Dir, s.TCPPort, s.HTTPPort, data)
+`, s.Dir, s.TCPPort, s.HTTPPort, data, secure)
 	users := `<?xml version="1.0"?>
 <yandex>
   <profiles><default><max_memory_usage>2000000000</max_memory_usage></default></profiles>
@@ -214,4 +247,37 @@ func (s *Server) Query(ctx context.Context, query string) (string, error) {
 		return "", fmt.Errorf("ClickHouse answered %s: %s", resp.Status, body)
 	}
 	return string(body), nil
+}
+
+// writeCertificate makes a self-signed ECDSA certificate for 127.0.0.1, valid
+// for a day: server.crt (CAFile) and server.key in Dir.
+func (s *Server) writeCertificate() error {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return err
+	}
+	kb, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return err
+	}
+	s.CAFile = filepath.Join(s.Dir, "server.crt")
+	if err := os.WriteFile(s.CAFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(s.Dir, "server.key"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
 }
