@@ -42,7 +42,9 @@
 // BY id), Stats and the deletions count uniqExact(id), IDs and Existing read
 // DISTINCT id. Merges are not awaited and FINAL is not used: FINAL only merges
 // within a partition, and a retried event's copies can have times in two
-// months; it is also single-threaded on 18.16.
+// months; it is also single-threaded on 18.16. LIMIT 1 BY and DISTINCT hold
+// the IDs of what they read in the server's memory (some 40 bytes an event):
+// export a long window of a large database in pieces.
 //
 // An erasure (DELETE /api/v1/projects/{id}) on any collector is recorded in
 // erasures (RecordErasure) before the deletion, and Insert drops the events of
