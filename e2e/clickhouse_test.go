@@ -322,7 +322,6 @@ func TestClickHouseAway(t *testing.T) {
 	down := outage(t)
 	ch.Kill()
 	start := time.Now()
-	before := tl.accepted.Load()
 	t.Logf("ClickHouse stopped (SIGKILL) for %v", down)
 
 	// /readyz names the store; /metrics shows the backlog.
@@ -332,6 +331,9 @@ func TestClickHouseAway(t *testing.T) {
 		return strings.Contains(string(ready.body), "store")
 	})
 	t.Logf("/readyz during the outage: %d %s", ready.status, ready.body)
+	// From here the collectors know the store is away: what they acknowledge
+	// now goes to their logs only.
+	before := tl.accepted.Load()
 	metrics := string(adminGet(t, f.procs[0].URL+"/metrics").body)
 	if !strings.Contains(metrics, "abacus_store_failing 1") || !regexp.MustCompile(`abacus_store_lag_bytes [1-9]`).MatchString(metrics) {
 		t.Errorf("/metrics during the outage lacks abacus_store_failing 1 or a backlog:\n%s", grepLines(metrics, "abacus_store"))
@@ -353,7 +355,7 @@ func TestClickHouseAway(t *testing.T) {
 	during := tl.accepted.Load() - before
 	refusedDuring := tl.refused.Load()
 	ch.Restart()
-	t.Logf("ClickHouse back after %v; %d batches acknowledged and %d refused with 503 + Retry-After meanwhile", time.Since(start).Round(time.Second), during, refusedDuring)
+	t.Logf("ClickHouse back after %v; %d batches acknowledged after /readyz named the store, and %d refused with 503 + Retry-After since the start", time.Since(start).Round(time.Second), during, refusedDuring)
 	waitForLong(t, "the restarted collector to be ready", 60*time.Second, func() bool {
 		return adminGetQuiet(restarted.URL+"/readyz").status == http.StatusOK
 	})
@@ -364,7 +366,7 @@ func TestClickHouseAway(t *testing.T) {
 	t.Logf("outage %v: sent %d events, %d acknowledged, %d lost, %d duplicated; answers %d 202, %d 503 with Retry-After, %d 503 without, %d other, %d unreached; the restarted collector replayed %v",
 		down, tl.sent, acked, lost, dups, tl.accepted.Load(), tl.refused.Load(), tl.noRetry.Load(), tl.other.Load(), tl.unreached.Load(), replayed(restarted))
 	if during == 0 {
-		t.Errorf("no batch was acknowledged while ClickHouse was down")
+		t.Errorf("no batch was acknowledged while the collectors knew ClickHouse was down")
 	}
 	if tl.noRetry.Load() != 0 {
 		t.Errorf("%d answers were 503 without Retry-After", tl.noRetry.Load())
