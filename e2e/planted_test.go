@@ -70,8 +70,8 @@ func TestReportsFindThePlantedEffects(t *testing.T) {
 		var rows []insights.SetupRow
 		get("setup?from="+from.Format(time.DateOnly)+"&to="+to.Format(time.DateOnly), &rows)
 		for _, r := range rows {
-			if r.Dimension == "os" && r.Value == truths.SlowOS {
-				return r.P90Ms
+			if r.Dimension == "os" && r.Value == truths.SlowOS && r.P90Ms != nil {
+				return *r.P90Ms
 			}
 		}
 		t.Fatalf("no setup row for %s", truths.SlowOS)

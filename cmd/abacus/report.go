@@ -146,7 +146,7 @@ func printReport(w io.Writer, rep *insights.Report, format string) error {
 	fmt.Fprintf(w, "%s, %s to %s: %s (%s under %d projects hidden)\n",
 		termCell(rep.Report), termCell(rep.From), termCell(rep.To), human.Plural(rep.ActiveProjects, "active project"),
 		hidden, rep.K)
-	for _, line := range summaryLines(rep.Summary) {
+	for _, line := range summaryLines(rep.Summary, rep.K) {
 		fmt.Fprintln(w, termCell(line))
 	}
 	fmt.Fprintln(w)
@@ -168,8 +168,10 @@ func printReport(w io.Writer, rep *insights.Report, format string) error {
 // summaryLines describes the summary for people: its scalar figures in
 // field order on one line, formatted by package format as on the dashboard
 // (p50Ms 397089 reads p50 6 min 37 s, ciShare 0.1696 reads ci share 17.0%),
-// and the setup report's verdict on whether setup got slower.
-func summaryLines(summary any) []string {
+// and the setup report's verdict on whether setup got slower. A figure not
+// published (null: fewer than k projects) reads "hidden (fewer than k
+// projects)".
+func summaryLines(summary any, minK int) []string {
 	b, err := json.Marshal(summary)
 	if err != nil {
 		return nil
@@ -212,6 +214,8 @@ func summaryLines(summary any) []string {
 			}
 		case bool:
 			parts = append(parts, label(k)+" "+map[bool]string{true: "yes", false: "no"}[x])
+		case nil:
+			parts = append(parts, fmt.Sprintf("%s hidden (fewer than %d projects)", label(k), minK))
 		}
 	}
 	if len(parts) > 0 {

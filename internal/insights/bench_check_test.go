@@ -121,6 +121,14 @@ func num(v any) float64 {
 	return f
 }
 
+// orZero is *p, 0 for a number not published.
+func orZero[T int | int64 | float64](p *T) float64 {
+	if p == nil {
+		return 0
+	}
+	return float64(*p)
+}
+
 // reportAnswers picks the numbers of a report that its reference query
 // computes too.
 func reportAnswers(r *Report) answers {
@@ -129,11 +137,11 @@ func reportAnswers(r *Report) answers {
 	case OverviewSummary:
 		a["machines"], a["events"], a["ciProjects"] = float64(s.Machines), float64(s.Events), math.Round(s.CIShare*float64(r.ActiveProjects))
 	case CohortSummary:
-		a["cohort"], a["rest"] = float64(s.Cohort), float64(s.Rest)
+		a["cohort"], a["rest"] = orZero(s.Cohort), orZero(s.Rest)
 		delete(a, "activeProjects")
 	case SetupSummary:
 		a["started"], a["completed"] = float64(s.Started), float64(s.Completed)
-		a["p50Ms"], a["p75Ms"], a["p90Ms"] = float64(s.P50Ms), float64(s.P75Ms), float64(s.P90Ms)
+		a["p50Ms"], a["p75Ms"], a["p90Ms"] = orZero(s.P50Ms), orZero(s.P75Ms), orZero(s.P90Ms)
 	case PluginsSummary:
 		a["previousActiveProjects"] = float64(s.PreviousActiveProjects)
 	}
@@ -154,7 +162,7 @@ func reportAnswers(r *Report) answers {
 	case []SetupRow:
 		for _, x := range rows {
 			k := "row:" + x.Dimension + ":" + x.Value
-			a[k+":started"], a[k+":p50Ms"], a[k+":p90Ms"] = float64(x.Projects), float64(x.P50Ms), float64(x.P90Ms)
+			a[k+":started"], a[k+":p50Ms"], a[k+":p90Ms"] = float64(x.Projects), orZero(x.P50Ms), orZero(x.P90Ms)
 		}
 	case []ErrorRow:
 		for _, x := range rows {
@@ -162,7 +170,7 @@ func reportAnswers(r *Report) answers {
 		}
 	case []PluginRow:
 		for _, x := range rows {
-			a["row:"+x.Plugin+":projects"], a["row:"+x.Plugin+":previous"] = float64(x.Projects), float64(x.PreviousProjects)
+			a["row:"+x.Plugin+":projects"], a["row:"+x.Plugin+":previous"] = float64(x.Projects), orZero(x.PreviousProjects)
 		}
 	case []RuntimeRow:
 		delete(a, "activeProjects") // counted by the reference's () grouping below

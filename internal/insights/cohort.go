@@ -13,10 +13,11 @@ import (
 
 // CohortSummary is the cohort report's summary. When the cohort or the rest
 // has fewer than k projects (but some), the comparison is suppressed whole:
-// Cohort and Rest are 0, there are no rows, and Suppressed is 1.
+// Cohort and Rest are nil (null in JSON), there are no rows, and Suppressed
+// is 1.
 type CohortSummary struct {
-	Cohort  int    `json:"cohort"` // active projects that used the feature (sent the event) in the window
-	Rest    int    `json:"rest"`   // the other active projects
+	Cohort  *int   `json:"cohort"` // active projects that used the feature (sent the event) in the window
+	Rest    *int   `json:"rest"`   // the other active projects
 	Feature string `json:"feature,omitempty"`
 	Event   string `json:"event,omitempty"`
 	Test    string `json:"test"`
@@ -118,12 +119,13 @@ func (q *query) cohort(r *Report) error {
 	var (
 		attr, value string
 		c, rest     int
+		nc, nr      int // the cohort's and the rest's sizes
 		found       []CohortRow
 	)
 	k := q.in.k
 	err := q.each(fmt.Sprintf(cohortQuery, cond, q.in.buildAttributes()), q.args(name), []any{&attr, &value, &c, &rest}, func() error {
 		if attr == "" {
-			sum.Cohort, sum.Rest = c, rest
+			nc, nr = c, rest
 			return nil
 		}
 		if c < k || rest < k {
@@ -138,17 +140,18 @@ func (q *query) cohort(r *Report) error {
 	if err != nil {
 		return err
 	}
-	r.ActiveProjects = sum.Cohort + sum.Rest
-	if sum.Cohort > 0 && sum.Cohort < k || sum.Rest > 0 && sum.Rest < k {
-		sum.Cohort, sum.Rest, r.Suppressed = 0, 0, 1
+	r.ActiveProjects = nc + nr
+	if nc > 0 && nc < k || nr > 0 && nr < k {
+		r.Suppressed = 1
 		return nil
 	}
+	sum.Cohort, sum.Rest = &nc, &nr
 	for i := range found {
 		f := &found[i]
-		f.CohortShare = ratio(float64(f.CohortProjects), float64(sum.Cohort))
-		f.RestShare = ratio(float64(f.RestProjects), float64(sum.Rest))
+		f.CohortShare = ratio(float64(f.CohortProjects), float64(nc))
+		f.RestShare = ratio(float64(f.RestProjects), float64(nr))
 		f.Lift = ratio(f.CohortShare, f.RestShare)
-		_, f.PValue = twoProportionZ(f.CohortProjects, sum.Cohort, f.RestProjects, sum.Rest)
+		_, f.PValue = twoProportionZ(f.CohortProjects, nc, f.RestProjects, nr)
 		f.Direction = "less"
 		if f.CohortShare > f.RestShare {
 			f.Direction = "more"

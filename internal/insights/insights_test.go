@@ -10,6 +10,7 @@ import (
 	"math"
 	"net/url"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -401,7 +402,7 @@ func TestCohort(t *testing.T) {
 	p := window("2026-03-02", "2026-03-15")
 	p.Feature = "releases"
 	r := f.run("cohort", p)
-	want(t, "summary", r.Summary.(CohortSummary), CohortSummary{Cohort: 4, Rest: 8, Feature: "releases", Test: cohortTest})
+	want(t, "summary", r.Summary.(CohortSummary), CohortSummary{Cohort: ptr(4), Rest: ptr(8), Feature: "releases", Test: cohortTest})
 	want(t, "activeProjects", r.ActiveProjects, 12)
 	// z-test by hand: os darwin 4/4 against 4/8: pooled 8/12, se =
 	// sqrt(2/3·1/3·(1/4+1/8)) = 0.288675, z = 0.5/0.288675 = 1.7320508,
@@ -501,7 +502,7 @@ func TestSetup(t *testing.T) {
 	// 3600000. p50 = the 4th = 300000; p75 at position 4.5 = 600000 +
 	// 0.5·2100000 = 1650000; p90 at 5.4 = 2700000 + 0.4·900000 = 3060000.
 	want(t, "counts", []any{s.Started, s.Completed, s.CompletionRate, s.Within}, []any{10, 7, 0.7, "24h"})
-	want(t, "quantiles", []int64{s.P50Ms, s.P75Ms, s.P90Ms}, []int64{300000, 1650000, 3060000})
+	want(t, "quantiles", []*int64{s.P50Ms, s.P75Ms, s.P90Ms}, []*int64{ptr[int64](300000), ptr[int64](1650000), ptr[int64](3060000)})
 	// [2m, 5m) holds 120000, 150000, 180000 (3 = k); 5m, 10m, 45m and 1h are
 	// alone in their buckets: 4 suppressed.
 	want(t, "histogram", s.Histogram, []SetupBucket{{120000, 300000, 3}})
@@ -514,17 +515,17 @@ func TestSetup(t *testing.T) {
 	// [120000 150000 180000 2700000]: p50 165000, p75 at 2.25 = 180000 +
 	// 0.25·2520000 = 810000, p90 at 2.7 = 1944000.
 	want(t, "series", r.Series.([]SetupPoint), []SetupPoint{
-		{"2026-03-02", 5, 3, 600000, 2100000, 3000000, false},
-		{"2026-03-09", 5, 4, 165000, 810000, 1944000, false},
+		{"2026-03-02", 5, 3, ptr[int64](600000), ptr[int64](2100000), ptr[int64](3000000), false},
+		{"2026-03-09", 5, 4, ptr[int64](165000), ptr[int64](810000), ptr[int64](1944000), false},
 	})
 	// os: darwin as week 1; windows [120000 150000 180000]: p50 150000, p90 at
 	// 1.8 = 174000; linux (P9, P10: 2) folds into other, under k. runtime 20
 	// as week 1, 22 as week 2.
 	want(t, "rows", r.Rows.([]SetupRow), []SetupRow{
-		{"os", "darwin", 5, 600000, 3000000, 0.6},
-		{"os", "windows", 3, 150000, 174000, 1},
-		{"runtimeMajor", "20", 5, 600000, 3000000, 0.6},
-		{"runtimeMajor", "22", 5, 165000, 1944000, 0.8},
+		{"os", "darwin", 5, ptr[int64](600000), ptr[int64](3000000), 0.6},
+		{"os", "windows", 3, ptr[int64](150000), ptr[int64](174000), 1},
+		{"runtimeMajor", "20", 5, ptr[int64](600000), ptr[int64](3000000), 0.6},
+		{"runtimeMajor", "22", 5, ptr[int64](165000), ptr[int64](1944000), 0.8},
 	})
 	// linux + 4 histogram buckets + E_PORT_IN_USE.
 	want(t, "suppressed", r.Suppressed, 6)
@@ -687,6 +688,9 @@ func TestSetupRegressionByOS(t *testing.T) {
 	want(t, "whereFrom", reg.WhereFrom, "2026-03-02")
 	want(t, "whereTo", reg.WhereTo, "2026-03-15")
 }
+
+// ptr returns a pointer to v: a published number in a report.
+func ptr[T any](v T) *T { return &v }
 
 // rankTestsWritten is the tail-stretch rank test and the Mann-Whitney U test
 // (both one-sided, a larger than b, normal approximations) written out
@@ -894,11 +898,12 @@ func TestPlugins(t *testing.T) {
 	near(t, "seo q", rows[1].QValue, pSeo)
 	rows[1].PValue, rows[1].QValue = 0, 0
 	want(t, "rows", rows, []PluginRow{
-		{"i18n", 3, 3.0 / 7, 0, 3, 0, 3.0 / 7, 1, 1, false},
-		{"seo", 3, 3.0 / 7, 4, -1, 1, 3.0/7 - 1, 0, 0, false},
+		{"i18n", 3, 3.0 / 7, nil, nil, nil, nil, 1, 1, false},
+		{"seo", 3, 3.0 / 7, ptr(4), ptr(-1), ptr(1.0), ptr(3.0/7 - 1), 0, 0, false},
 	})
 	want(t, "summary", r.Summary.(PluginsSummary), PluginsSummary{PreviousActiveProjects: 4, Test: pluginsTest})
-	want(t, "suppressed", r.Suppressed, 1)
+	// graphql; i18n's previous count (1, under k: null, not 0).
+	want(t, "suppressed", r.Suppressed, 2)
 	want(t, "series", len(r.Series.([]PluginPoint)), 0)
 }
 
@@ -937,8 +942,8 @@ func TestPluginsShare(t *testing.T) {
 	near(t, "i18n q", rows[0].QValue, 2*pI18n)
 	rows[0].PValue, rows[0].QValue = 0, 0
 	want(t, "rows", rows, []PluginRow{
-		{"i18n", 20, 1, 5, 15, 0.5, 0.5, 0, 0, true},
-		{"seo", 10, 0.5, 5, 5, 0.5, 0, 1, 1, false},
+		{"i18n", 20, 1, ptr(5), ptr(15), ptr(0.5), ptr(0.5), 0, 0, true},
+		{"seo", 10, 0.5, ptr(5), ptr(5), ptr(0.5), ptr(0.0), 1, 1, false},
 	})
 }
 
@@ -973,11 +978,11 @@ func TestRuntimes(t *testing.T) {
 	// 18 {P8, P9} and 16 {P10} fold into the major other (3 = k); 20.12 {P4}
 	// is dropped.
 	want(t, "rows", r.Rows.([]RuntimeRow), []RuntimeRow{
-		{"node", "20", "", 4, 0.4, 1.0 / 3, 0.4},
-		{"node", "20", "20.11", 3, 0.3, 1.0 / 3, 0.3},
-		{"node", "22", "", 3, 0.3, 1.0 / 3, 0.3},
-		{"node", "22", "22.12", 3, 0.3, 1.0 / 3, 0.3},
-		{"node", "other", "", 3, 0.3, 1.0 / 3, 0.3},
+		{"node", "20", "", 4, 0.4, nil, ptr(0.4)},
+		{"node", "20", "20.11", 3, 0.3, nil, ptr(0.3)},
+		{"node", "22", "", 3, 0.3, nil, ptr(0.3)},
+		{"node", "22", "22.12", 3, 0.3, nil, ptr(0.3)},
+		{"node", "other", "", 3, 0.3, nil, ptr(0.3)},
 	})
 	// Week 1: all 10 active: 20 4/10, 22 3/10 (18: 2, 16: 1 suppressed).
 	// Week 2: P1, P5…P7: 22 3/4 (20: 1 suppressed).
@@ -986,8 +991,9 @@ func TestRuntimes(t *testing.T) {
 		{"2026-03-02", "node", "22", 0.3, false},
 		{"2026-03-09", "node", "22", 0.75, false},
 	})
-	// Rows: 20.12, 18, 16; series: 3 points.
-	want(t, "suppressed", r.Suppressed, 6)
+	// Rows: 20.12, 18, 16; series: 3 points; the production share of each
+	// of the five rows (1 project each: null, not 33%).
+	want(t, "suppressed", r.Suppressed, 11)
 }
 
 // TestKEdge checks the threshold itself on every report's main bucket: k
@@ -1030,7 +1036,10 @@ func TestKEdge(t *testing.T) {
 			r = f.run("setup", p)
 			s := r.Summary.(SetupSummary)
 			want(t, "setup started", s.Started, n)
-			want(t, "setup p50 (0: not published)", s.P50Ms, int64(5*60000*count(kept)))
+			want(t, "setup p50 (nil: not published)", s.P50Ms == nil, count(kept) == 0)
+			if s.P50Ms != nil {
+				want(t, "setup p50", *s.P50Ms, int64(5*60000))
+			}
 			want(t, "setup points", len(r.Series.([]SetupPoint)), count(kept))
 			want(t, "setup histogram", len(s.Histogram), count(kept))
 			r = f.run("runtimes", p)
@@ -1056,6 +1065,9 @@ func TestEmpty(t *testing.T) {
 				t.Errorf("%s: %d rows and points, want none", name, n)
 			}
 			b, _ := json.Marshal(r.Summary)
+			// Quantiles and cohort sizes with nothing to compute them from
+			// are null (not published, api.md), nothing else.
+			b = regexp.MustCompile(`"(p50Ms|p75Ms|p90Ms|cohort|rest)":null`).ReplaceAll(b, nil)
 			for _, bad := range []string{"null", "NaN"} {
 				if strings.Contains(string(b), bad) {
 					t.Errorf("%s summary %s contains %s", name, b, bad)
@@ -1181,12 +1193,14 @@ func TestTable(t *testing.T) {
 		{Report{Rows: []CohortRow{{"plugin", "seo", 20, 40, 0.24, 0.08, 3, 0.00123, 0.01, true, "more"}}},
 			"attribute value cohort rest cohort share rest share lift p-value direction", "plugin seo 20 40 24.0% 8.0% 3.00× 0.001 more"},
 		{Report{Rows: []CohortRow{{"os", "linux", 20, 40, 1, 1, 1, 1e-9, 1e-8, true, "less"}}}, "", "os linux 20 40 100.0% 100.0% 1.00× < 0.001 less"},
-		{Report{Rows: []SetupRow{{"os", "windows", 40, 83000, 5400000, 0.925}}}, "dimension value projects p50 p90 completion", "os windows 40 1 min 23 s 1 h 30 min 92.5%"},
-		{Report{Rows: []SetupRow{{"os", "darwin", 40, 850, 0, 0}}}, "", "os darwin 40 850 ms – 0%"},
+		{Report{Rows: []SetupRow{{"os", "windows", 40, ptr[int64](83000), ptr[int64](5400000), 0.925}}}, "dimension value projects p50 p90 completion", "os windows 40 1 min 23 s 1 h 30 min 92.5%"},
+		{Report{Rows: []SetupRow{{"os", "darwin", 40, ptr[int64](850), nil, 0}}}, "", "os darwin 40 850 ms hidden 0%"},
 		{Report{Rows: []ErrorRow{{"E_X", 1234, 5, "2026-01-01", "2026-01-02", "5.4.0", "linux", "20", nil}}},
 			"code events projects first seen last seen top version top os top runtime", "E_X 1,234 5 2026-01-01 2026-01-02 5.4.0 linux 20"},
-		{Report{Rows: []PluginRow{{"seo", 10, 0.5, 12, -2, 0.6, -0.1, 0.3, 0.3, false}}}, "plugin projects share previous change", "seo 10 50.0% 12 -2"},
-		{Report{Rows: []RuntimeRow{{"node", "22", "22.12", 5, 0.25, 0.5, 0.125}}}, "runtime major version projects share production other", "node 22 22.12 5 25.0% 50.0% 12.5%"},
+		{Report{Rows: []PluginRow{{"seo", 10, 0.5, ptr(12), ptr(-2), ptr(0.6), ptr(-0.1), 0.3, 0.3, false}}}, "plugin projects share previous change", "seo 10 50.0% 12 -2"},
+		{Report{Rows: []PluginRow{{"seo", 10, 0.5, nil, nil, nil, nil, 1, 1, false}}}, "", "seo 10 50.0% hidden hidden"},
+		{Report{Rows: []RuntimeRow{{"node", "22", "22.12", 5, 0.25, ptr(0.5), ptr(0.125)}}}, "runtime major version projects share production other", "node 22 22.12 5 25.0% 50.0% 12.5%"},
+		{Report{Rows: []RuntimeRow{{"node", "22", "22.12", 5, 0.25, nil, ptr(0.0)}}}, "", "node 22 22.12 5 25.0% hidden 0%"},
 	}
 	for _, c := range cases {
 		h, rows, err := c.r.Table()
@@ -1200,8 +1214,11 @@ func TestTable(t *testing.T) {
 			t.Errorf("rows %q, want %q", rows, c.row)
 		}
 	}
-	for ms, want := range map[int64]string{0: "–", 999: "999 ms", 45000: "45 s", 3599000: "59 min 59 s", 86399000: "1 d", 90000000: "1 d 1 h", 7 * 86400000: "7 d"} {
-		if got := cells(false).duration(ms); got != want {
+	if got := cells(false).duration(nil); got != "hidden" {
+		t.Errorf("duration(nil) = %q, want hidden", got)
+	}
+	for ms, want := range map[int64]string{0: "0", 999: "999 ms", 45000: "45 s", 3599000: "59 min 59 s", 86399000: "1 d", 90000000: "1 d 1 h", 7 * 86400000: "7 d"} {
+		if got := cells(false).duration(&ms); got != want {
 			t.Errorf("duration(%d) = %q, want %q", ms, got, want)
 		}
 	}
@@ -1222,11 +1239,11 @@ func TestRecords(t *testing.T) {
 		{Report{Rows: []FeatureRow{{"releases", 12345, 0.123456}}}, "feature projects adoption", "releases 12345 0.123456"},
 		{Report{Rows: []CohortRow{{"os", "linux", 2000, 40000, 1, 0.5, 2, 1e-9, 1e-8, true, "more"}}},
 			"attribute value cohortProjects restProjects cohortShare restShare lift pValue direction", "os linux 2000 40000 1 0.5 2 1e-09 more"},
-		{Report{Rows: []SetupRow{{"os", "windows", 1500, 83000, 0, 0.925}}}, "dimension value projects p50Ms p90Ms completionRate", "os windows 1500 83000  0.925"},
+		{Report{Rows: []SetupRow{{"os", "windows", 1500, ptr[int64](83000), nil, 0.925}}}, "dimension value projects p50Ms p90Ms completionRate", "os windows 1500 83000  0.925"},
 		{Report{Rows: []ErrorRow{{"E_X", 1234567, 5000, "2026-01-01", "2026-01-02", "5.4.0", "linux", "20", nil}}},
 			"code events projects firstSeen lastSeen topVersion topOS topRuntimeMajor", "E_X 1234567 5000 2026-01-01 2026-01-02 5.4.0 linux 20"},
-		{Report{Rows: []PluginRow{{"seo", 1000, 0.5, 1200, -200, 0.6, -0.1, 0.3, 0.3, false}}}, "plugin projects share previousProjects change", "seo 1000 0.5 1200 -200"},
-		{Report{Rows: []RuntimeRow{{"node", "22", "22.12", 5000, 0.25, 0.5, 0.125}}}, "runtime major version projects share productionShare otherShare", "node 22 22.12 5000 0.25 0.5 0.125"},
+		{Report{Rows: []PluginRow{{"seo", 1000, 0.5, ptr(1200), ptr(-200), ptr(0.6), ptr(-0.1), 0.3, 0.3, false}}}, "plugin projects share previousProjects change", "seo 1000 0.5 1200 -200"},
+		{Report{Rows: []RuntimeRow{{"node", "22", "22.12", 5000, 0.25, ptr(0.5), ptr(0.125)}}}, "runtime major version projects share productionShare otherShare", "node 22 22.12 5000 0.25 0.5 0.125"},
 	}
 	for _, c := range cases {
 		h, rows, err := c.r.Records()

@@ -16,16 +16,18 @@ type PluginsSummary struct {
 // plugin. PreviousProjects counts the same in the window of equal length just
 // before, and is 0 when fewer than k projects had the plugin then.
 type PluginRow struct {
-	Plugin           string  `json:"plugin"`
-	Projects         int     `json:"projects"`
-	Share            float64 `json:"share"` // of active projects
-	PreviousProjects int     `json:"previousProjects"`
-	Change           int     `json:"change"`        // projects − previousProjects
-	PreviousShare    float64 `json:"previousShare"` // previousProjects / previousActiveProjects
-	ShareChange      float64 `json:"shareChange"`   // share − previousShare: a fraction of active projects (×100 for percentage points)
-	PValue           float64 `json:"pValue"`        // two-sided two-proportion z-test of the two shares; 1 when previousProjects is under k
-	QValue           float64 `json:"qValue"`        // Benjamini-Hochberg over the rows tested
-	Significant      bool    `json:"significant"`   // qValue < 0.05
+	Plugin   string  `json:"plugin"`
+	Projects int     `json:"projects"`
+	Share    float64 `json:"share"` // of active projects
+	// PreviousProjects and the three numbers made from it are nil (null in
+	// JSON) when it is 1 to k−1: not published, counted in Suppressed.
+	PreviousProjects *int     `json:"previousProjects"`
+	Change           *int     `json:"change"`        // projects − previousProjects
+	PreviousShare    *float64 `json:"previousShare"` // previousProjects / previousActiveProjects
+	ShareChange      *float64 `json:"shareChange"`   // share − previousShare: a fraction of active projects (×100 for percentage points)
+	PValue           float64  `json:"pValue"`        // two-sided two-proportion z-test of the two shares; 1 when previousProjects is under k
+	QValue           float64  `json:"qValue"`        // Benjamini-Hochberg over the rows tested
+	Significant      bool     `json:"significant"`   // qValue < 0.05
 }
 
 const pluginsTest = "two-proportion z-test of the share of active projects, Benjamini-Hochberg false-discovery rate 5%"
@@ -77,13 +79,16 @@ func (q *query) plugins(r *Report) error {
 		if projects < k {
 			return nil
 		}
-		if previous < k {
-			previous = 0
-		}
 		row := PluginRow{Plugin: plugin.String, Projects: projects, Share: ratio(float64(projects), float64(r.ActiveProjects)),
-			PreviousProjects: previous, Change: projects - previous, PValue: 1, QValue: 1}
-		row.PreviousShare = ratio(float64(previous), float64(sum.PreviousActiveProjects))
-		row.ShareChange = row.Share - row.PreviousShare
+			PValue: 1, QValue: 1}
+		if previous > 0 && previous < k {
+			r.Suppressed++
+		} else {
+			prev := previous // previous is the scan's destination: a copy per row
+			change, prevShare := projects-prev, ratio(float64(prev), float64(sum.PreviousActiveProjects))
+			shareChange := row.Share - prevShare
+			row.PreviousProjects, row.Change, row.PreviousShare, row.ShareChange = &prev, &change, &prevShare, &shareChange
+		}
 		if previous >= k {
 			_, row.PValue = twoProportionZ(projects, r.ActiveProjects, previous, sum.PreviousActiveProjects)
 		}
@@ -96,7 +101,7 @@ func (q *query) plugins(r *Report) error {
 	// Benjamini-Hochberg over the rows with a test (previousProjects ≥ k).
 	var tested []*PluginRow
 	for i := range rows {
-		if rows[i].PreviousProjects >= k {
+		if p := rows[i].PreviousProjects; p != nil && *p >= k {
 			tested = append(tested, &rows[i])
 		}
 	}

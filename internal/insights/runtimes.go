@@ -17,13 +17,13 @@ type RuntimesSummary struct{}
 // major "other"; major.minor rows under k are dropped (their projects stay in
 // their major's row).
 type RuntimeRow struct {
-	Runtime         string  `json:"runtime"`
-	Major           string  `json:"major"`
-	Version         string  `json:"version"`
-	Projects        int     `json:"projects"`
-	Share           float64 `json:"share"`           // of active projects
-	ProductionShare float64 `json:"productionShare"` // of the projects with a production event, those with one on this version
-	OtherShare      float64 `json:"otherShare"`      // the same for events of every other environment
+	Runtime         string   `json:"runtime"`
+	Major           string   `json:"major"`
+	Version         string   `json:"version"`
+	Projects        int      `json:"projects"`
+	Share           float64  `json:"share"`           // of active projects
+	ProductionShare *float64 `json:"productionShare"` // of the projects with a production event, those with one on this version; nil when 1 to k−1 projects
+	OtherShare      *float64 `json:"otherShare"`      // the same for events of every other environment
 }
 
 // RuntimePoint is a major's share of the active projects of a week.
@@ -108,10 +108,19 @@ func (q *query) runtimes(r *Report) error {
 			}
 			return nil
 		}
+		// A share of 1 to k−1 projects is not published: nil, counted.
+		share := func(n, total int) *float64 {
+			if n > 0 && n < k {
+				r.Suppressed++
+				return nil
+			}
+			s := ratio(float64(n), float64(total))
+			return &s
+		}
 		rows = append(rows, RuntimeRow{Runtime: runtime, Major: major, Version: version, Projects: projects,
 			Share:           ratio(float64(projects), float64(r.ActiveProjects)),
-			ProductionShare: ratio(float64(prod), float64(totalProd)),
-			OtherShare:      ratio(float64(nonprod), float64(totalOther))})
+			ProductionShare: share(prod, totalProd),
+			OtherShare:      share(nonprod, totalOther)})
 		return nil
 	})
 	if err != nil {

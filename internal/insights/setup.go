@@ -13,16 +13,17 @@ import (
 	"github.com/abacushq/abacus/internal/plan"
 )
 
-// SetupSummary is the setup report's summary. Quantiles over fewer than k
-// completed setups are 0 (not published).
+// SetupSummary is the setup report's summary. A quantile over fewer than k
+// completed setups is not published: nil (null in JSON), and counted in the
+// report's Suppressed when 1 to k−1 setups completed.
 type SetupSummary struct {
 	Started        int               `json:"started"`   // projects whose first setup start is in the window
 	Completed      int               `json:"completed"` // of those, projects whose setup completed within Within
 	CompletionRate float64           `json:"completionRate"`
 	Within         string            `json:"within"` // the plan's setup.within, as 168h
-	P50Ms          int64             `json:"p50Ms"`
-	P75Ms          int64             `json:"p75Ms"`
-	P90Ms          int64             `json:"p90Ms"`
+	P50Ms          *int64            `json:"p50Ms"`
+	P75Ms          *int64            `json:"p75Ms"`
+	P90Ms          *int64            `json:"p90Ms"`
 	Regression     SetupRegression   `json:"regression"`
 	Histogram      []SetupBucket     `json:"histogram"`
 	TopErrors      []SetupErrorCount `json:"topErrors"`
@@ -79,8 +80,8 @@ type SetupRow struct {
 	Dimension      string  `json:"dimension"` // os or runtimeMajor
 	Value          string  `json:"value"`
 	Projects       int     `json:"projects"` // started
-	P50Ms          int64   `json:"p50Ms"`
-	P90Ms          int64   `json:"p90Ms"`
+	P50Ms          *int64  `json:"p50Ms"`    // nil under k completed setups, as in SetupSummary
+	P90Ms          *int64  `json:"p90Ms"`
 	CompletionRate float64 `json:"completionRate"`
 }
 
@@ -89,9 +90,9 @@ type SetupPoint struct {
 	Week      string `json:"week"`
 	Started   int    `json:"started"`
 	Completed int    `json:"completed"`
-	P50Ms     int64  `json:"p50Ms"`
-	P75Ms     int64  `json:"p75Ms"`
-	P90Ms     int64  `json:"p90Ms"`
+	P50Ms     *int64 `json:"p50Ms"` // nil under k completed setups, as in SetupSummary
+	P75Ms     *int64 `json:"p75Ms"`
+	P90Ms     *int64 `json:"p90Ms"`
 	Partial   bool   `json:"partial"` // the week is not wholly in the window and over
 }
 
@@ -277,10 +278,22 @@ func (q *query) setup(r *Report) error {
 		}
 		return roundMs(v)
 	}
+	// published is quantile for the report's buckets: nil under k setups,
+	// counted as suppressed when some setups completed.
+	published := func(v *float64, n int) *int64 {
+		if v == nil || n < k {
+			if n > 0 {
+				r.Suppressed++
+			}
+			return nil
+		}
+		ms := roundMs(v)
+		return &ms
+	}
 
 	sum.Started, sum.Completed = t.Started, t.Completed
 	sum.CompletionRate = ratio(float64(t.Completed), float64(t.Started))
-	sum.P50Ms, sum.P75Ms, sum.P90Ms = quantile(t.P50, t.Completed), quantile(t.P75, t.Completed), quantile(t.P90, t.Completed)
+	sum.P50Ms, sum.P75Ms, sum.P90Ms = published(t.P50, t.Completed), published(t.P75, t.Completed), published(t.P90, t.Completed)
 
 	for _, w := range ws {
 		if w.Started < k {
@@ -288,7 +301,7 @@ func (q *query) setup(r *Report) error {
 			continue
 		}
 		series = append(series, SetupPoint{Week: weekDate(w.Week), Started: w.Started, Completed: w.Completed, Partial: q.partialWeek(w.Week),
-			P50Ms: quantile(w.P50, w.Completed), P75Ms: quantile(w.P75, w.Completed), P90Ms: quantile(w.P90, w.Completed)})
+			P50Ms: published(w.P50, w.Completed), P75Ms: published(w.P75, w.Completed), P90Ms: published(w.P90, w.Completed)})
 	}
 	for _, d := range ds {
 		r.Suppressed += d.Folded
@@ -296,7 +309,7 @@ func (q *query) setup(r *Report) error {
 			continue
 		}
 		rows = append(rows, SetupRow{Dimension: d.Dim, Value: d.Value, Projects: d.Started,
-			P50Ms: quantile(d.P50, d.Completed), P90Ms: quantile(d.P90, d.Completed),
+			P50Ms: published(d.P50, d.Completed), P90Ms: published(d.P90, d.Completed),
 			CompletionRate: ratio(float64(d.Completed), float64(d.Started))})
 	}
 	for _, h := range hs {

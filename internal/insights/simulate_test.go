@@ -101,7 +101,7 @@ func TestSimulatedEffects(t *testing.T) {
 	p90 := func(p Params) int64 {
 		for _, row := range run("setup", p).Rows.([]SetupRow) {
 			if row.Dimension == "os" && row.Value == truth.SlowOS {
-				return row.P90Ms
+				return int64(orZero(row.P90Ms))
 			}
 		}
 		t.Fatalf("setup %s…%s: no row for %s", p.From.Format(dateLayout), p.To.Format(dateLayout), truth.SlowOS)
@@ -137,7 +137,7 @@ func TestSimulatedEffects(t *testing.T) {
 	// them changes significantly, though every count rises.
 	for _, row := range run("plugins", Params{From: end.AddDate(0, 0, -30), To: last}).Rows.([]PluginRow) {
 		t.Logf("plugins: %s %d (%.1f%%) against %d (%.1f%%): %+.1f points, p %.2g, q %.2g", row.Plugin, row.Projects, 100*row.Share,
-			row.PreviousProjects, 100*row.PreviousShare, 100*row.ShareChange, row.PValue, row.QValue)
+			int(orZero(row.PreviousProjects)), 100*orZero(row.PreviousShare), 100*orZero(row.ShareChange), row.PValue, row.QValue)
 		if row.Significant {
 			t.Errorf("plugins: %s flagged: %+v", row.Plugin, row)
 		}

@@ -69,18 +69,18 @@ func (r *Report) grid(raw bool) (header []string, rows [][]string, err error) {
 	case []PluginRow:
 		header = h("plugin", "plugin", "projects", "projects", "share", "share", "previous", "previousProjects", "change", "change")
 		for _, x := range rs {
-			change := fmt.Sprintf("%+d", x.Change)
-			if raw {
-				change = strconv.Itoa(x.Change)
+			previous, change := c.hiddenCount(x.PreviousProjects), c.hiddenCount(x.Change)
+			if x.Change != nil && !raw {
+				change = fmt.Sprintf("%+d", *x.Change)
 			}
-			rows = append(rows, []string{x.Plugin, c.count(int64(x.Projects)), c.percent(x.Share), c.count(int64(x.PreviousProjects)), change})
+			rows = append(rows, []string{x.Plugin, c.count(int64(x.Projects)), c.percent(x.Share), previous, change})
 		}
 	case []RuntimeRow:
 		header = h("runtime", "runtime", "major", "major", "version", "version", "projects", "projects", "share", "share",
 			"production", "productionShare", "other", "otherShare")
 		for _, x := range rs {
 			rows = append(rows, []string{x.Runtime, x.Major, x.Version, c.count(int64(x.Projects)), c.percent(x.Share),
-				c.percent(x.ProductionShare), c.percent(x.OtherShare)})
+				c.hiddenPercent(x.ProductionShare), c.hiddenPercent(x.OtherShare)})
 		}
 	default:
 		return nil, nil, fmt.Errorf("insights: no table for the rows of report %q (%T)", r.Report, r.Rows)
@@ -120,19 +120,45 @@ func (c cells) percent(f float64) string { return c.float(f, human.Percent) }
 func (c cells) pValue(p float64) string  { return c.float(p, human.PValue) }
 func (c cells) lift(v float64) string    { return c.float(v, human.Lift) }
 
-// duration formats milliseconds; 0 is a quantile not published (fewer than
-// k setups): "–" for people, empty raw.
-func (c cells) duration(msec int64) string {
+// Hidden is the cell, for people, of a number not published because it
+// covers fewer than k projects; raw, such a cell is empty.
+const Hidden = "hidden"
+
+// duration formats milliseconds; nil is a quantile not published (fewer
+// than k setups).
+func (c cells) duration(msec *int64) string {
 	raw := bool(c)
 	switch {
-	case msec <= 0 && raw:
+	case msec == nil && raw:
 		return ""
-	case msec <= 0:
-		return human.NA
+	case msec == nil:
+		return Hidden
 	case raw:
-		return strconv.FormatInt(msec, 10)
+		return strconv.FormatInt(*msec, 10)
 	}
-	return human.Duration(float64(msec))
+	return human.Duration(float64(*msec))
+}
+
+// hiddenCount formats a count that is nil when not published.
+func (c cells) hiddenCount(n *int) string {
+	switch {
+	case n == nil && bool(c):
+		return ""
+	case n == nil:
+		return Hidden
+	}
+	return c.count(int64(*n))
+}
+
+// hiddenPercent formats a share that is nil when not published.
+func (c cells) hiddenPercent(f *float64) string {
+	switch {
+	case f == nil && bool(c):
+		return ""
+	case f == nil:
+		return Hidden
+	}
+	return c.percent(*f)
 }
 
 // UnmarshalJSON decodes a report from its JSON (as the HTTP API serves it)

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/abacushq/abacus/internal/human"
@@ -12,9 +13,36 @@ import (
 func count(v float64) string     { return human.Count(v) }
 func percent(v float64) string   { return human.Percent(v) }
 func duration(ms float64) string { return human.Duration(ms) }
-func lift(v float64) string      { return human.Lift(v) }
-func pvalue(v float64) string    { return human.PValue(v) }
-func signed(v float64) string    { return human.Signed(v) }
+
+// hidden is what stands in place of a number the report did not publish
+// (null in its JSON) because it covers fewer than k projects: said in
+// place, never drawn as 0.
+func hidden(k int) string { return fmt.Sprintf("hidden: fewer than %d projects", k) }
+
+// durationOr, percentOr and countOr format a number that may be hidden.
+func durationOr(ms *int64, k int) string {
+	if ms == nil {
+		return hidden(k)
+	}
+	return duration(float64(*ms))
+}
+
+func percentOr(v *float64, k int) string {
+	if v == nil {
+		return hidden(k)
+	}
+	return percent(*v)
+}
+
+func countOr(n *int, k int) string {
+	if n == nil {
+		return hidden(k)
+	}
+	return count(float64(*n))
+}
+func lift(v float64) string   { return human.Lift(v) }
+func pvalue(v float64) string { return human.PValue(v) }
+func signed(v float64) string { return human.Signed(v) }
 
 // shortDate formats a report date (YYYY-MM-DD) as Nov 2; a value that is not
 // a date comes back as it is.

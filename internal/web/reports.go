@@ -241,8 +241,8 @@ func (h *Handler) cohort(r *http.Request, v *view, q url.Values, p insights.Para
 		who = "event " + sum.Event
 	}
 	v.KPIs = []kpi{
-		{"In the cohort", count(float64(sum.Cohort)), "active projects that used the " + who},
-		{"The rest", count(float64(sum.Rest)), "active projects that did not"},
+		{"In the cohort", countOr(sum.Cohort, rep.K), "active projects that used the " + who},
+		{"The rest", countOr(sum.Rest, rep.K), "active projects that did not"},
 		{"Test", sum.Test, "two-sided; lift = share in cohort ÷ share in the rest"},
 	}
 	var more, less []bar
@@ -326,8 +326,8 @@ func (h *Handler) setup(r *http.Request, v *view, q url.Values, p insights.Param
 	v.KPIs = []kpi{
 		{"Setups started", count(float64(sum.Started)), "projects whose first setup began in the window"},
 		{"Completed", percent(sum.CompletionRate), fmt.Sprintf("%s of them within %s", count(float64(sum.Completed)), sum.Within)},
-		{"Median (p50)", duration(float64(sum.P50Ms)), "p75 " + duration(float64(sum.P75Ms))},
-		{"p90", duration(float64(sum.P90Ms)), ""},
+		{"Median (p50)", durationOr(sum.P50Ms, rep.K), "p75 " + durationOr(sum.P75Ms, rep.K)},
+		{"p90", durationOr(sum.P90Ms, rep.K), ""},
 		{"Slower than before?", regText, regNote},
 	}
 	// The report lists the buckets that have projects; a gap between two
@@ -347,12 +347,12 @@ func (h *Handler) setup(r *http.Request, v *view, q url.Values, p insights.Param
 	v.Figures = append(v.Figures, newFigure("setup-histogram", "Time to complete setup: projects per duration", "histogram").histogram(hist))
 	g := newGrid()
 	for _, pt := range rep.Series.([]insights.SetupPoint) {
-		if pt.Completed == 0 {
-			continue
+		if pt.P50Ms == nil || pt.P75Ms == nil || pt.P90Ms == nil {
+			continue // fewer than k completed: not published, not drawn as 0
 		}
-		g.add("p50", pt.Week, float64(pt.P50Ms))
-		g.add("p75", pt.Week, float64(pt.P75Ms))
-		g.add("p90", pt.Week, float64(pt.P90Ms))
+		g.add("p50", pt.Week, float64(*pt.P50Ms))
+		g.add("p75", pt.Week, float64(*pt.P75Ms))
+		g.add("p90", pt.Week, float64(*pt.P90Ms))
 		g.markPartial(pt.Week, pt.Partial)
 	}
 	x, s := g.chart(nil)
@@ -361,11 +361,11 @@ func (h *Handler) setup(r *http.Request, v *view, q url.Values, p insights.Param
 	t := &table{Caption: "Setup by operating system and runtime major",
 		Head: []column{{Name: "Dimension"}, {Name: "Value"}, {Name: "Started", Num: true}, {Name: "p50", Num: true}, {Name: "p90", Num: true}, {Name: "Completed", Num: true}}}
 	for _, row := range rep.Rows.([]insights.SetupRow) {
-		if row.Dimension == by {
-			bars = append(bars, bar{Label: row.Value, Values: []float64{float64(row.P50Ms), float64(row.P90Ms)}})
+		if row.Dimension == by && row.P50Ms != nil && row.P90Ms != nil {
+			bars = append(bars, bar{Label: row.Value, Values: []float64{float64(*row.P50Ms), float64(*row.P90Ms)}})
 		}
 		t.Rows = append(t.Rows, []string{dimensionLabels[row.Dimension], row.Value, count(float64(row.Projects)),
-			duration(float64(row.P50Ms)), duration(float64(row.P90Ms)), percent(row.CompletionRate)})
+			durationOr(row.P50Ms, rep.K), durationOr(row.P90Ms, rep.K), percent(row.CompletionRate)})
 	}
 	v.Figures = append(v.Figures, newFigure("setup-by", "Setup time by "+dimensionLabels[by], "bars").
 		bars(barChart{Rows: head(bars, maxBars), Groups: []string{"p50", "p90"}, Format: duration}))
@@ -449,18 +449,21 @@ func (h *Handler) plugins(r *http.Request, v *view, q url.Values, p insights.Par
 		Head: []column{{Name: "Plugin"}, {Name: "Projects", Num: true}, {Name: "Share", Num: true}, {Name: "Previous window", Num: true},
 			{Name: "Previous share", Num: true}, {Name: "Change in share", Num: true}, {Name: "Significant?"}}}
 	for _, row := range rows {
-		bars = append(bars, bar{Label: row.Plugin, Values: []float64{row.Share, row.PreviousShare}})
-		verdict := "no"
+		verdict, change := "no", hidden(rep.K)
+		if row.PreviousShare != nil {
+			bars = append(bars, bar{Label: row.Plugin, Values: []float64{row.Share, *row.PreviousShare}})
+			change = fmt.Sprintf("%+.1f pp (%s projects)", 100**row.ShareChange, signed(float64(*row.Change)))
+		}
 		switch {
-		case row.Significant && row.ShareChange > 0:
+		case row.Significant && row.ShareChange != nil && *row.ShareChange > 0:
 			verdict = "yes, up (p = " + pvalue(row.PValue) + ")"
 		case row.Significant:
 			verdict = "yes, down (p = " + pvalue(row.PValue) + ")"
-		case row.PreviousProjects < rep.K:
-			verdict = "–"
+		case row.PreviousProjects == nil || *row.PreviousProjects < rep.K:
+			verdict = "not tested: fewer than " + count(float64(rep.K)) + " projects before"
 		}
-		t.Rows = append(t.Rows, []string{row.Plugin, count(float64(row.Projects)), percent(row.Share), count(float64(row.PreviousProjects)),
-			percent(row.PreviousShare), fmt.Sprintf("%+.1f pp (%s projects)", 100*row.ShareChange, signed(float64(row.Change))), verdict})
+		t.Rows = append(t.Rows, []string{row.Plugin, count(float64(row.Projects)), percent(row.Share), countOr(row.PreviousProjects, rep.K),
+			percentOr(row.PreviousShare, rep.K), change, verdict})
 	}
 	v.KPIs = []kpi{{"Active projects", count(float64(rep.ActiveProjects)), ""}, {"Plugins in use", count(float64(len(rows))), fmt.Sprintf("by at least %d projects", rep.K)}}
 	if len(rows) > 0 {
@@ -489,7 +492,7 @@ func (h *Handler) runtimes(r *http.Request, v *view, q url.Values, p insights.Pa
 			{Name: "In production", Num: true}, {Name: "Elsewhere", Num: true}}}
 	var top []string
 	for _, row := range rep.Rows.([]insights.RuntimeRow) {
-		share := row.Share
+		share := &row.Share
 		switch env {
 		case "production":
 			share = row.ProductionShare
@@ -500,14 +503,18 @@ func (h *Handler) runtimes(r *http.Request, v *view, q url.Values, p insights.Pa
 		version := row.Major
 		if row.Version != "" {
 			version = row.Version
-			minors = append(minors, bar{Label: row.Runtime + " " + row.Version, Values: []float64{share}})
+			if share != nil { // hidden: not drawn as 0
+				minors = append(minors, bar{Label: row.Runtime + " " + row.Version, Values: []float64{*share}})
+			}
 		} else {
-			majors = append(majors, bar{Label: name, Values: []float64{share}})
+			if share != nil {
+				majors = append(majors, bar{Label: name, Values: []float64{*share}})
+			}
 			if len(top) < maxLines {
 				top = append(top, name)
 			}
 		}
-		t.Rows = append(t.Rows, []string{row.Runtime, version, count(float64(row.Projects)), percent(row.Share), percent(row.ProductionShare), percent(row.OtherShare)})
+		t.Rows = append(t.Rows, []string{row.Runtime, version, count(float64(row.Projects)), percent(row.Share), percentOr(row.ProductionShare, rep.K), percentOr(row.OtherShare, rep.K)})
 	}
 	envText := map[string]string{"all": "all environments", "production": "production", "other": "development and staging"}[env]
 	v.Figures = append(v.Figures,

@@ -33,6 +33,10 @@ type reports struct {
 	// hidden: with empty, the window has 40 active projects and 3 buckets
 	// suppressed, rather than no project at all.
 	hidden bool
+	// nulls: numbers inside published rows are not published (null in
+	// the JSON): setup quantiles, cohort sizes, a plugin's previous
+	// window, a runtime's production share.
+	nulls bool
 }
 
 func (f *reports) Run(_ context.Context, name string, p insights.Params) (*insights.Report, error) {
@@ -59,18 +63,18 @@ func (f *reports) Run(_ context.Context, name string, p insights.Params) (*insig
 		r.Summary, r.Series = insights.FeaturesSummary{}, []insights.FeaturePoint{{Week: "2026-11-02", Feature: "releases", Projects: 9, Adoption: 0.3}}
 		r.Rows = []insights.FeatureRow{{Feature: "releases", Projects: 12, Adoption: 0.3}, {Feature: "i18n", Projects: 6, Adoption: 0.15}}
 	case "cohort":
-		r.Summary = insights.CohortSummary{Cohort: 12, Rest: 28, Feature: p.Feature, Event: p.Event, Test: "two-proportion z-test"}
+		r.Summary = insights.CohortSummary{Cohort: ptr(12), Rest: ptr(28), Feature: p.Feature, Event: p.Event, Test: "two-proportion z-test"}
 		r.Rows = []insights.CohortRow{{Attribute: "plugin", Value: "seo", CohortProjects: 6, RestProjects: 5, CohortShare: 0.5, RestShare: 0.18, Lift: 2.8, PValue: 0.01, QValue: 0.02, Significant: true, Direction: "more"},
 			{Attribute: "os", Value: "windows", CohortProjects: 5, RestProjects: 20, CohortShare: 0.42, RestShare: 0.71, Lift: 0.58, PValue: 0.04, Direction: "less"}}
 		r.Series = []insights.CohortPoint{}
 	case "setup":
-		r.Summary = insights.SetupSummary{Started: 20, Completed: 18, CompletionRate: 0.9, Within: "168h", P50Ms: 90_000, P75Ms: 200_000, P90Ms: 400_000,
+		r.Summary = insights.SetupSummary{Started: 20, Completed: 18, CompletionRate: 0.9, Within: "168h", P50Ms: ptr[int64](90_000), P75Ms: ptr[int64](200_000), P90Ms: ptr[int64](400_000),
 			Regression: insights.SetupRegression{Test: "Mann-Whitney U (p50) and binomial test", PValue: 0.5, LastWeek: "2026-11-16",
 				Where: []insights.SetupRegressionDim{{By: "os", Value: "windows", Quantile: "p90", After: 3_000_000, Before: 1_200_000, P: 0.004}}, WhereFrom: "2026-11-09"},
 			Histogram: []insights.SetupBucket{{FromMs: 0, ToMs: 60_000, Projects: 5}, {FromMs: 300_000, ToMs: 600_000, Projects: 13}},
 			TopErrors: []insights.SetupErrorCount{{Code: "E_DB", Projects: 2}}}
-		r.Rows = []insights.SetupRow{{Dimension: "os", Value: "linux", Projects: 20, P50Ms: 90_000, P90Ms: 400_000, CompletionRate: 0.9}}
-		r.Series = []insights.SetupPoint{{Week: "2026-11-02", Started: 10, Completed: 9, P50Ms: 80_000, P75Ms: 100_000, P90Ms: 300_000}}
+		r.Rows = []insights.SetupRow{{Dimension: "os", Value: "linux", Projects: 20, P50Ms: ptr[int64](90_000), P90Ms: ptr[int64](400_000), CompletionRate: 0.9}}
+		r.Series = []insights.SetupPoint{{Week: "2026-11-02", Started: 10, Completed: 9, P50Ms: ptr[int64](80_000), P75Ms: ptr[int64](100_000), P90Ms: ptr[int64](300_000)}}
 	case "errors":
 		r.Summary = insights.ErrorsSummary{}
 		r.Rows = []insights.ErrorRow{{Code: "E_DB", Events: 50, Projects: 7, FirstSeen: "2026-10-01", LastSeen: "2026-11-20", TopVersion: "5.4.0",
@@ -78,14 +82,30 @@ func (f *reports) Run(_ context.Context, name string, p insights.Params) (*insig
 		r.Series = []insights.ErrorPoint{{Week: "2026-11-02", Code: "E_DB", Events: 50, Projects: 7}}
 	case "plugins":
 		r.Summary, r.Series = insights.PluginsSummary{PreviousActiveProjects: 20, Test: "two-proportion z-test"}, []insights.PluginPoint{}
-		r.Rows = []insights.PluginRow{{Plugin: "seo", Projects: 10, Share: 0.25, PreviousProjects: 6, Change: 4, PreviousShare: 0.3, ShareChange: -0.05, PValue: 0.6, QValue: 0.6}}
+		r.Rows = []insights.PluginRow{{Plugin: "seo", Projects: 10, Share: 0.25, PreviousProjects: ptr(6), Change: ptr(4), PreviousShare: ptr(0.3), ShareChange: ptr(-0.05), PValue: 0.6, QValue: 0.6}}
 	case "runtimes":
 		r.Summary = insights.RuntimesSummary{}
-		r.Rows = []insights.RuntimeRow{{Runtime: "node", Major: "20", Projects: 30, Share: 0.75, ProductionShare: 0.5, OtherShare: 0.8},
+		r.Rows = []insights.RuntimeRow{{Runtime: "node", Major: "20", Projects: 30, Share: 0.75, ProductionShare: ptr(0.5), OtherShare: ptr(0.8)},
 			{Runtime: "node", Major: "20", Version: "20.11", Projects: 25, Share: 0.62}}
 		r.Series = []insights.RuntimePoint{{Week: "2026-11-02", Runtime: "node", Major: "20", Share: 0.75}}
 	default:
 		return nil, fmt.Errorf("%w %q", insights.ErrUnknownReport, name)
+	}
+	if f.nulls {
+		switch x := r.Summary.(type) {
+		case insights.SetupSummary:
+			x.P50Ms, x.P75Ms, x.P90Ms = nil, nil, nil
+			r.Summary = x
+			r.Rows.([]insights.SetupRow)[0].P90Ms = nil
+		case insights.CohortSummary:
+			x.Cohort, x.Rest = nil, nil
+			r.Summary, r.Rows = x, []insights.CohortRow{}
+		case insights.PluginsSummary:
+			pr := &r.Rows.([]insights.PluginRow)[0]
+			pr.PreviousProjects, pr.Change, pr.PreviousShare, pr.ShareChange = nil, nil, nil, nil
+		case insights.RuntimesSummary:
+			r.Rows.([]insights.RuntimeRow)[0].ProductionShare = nil
+		}
 	}
 	if f.empty {
 		r.Rows, r.Series = emptyOf(r.Rows), emptyOf(r.Series)
@@ -358,6 +378,41 @@ func TestEmptyWindow(t *testing.T) {
 	if body := w.Body.String(); !strings.Contains(body, "Hidden: fewer than 5 projects in each bucket of this chart (3 buckets hidden") ||
 		strings.Contains(body, "No data in this window.") {
 		t.Errorf("/errors with every bucket hidden does not say so:\n%s", body)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// A number the report did not publish (null in its JSON) says so where it
+// would stand, and is never shown as 0: runtimes "In production", the
+// cohort's sizes, setup quantiles, a plugin's previous window.
+func TestHiddenNumbersSaySo(t *testing.T) {
+	h, _ := newHandler(t, &reports{nulls: true})
+	c := signIn(t, h)
+	for _, tc := range []struct {
+		url      string
+		hidden   int // places that must say so
+		notShown []string
+	}{
+		{"/runtimes?env=production", 1, []string{`"num">0.0%<`, `"num">0%<`}},
+		{"/cohort?feature=releases", 2, []string{`"kpi-value">0<`}},
+		{"/setup", 4, []string{`"kpi-value">0 ms<`, `"kpi-value">0<`, `"num">0 ms<`}},
+		{"/plugins", 3, []string{"+0.0 pp", `"num">0<`}},
+	} {
+		w := serve(h, "GET", tc.url, nil, c)
+		body := w.Body.String()
+		if w.Code != 200 {
+			t.Fatalf("%s: %d\n%s", tc.url, w.Code, body)
+		}
+		if n := strings.Count(body, "hidden: fewer than 5 projects"); n < tc.hidden {
+			t.Errorf("%s: says %d times that a number is hidden, want at least %d:\n%s", tc.url, n, tc.hidden, body)
+		}
+		for _, z := range tc.notShown {
+			if strings.Contains(body, z) {
+				i := strings.Index(body, z)
+				t.Errorf("%s: shows %q for a hidden number: …%s…", tc.url, z, body[max(0, i-300):i+20])
+			}
+		}
 	}
 }
 
