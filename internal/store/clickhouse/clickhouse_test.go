@@ -32,6 +32,7 @@ func TestServer(t *testing.T) {
 		{"TwoStoresAtOnce", testTwoStoresAtOnce},
 		{"ErasureReachesOtherCollectors", testErasureReachesOtherCollectors},
 		{"Migrate", testMigrate},
+		{"DeleteBeforeDropsMonths", testDeleteBeforeDropsMonths},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.test(t, srv) })
 	}
@@ -270,7 +271,7 @@ func testMigrate(t *testing.T, srv *chtest.Server) {
 // error, and works once the server is back, without reopening.
 func TestServerAway(t *testing.T) {
 	srv := chtest.Start(t)
-	srv.Stop()
+	srv.Kill()
 	s := openDB(t, srv, "away")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -383,5 +384,49 @@ func TestTLS(t *testing.T) {
 	}
 	if _, _, err := ParseURL("clickhouse://127.0.0.1:9000/x?ca_file=" + url.QueryEscape(srv.CAFile)); err == nil || !strings.Contains(err.Error(), "needs secure=true") {
 		t.Fatalf("ca_file without secure = %v", err)
+	}
+}
+
+// testDeleteBeforeDropsMonths: retention drops the months wholly before the
+// cut as partitions and deletes the rest of the cut's month row by row.
+func testDeleteBeforeDropsMonths(t *testing.T, srv *chtest.Server) {
+	s := openDB(t, srv, "retention")
+	var evs []store.Event
+	for i, day := range []string{"2026-09-30", "2026-10-01", "2026-10-31", "2026-11-01", "2026-11-14", "2026-11-15", "2026-12-01"} {
+		e := sample(i, "p")
+		e.Time, _ = time.Parse("2006-01-02", day)
+		e.Time = e.Time.Add(12 * time.Hour)
+		evs = append(evs, e)
+	}
+	if n, err := s.Insert(context.Background(), evs); err != nil || n != len(evs) {
+		t.Fatalf("Insert = %d, %v", n, err)
+	}
+	partitions := func() string {
+		out, err := srv.Query(context.Background(), "SELECT groupUniqArray(partition) FROM (SELECT partition FROM system.parts WHERE database = 'retention' AND table = 'events' AND active ORDER BY partition)")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(out)
+	}
+	before := partitions()
+	cut := time.Date(2026, 11, 15, 0, 0, 0, 0, time.UTC)
+	n, err := s.DeleteBefore(context.Background(), cut)
+	if err != nil || n != 5 {
+		t.Fatalf("DeleteBefore(%v) = %d, %v; want 5", cut, n, err)
+	}
+	after := partitions()
+	t.Logf("partitions before: %s, after: %s", before, after)
+	if strings.Contains(after, "202609") || strings.Contains(after, "202610") || !strings.Contains(after, "202611") || !strings.Contains(after, "202612") {
+		t.Fatalf("partitions after DeleteBefore(%v): %s; want 202609 and 202610 dropped, 202611 and 202612 kept", cut, after)
+	}
+	var left []string
+	if err := s.Export(context.Background(), time.Time{}, time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC), func(e *store.Event) error {
+		left = append(left, e.Time.Format("2006-01-02"))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(left, []string{"2026-11-15", "2026-12-01"}) {
+		t.Fatalf("left after DeleteBefore: %v", left)
 	}
 }
