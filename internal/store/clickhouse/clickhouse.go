@@ -149,12 +149,6 @@ func Open(rawURL string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Queries carry ID lists and inserts carry their rows inline (see
-	// insert.go): the default limit of 256 KiB on a query's text is too small.
-	if o.Settings == nil {
-		o.Settings = ch.Settings{}
-	}
-	o.Settings["max_query_size"] = 256 << 20
 	if o.DialTimeout == 0 {
 		o.DialTimeout = 5 * time.Second
 	}

@@ -84,7 +84,9 @@
 //     clickhouse-go's batch accepts no values ("expected 0 arguments"). Every
 //     insert here is a batch with its column list.
 //   - clickhouse-go negotiates the protocol down to the server's revision
-//     (54412 on 18.16); settings are then sent in the old binary form, which
-//     takes integers and booleans only: the store sets max_query_size (256
-//     MiB, for the ID lists of Existing) and nothing else.
+//     (54412 on 18.16); query settings are then sent in the old binary form,
+//     which takes integers and booleans only: the store sets none. Existing
+//     sends the IDs it asks about as an external table (a native block), not
+//     as literals the server would parse one by one (a tenth of the time for
+//     5,000 IDs).
 package clickhouse

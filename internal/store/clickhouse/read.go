@@ -4,59 +4,47 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/ext"
 
 	"github.com/abacushq/abacus/internal/store"
 	"github.com/abacushq/abacus/telemetry/wire"
 )
 
-// keyLiteral returns the 16 bytes of an ID as a SQL string literal.
-func keyLiteral(b *strings.Builder, key string) {
-	const hexd = "0123456789abcdef"
-	b.WriteByte('\'')
-	for i := 0; i < len(key); i++ {
-		b.WriteString(`\x`)
-		b.WriteByte(hexd[key[i]>>4])
-		b.WriteByte(hexd[key[i]&15])
-	}
-	b.WriteByte('\'')
-}
-
 // existingKeys reports which of keys (IDs as 16 bytes) are stored, from the
-// ID index, a few thousand at a time.
+// ID index. The keys travel as an external table (a native block), not as
+// literals in the query's text, which the server would parse one by one.
 func (s *Store) existingKeys(ctx context.Context, keys []string) (map[string]bool, error) {
 	out := make(map[string]bool)
-	const chunk = 5000
-	for len(keys) > 0 {
-		part := keys[:min(chunk, len(keys))]
-		keys = keys[len(part):]
-		var q strings.Builder
-		q.WriteString("SELECT DISTINCT id FROM " + s.db + ".event_ids WHERE id IN (")
-		for i, k := range part {
-			if i > 0 {
-				q.WriteByte(',')
-			}
-			keyLiteral(&q, k)
+	if len(keys) == 0 {
+		return out, nil
+	}
+	tbl, err := ext.NewTable("asked", ext.Column("id", "FixedString(16)"))
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range keys {
+		if err := tbl.Append(k); err != nil {
+			return nil, fmt.Errorf("cannot look up stored event IDs: %w", err)
 		}
-		q.WriteByte(')')
-		rows, err := s.conn.Query(ctx, q.String())
-		if err != nil {
-			return nil, ctxErr(ctx, fmt.Errorf("cannot look up stored event IDs in ClickHouse: %w", err))
+	}
+	rows, err := s.conn.Query(ch.Context(ctx, ch.WithExternalTable(tbl)),
+		"SELECT DISTINCT id FROM "+s.db+".event_ids WHERE id IN (SELECT id FROM asked)")
+	if err != nil {
+		return nil, ctxErr(ctx, fmt.Errorf("cannot look up stored event IDs in ClickHouse: %w", err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("cannot read a stored event ID: %w", err)
 		}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("cannot read a stored event ID: %w", err)
-			}
-			out[id] = true
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return nil, ctxErr(ctx, fmt.Errorf("cannot look up stored event IDs in ClickHouse: %w", err))
-		}
+		out[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, ctxErr(ctx, fmt.Errorf("cannot look up stored event IDs in ClickHouse: %w", err))
 	}
 	return out, nil
 }
