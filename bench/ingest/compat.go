@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,10 +29,17 @@ type route struct {
 	cycle      bool // bodies carry no event ID, so they may be sent again as new events
 }
 
+// compatRounds is how many alternating rounds -compat runs.
+var compatRounds = flag.Int("compat-rounds", 5, "with -compat: alternating rounds of every route (each -duration long per route)")
+
 // runCompat measures the PostHog, Segment and Strapi routes against the
-// native /v1/batch on one abacus serve, in alternating rounds: the same
-// events, each in its protocol's own batch shape.
-func runCompat(duration time.Duration, senders int, root string) error {
+// native routes on one abacus serve, in alternating rounds of phase each per
+// route: the same kind of events, each in its protocol's own shape. The
+// batch protocols are compared with native batches of the same size, and
+// Strapi (one event a request by protocol) with native /v1/track requests
+// of one event as well as with native batches.
+func runCompat(phase time.Duration, senders int, root string) error {
+	rounds := max(1, *compatRounds)
 	work, bin, err := buildAbacus(root, "abacus-compat-bench-")
 	if err != nil {
 		return err
@@ -38,14 +47,18 @@ func runCompat(duration time.Duration, senders int, root string) error {
 	defer os.RemoveAll(work)
 	fmt.Printf("generating bodies...\n")
 	gen := newGenerator()
-	n := int(duration.Seconds() * 1500 / 4)
+	// Enough fresh bodies for 70,000 events/s in every phase of every round
+	// (a phase that runs out ends early; its rate is still what was sent).
+	n := int(phase.Seconds()*float64(rounds)*700) + rounds
 	native := gen.take(n)
 	routes := []*route{
 		{name: "native /v1/batch (gzip, 100 events)", path: wire.BatchPath, perBody: 100, status: 202, bodies: native, gzip: true},
 		{name: "PostHog /posthog/batch/ (gzip, 100 events)", path: "/posthog/batch/", perBody: 100, status: 200, bodies: convert(gen.take(n), posthogBody, true), gzip: true},
 		{name: "Segment /segment/v1/batch (gzip, 100 events)", path: "/segment/v1/batch", perBody: 100, status: 200, bodies: convert(gen.take(n), segmentBody, true), gzip: true},
+		{name: "native /v1/track (JSON, 1 event)", path: wire.TrackPath, perBody: 1, status: 202, bodies: trackBodies(gen.take(int(phase.Seconds()*float64(rounds)*80) + rounds))},
 		{name: "Strapi /api/v2/track (JSON, 1 event)", path: "/api/v2/track", perBody: 1, status: 200, bodies: strapiBodies(gen.take(50)), cycle: true},
 	}
+	const nativeBatch, nativeTrack, strapi = 0, 3, 4
 	addr := freeAddr()
 	srv := exec.Command(bin, "serve", "--addr", addr, "--data", filepath.Join(work, "data"), "--rate-ip", "-1", "--rate-project", "-1",
 		"--rate-ip-events", "-1", "--rate-ip-new-projects", "-1", "--log-level", "warn")
@@ -56,8 +69,8 @@ func runCompat(duration time.Duration, senders int, root string) error {
 	}
 	defer func() { srv.Process.Kill(); srv.Wait() }()
 	url := "http://" + addr
-	const rounds = 3
 	res := make([]result, len(routes))
+	perRound := make([][]float64, len(routes)) // events/s by route, by round
 	for i := range rounds {
 		for j, r := range routes {
 			part := len(r.bodies) / rounds
@@ -65,16 +78,35 @@ func runCompat(duration time.Duration, senders int, root string) error {
 			if r.cycle {
 				bodies = r.bodies
 			}
-			res[j].add(routeLoop(url, r, bodies, senders, duration/rounds/time.Duration(len(routes))))
+			rr := routeLoop(url, r, bodies, senders, phase)
+			res[j].add(rr)
+			perRound[j] = append(perRound[j], rr.rate())
 			if _, err := waitStored(url); err != nil {
 				return err
 			}
 		}
+		fmt.Printf("round %d:", i+1)
+		for j := range routes {
+			fmt.Printf(" %.0f", perRound[j][i])
+		}
+		fmt.Println(" events/s")
 	}
-	fmt.Printf("\n| route | events/s | ratio to native | errors |\n|---|---|---|---|\n")
+	ratios := func(j, base int) (lo, med float64) {
+		rs := make([]float64, rounds)
+		for i := range rounds {
+			rs[i] = perRound[j][i] / perRound[base][i]
+		}
+		slices.Sort(rs)
+		return rs[0], rs[rounds/2]
+	}
+	fmt.Printf("\n%d rounds of %s per route, 16 senders; ratios are per round, to the native route of the same round\n", rounds, phase)
+	fmt.Printf("\n| route | events/s (all rounds) | ratio to native /v1/batch, min / median | errors |\n|---|---|---|---|\n")
 	for j, r := range routes {
-		fmt.Printf("| %s | %.0f | %.0f%% | %d |\n", r.name, res[j].rate(), 100*res[j].rate()/res[0].rate(), res[j].errors)
+		lo, med := ratios(j, nativeBatch)
+		fmt.Printf("| %s | %.0f | %.0f%% / %.0f%% | %d |\n", r.name, res[j].rate(), 100*lo, 100*med, res[j].errors)
 	}
+	lo, med := ratios(strapi, nativeTrack)
+	fmt.Printf("\nStrapi against native /v1/track of one event a request: min %.0f%%, median %.0f%%\n", 100*lo, 100*med)
 	return nil
 }
 
@@ -186,6 +218,19 @@ func segmentBody(b wire.Batch) any {
 				"os": map[string]string{"name": e.Context.OS, "version": e.Context.OSVersion}, "app": map[string]string{"version": e.Product.Version}}}
 	}
 	return map[string]any{"batch": batch, "sentAt": b.SentAt, "writeKey": "wk_bench"}
+}
+
+// trackBodies are native POST /v1/track bodies of one event each, uncompressed:
+// the native request that does what one Strapi request does.
+func trackBodies(native [][]byte) [][]byte {
+	var out [][]byte
+	for _, n := range native {
+		for _, e := range decodeBatch(n).Events {
+			b, _ := json.Marshal(e)
+			out = append(out, b)
+		}
+	}
+	return out
 }
 
 // strapiBodies are what @strapi/core's sender posts for the same events, one

@@ -70,8 +70,9 @@
 //
 // The collector's PostHog, Segment and Strapi routes read their body with
 // Pipeline.Read like a native one, take it after gunzip with Body.Decoded, map it to a
-// native batch (package compat, whose doc holds one mapping table per protocol) and check
-// that batch with Body.ProcessNative, exactly as a POST /v1/batch body. A body with
+// native batch (package compat, whose doc holds one mapping table per protocol), holding
+// its bytes against the body memory budget with Body.Cover, and check that batch with
+// Body.ProcessNative, exactly as a POST /v1/batch body. A body with
 // "batch" and no "events" posted to /v1/batch gets a 400 that names /segment/v1/batch.
 //
 // # Cost
