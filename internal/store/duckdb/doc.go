@@ -75,9 +75,9 @@
 //
 // # Writes
 //
-// Insert appends the batch with DuckDB's appender to a temporary table of
-// the writer's connection, then, in the same transaction, copies the events
-// whose IDs are not stored, in ID order:
+// When a batch has an ID that may be stored, Insert appends it with DuckDB's
+// appender to a temporary table of the writer's connection, then, in the same
+// transaction, copies the events whose IDs are not stored, in ID order:
 //
 //	INSERT INTO event_rows SELECT … FROM stage_events n
 //	WHERE NOT EXISTS (SELECT 1 FROM event_rows e WHERE e.id = n.id AND e.id BETWEEN lo AND hi)
@@ -91,16 +91,18 @@
 // So idempotency needs no index. IDs of another version are still
 // deduplicated, only with more of the table read.
 //
-// Most batches skip that anti-join: a Bloom filter of the stored IDs (4
-// bytes an ID, 16 MiB at least, loaded at the first Insert, filled after
-// each COMMIT, no false negatives) tells, for a batch of new events, that none
-// is stored, and the copy is a plain INSERT … SELECT … ORDER BY id. When it
-// holds more IDs than it was made for, the next Insert loads one twice as
-// large (0.1 s a million IDs), up to 256 MiB (64 M IDs); past that more and
-// more batches take the anti-join. Existing asks the filter first, so the
-// collector's lookups of new IDs read nothing: without it, each lookup read
-// the id column of most of the table, and at a few million events those
-// lookups took the whole machine.
+// Most batches skip that anti-join and the staging table: the filter of
+// stored IDs (internal/store/idfilter: 4 bytes an ID, 16 MiB at least, made
+// at the first Insert or Existing, filled after each COMMIT, no false
+// negatives) tells, for a batch of new events, that none is stored, and the
+// batch, sorted by ID in Go, is appended straight to event_rows in the
+// transaction. When the filter holds more IDs than it was made for, one
+// twice as large is filled in the background from the table while Inserts go
+// on (each adds its IDs to both), then takes its place; up to 256 MiB (64 M
+// IDs), past which more and more batches take the anti-join. Existing asks
+// the filter first, so the collector's lookups of new IDs read nothing:
+// without it, each lookup read the id column of most of the table, and at a
+// few million events those lookups took the whole machine.
 //
 // A cache of source_key to source_id (up to 262,144 entries; deletes empty it)
 // gives each staged event its source_id; only the sources missing from it are
