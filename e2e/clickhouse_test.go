@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -242,6 +243,11 @@ func TestClickHouseThreeCollectors(t *testing.T) {
 	acked, lost, dups := settle(t, f.procs[0], tl, 60*time.Second)
 	t.Logf("sent %d events: %d acknowledged, %d lost, %d duplicated in the export; %d batches sent to a second collector; answers: %d 202, %d 503, %d unreached; collector 1 replayed %v",
 		tl.sent, acked, lost, dups, tl.crossed.Load(), tl.accepted.Load(), tl.refused.Load()+tl.noRetry.Load(), tl.unreached.Load(), replayed(victim))
+	rows, err := ch.Query(context.Background(), "SELECT count(), uniqExact(id) FROM three.events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("rows in the events table, and distinct IDs among them: %s", strings.Fields(rows))
 	if acked < 1000 {
 		t.Fatalf("only %d events acknowledged; the test did not load the collectors", acked)
 	}
