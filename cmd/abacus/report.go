@@ -151,7 +151,16 @@ func printReport(w io.Writer, rep *insights.Report, format string) error {
 	}
 	fmt.Fprintln(w)
 	if len(rows) == 0 {
-		fmt.Fprintln(w, "(no rows)")
+		// Say why, as the dashboard's empty state does.
+		switch {
+		case rep.ActiveProjects < rep.K:
+			fmt.Fprintf(w, "(no rows: at least %d projects must have sent events in the window before a row can be shown, for privacy; %s did)\n",
+				rep.K, human.Count(float64(rep.ActiveProjects)))
+		case rep.Suppressed > 0:
+			fmt.Fprintf(w, "(no rows: every group covered fewer than %d projects and is hidden)\n", rep.K)
+		default:
+			fmt.Fprintln(w, "(no rows)")
+		}
 		return nil
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
