@@ -33,7 +33,7 @@ func report(args []string, stdout, stderr io.Writer) error {
 	to := fs.String("to", "", "last day of the window, YYYY-MM-DD (UTC)")
 	feature := fs.String("feature", "", "cohort: the feature whose users form the cohort")
 	event := fs.String("event", "", "cohort: the event whose senders form the cohort")
-	format := fs.String("format", "table", "table, json or csv")
+	format := fs.String("format", "table", "table (numbers for people), json, or csv (raw numbers, as in the JSON)")
 	// Accept NAME before or after the flags.
 	var name string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
