@@ -58,7 +58,8 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		"(18.16 or later; native protocol) shared by many collectors; the schema is created and migrated at start.\n"+
 		"Parameters: dial_timeout (5s), read_timeout (300s), max_open_conns (pool size), max_idle_conns,\n"+
 		"conn_max_lifetime, secure=true (TLS, port 9440), ca_file=PATH (TLS trusting the PEM certificates in PATH),\n"+
-		"skip_verify=true (TLS without checking the certificate), compress=lz4")
+		"skip_verify=true (TLS without checking the certificate), compress=lz4, cluster=NAME (shard by project over the\n"+
+		"cluster NAME of the servers' remote_servers: local tables on every server, Distributed tables over them)")
 	storeMemory := fs.String("store-memory", "64MB", "memory limit of the embedded DuckDB store (DuckDB syntax: 128MB, 1GB)")
 	storeThreads := fs.Int("store-threads", 1, "threads the embedded DuckDB store may use; 1 keeps a core free for ingest on small machines")
 	debugAddr := fs.String("debug-addr", "", "serve Go's /debug/pprof on this separate address (keep it on loopback)")

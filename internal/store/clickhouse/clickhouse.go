@@ -43,6 +43,15 @@ type Store struct {
 	migrateMu sync.Mutex
 	migrated  bool
 
+	// cluster is the remote_servers cluster of the sharded layout ("" for
+	// one server). Then events, event_ids and erasures are Distributed
+	// tables over the *_local tables of every shard, and hosts holds a
+	// connection to each of the cluster's servers (set by Migrate), for
+	// what a Distributed table does not pass on: DDL, mutations, parts.
+	cluster string
+	chOpts  *ch.Options
+	hosts   []driver.Conn
+
 	insertMu sync.Mutex // one Insert at a time: "how many were new" is exact per store
 
 	away atomic.Pointer[away] // the last failure of Existing, and until when to repeat it
@@ -64,29 +73,41 @@ type away struct {
 // max_idle_conns, conn_max_lifetime, secure=true (TLS), skip_verify=true
 // (TLS without checking the certificate; for tests only), ca_file=PATH (TLS
 // trusting the PEM certificates in PATH, such as a private CA's, instead of
-// the system's), compress=lz4.
+// the system's), compress=lz4, cluster=NAME (the sharded layout over the
+// cluster NAME of the server's remote_servers; see the package doc).
 func ParseURL(raw string) (*ch.Options, string, error) {
+	o, db, _, err := parseURL(raw)
+	return o, db, err
+}
+
+func parseURL(raw string) (opts *ch.Options, db, cluster string, err error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, "", fmt.Errorf("cannot parse the ClickHouse URL: %w", err)
+		return nil, "", "", fmt.Errorf("cannot parse the ClickHouse URL: %w", err)
 	}
 	if u.Scheme != "clickhouse" {
-		return nil, "", fmt.Errorf("cannot use the store URL %q: expected the scheme clickhouse://", redact(u))
+		return nil, "", "", fmt.Errorf("cannot use the store URL %q: expected the scheme clickhouse://", redact(u))
 	}
 	if u.Host == "" {
-		return nil, "", fmt.Errorf("cannot use the store URL %q: expected a host:port (the native protocol's, 9000)", redact(u))
+		return nil, "", "", fmt.Errorf("cannot use the store URL %q: expected a host:port (the native protocol's, 9000)", redact(u))
 	}
-	db := strings.Trim(u.Path, "/")
+	db = strings.Trim(u.Path, "/")
 	if db == "" {
-		return nil, "", fmt.Errorf("cannot use the store URL %q: expected a database name after the host, as in clickhouse://host:9000/abacus", redact(u))
+		return nil, "", "", fmt.Errorf("cannot use the store URL %q: expected a database name after the host, as in clickhouse://host:9000/abacus", redact(u))
 	}
 	if !validName(db) {
-		return nil, "", fmt.Errorf("cannot use the database name %q: expected letters, digits and underscores", db)
+		return nil, "", "", fmt.Errorf("cannot use the database name %q: expected letters, digits and underscores", db)
 	}
 	q := u.Query()
 	for k := range q {
 		if !knownParams[k] {
-			return nil, "", fmt.Errorf("cannot use the store URL parameter %q: expected one of dial_timeout, read_timeout, max_open_conns, max_idle_conns, conn_max_lifetime, secure, skip_verify, ca_file, compress", k)
+			return nil, "", "", fmt.Errorf("cannot use the store URL parameter %q: expected one of dial_timeout, read_timeout, max_open_conns, max_idle_conns, conn_max_lifetime, secure, skip_verify, ca_file, compress, cluster", k)
+		}
+	}
+	if q.Has("cluster") {
+		cluster = q.Get("cluster")
+		if !validName(cluster) {
+			return nil, "", "", fmt.Errorf("cannot use the cluster name %q: expected letters, digits and underscores, as in remote_servers", cluster)
 		}
 	}
 	// The database is created by Open, so the connection starts in default.
@@ -94,31 +115,33 @@ func ParseURL(raw string) (*ch.Options, string, error) {
 	v.Path = "/default"
 	caFile := q.Get("ca_file")
 	q.Del("ca_file")
+	q.Del("cluster")
 	v.RawQuery = q.Encode()
-	opts, err := ch.ParseDSN(v.String())
+	opts, err = ch.ParseDSN(v.String())
 	if err != nil {
-		return nil, "", fmt.Errorf("cannot use the store URL %q: %w", redact(u), err)
+		return nil, "", "", fmt.Errorf("cannot use the store URL %q: %w", redact(u), err)
 	}
 	if caFile != "" {
 		if opts.TLS == nil {
-			return nil, "", fmt.Errorf("cannot use the store URL %q: ca_file needs secure=true", redact(u))
+			return nil, "", "", fmt.Errorf("cannot use the store URL %q: ca_file needs secure=true", redact(u))
 		}
 		pem, err := os.ReadFile(caFile)
 		if err != nil {
-			return nil, "", fmt.Errorf("cannot read the ca_file %q: %w", caFile, err)
+			return nil, "", "", fmt.Errorf("cannot read the ca_file %q: %w", caFile, err)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, "", fmt.Errorf("cannot use the ca_file %q: expected PEM certificates", caFile)
+			return nil, "", "", fmt.Errorf("cannot use the ca_file %q: expected PEM certificates", caFile)
 		}
 		opts.TLS.RootCAs = pool
 	}
-	return opts, db, nil
+	return opts, db, cluster, nil
 }
 
 var knownParams = map[string]bool{
 	"dial_timeout": true, "read_timeout": true, "max_open_conns": true, "max_idle_conns": true,
 	"conn_max_lifetime": true, "secure": true, "skip_verify": true, "ca_file": true, "compress": true,
+	"cluster": true,
 }
 
 func redact(u *url.URL) string {
@@ -145,7 +168,7 @@ func validName(s string) bool {
 // every method runs first until it has succeeded once, so a collector can
 // start while ClickHouse is away and keep events in its write-ahead log.
 func Open(rawURL string, opts Options) (*Store, error) {
-	o, db, err := ParseURL(rawURL)
+	o, db, cluster, err := parseURL(rawURL)
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +185,7 @@ func Open(rawURL string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot connect to ClickHouse: %w", err)
 	}
-	return &Store{conn: conn, db: "`" + db + "`", dbName: db, opts: opts, logger: opts.Logger}, nil
+	return &Store{conn: conn, db: "`" + db + "`", dbName: db, opts: opts, logger: opts.Logger, cluster: cluster, chOpts: o}, nil
 }
 
 // enter takes the close lock for a call; the caller runs the returned func
@@ -214,6 +237,11 @@ func (s *Store) Close() error {
 		return store.ErrClosed
 	}
 	s.closed = true
+	for _, h := range s.hosts {
+		if h != s.conn {
+			h.Close()
+		}
+	}
 	return s.conn.Close()
 }
 

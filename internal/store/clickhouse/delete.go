@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
 // DeleteProject removes every event of the project and reports how many.
@@ -49,27 +51,34 @@ func (s *Store) DeleteProject(ctx context.Context, projectID string) (int64, err
 	return int64(n), nil
 }
 
-// mutate runs ALTER TABLE … <cmd> on both tables and waits for the mutations.
+// mutate runs ALTER TABLE … <cmd> on both tables and waits for the
+// mutations; in the sharded layout on the local tables of every server (a
+// Distributed table takes no mutation).
 func (s *Store) mutate(ctx context.Context, cmd string, args ...any) error {
-	for _, table := range []string{"events", "event_ids"} {
-		if err := s.conn.Exec(ctx, "ALTER TABLE "+s.db+"."+table+" "+cmd, args...); err != nil {
-			return ctxErr(ctx, fmt.Errorf("cannot delete events in ClickHouse (%s): %w", table, err))
+	for _, h := range s.hosts {
+		for _, table := range []string{"events", "event_ids"} {
+			if err := h.Exec(ctx, "ALTER TABLE "+s.db+"."+s.local(table)+" "+cmd, args...); err != nil {
+				return ctxErr(ctx, fmt.Errorf("cannot delete events in ClickHouse (%s): %w", s.local(table), err))
+			}
 		}
 	}
-	for {
-		var pending uint64
-		if err := s.conn.QueryRow(ctx, "SELECT count() FROM system.mutations WHERE database = ? AND is_done = 0", s.dbName).Scan(&pending); err != nil {
-			return ctxErr(ctx, fmt.Errorf("cannot follow a deletion in ClickHouse: %w", err))
-		}
-		if pending == 0 {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(20 * time.Millisecond):
+	for _, h := range s.hosts {
+		for {
+			var pending uint64
+			if err := h.QueryRow(ctx, "SELECT count() FROM system.mutations WHERE database = ? AND is_done = 0", s.dbName).Scan(&pending); err != nil {
+				return ctxErr(ctx, fmt.Errorf("cannot follow a deletion in ClickHouse: %w", err))
+			}
+			if pending == 0 {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(20 * time.Millisecond):
+			}
 		}
 	}
+	return nil
 }
 
 // DeleteBefore removes every event with Time < t and reports how many. Whole
@@ -91,29 +100,9 @@ func (s *Store) DeleteBefore(ctx context.Context, t time.Time) (int64, error) {
 		return 0, nil
 	}
 	cutDay := dateLiteral(ms)
-	for _, table := range []string{"events", "event_ids"} {
-		rows, err := s.conn.Query(ctx, "SELECT DISTINCT partition FROM system.parts WHERE database = ? AND table = ? AND active AND max_date < ?", s.dbName, table, cutDay)
-		if err != nil {
-			return 0, ctxErr(ctx, fmt.Errorf("cannot list the partitions of %s: %w", table, err))
-		}
-		var parts []string
-		for rows.Next() {
-			var p string
-			if err := rows.Scan(&p); err != nil {
-				rows.Close()
-				return 0, err
-			}
-			parts = append(parts, p)
-		}
-		rows.Close()
-		for _, p := range parts {
-			if !validPartition(p) {
-				continue
-			}
-			// A month is dropped only when all its days are before t's day.
-			if err := s.conn.Exec(ctx, "ALTER TABLE "+s.db+"."+table+" DROP PARTITION "+p); err != nil {
-				return 0, ctxErr(ctx, fmt.Errorf("cannot drop the partition %s of %s: %w", p, table, err))
-			}
+	for _, h := range s.hosts {
+		if err := s.dropMonths(ctx, h, cutDay); err != nil {
+			return 0, err
 		}
 	}
 	var left uint64
@@ -126,6 +115,37 @@ func (s *Store) DeleteBefore(ctx context.Context, t time.Time) (int64, error) {
 		}
 	}
 	return int64(n), nil
+}
+
+// dropMonths drops the partitions of one server's tables whose days are all
+// before cutDay.
+func (s *Store) dropMonths(ctx context.Context, h driver.Conn, cutDay string) error {
+	for _, table := range []string{s.local("events"), s.local("event_ids")} {
+		rows, err := h.Query(ctx, "SELECT DISTINCT partition FROM system.parts WHERE database = ? AND table = ? AND active AND max_date < ?", s.dbName, table, cutDay)
+		if err != nil {
+			return ctxErr(ctx, fmt.Errorf("cannot list the partitions of %s: %w", table, err))
+		}
+		var parts []string
+		for rows.Next() {
+			var p string
+			if err := rows.Scan(&p); err != nil {
+				rows.Close()
+				return err
+			}
+			parts = append(parts, p)
+		}
+		rows.Close()
+		for _, p := range parts {
+			if !validPartition(p) {
+				continue
+			}
+			// A month is dropped only when all its days are before t's day.
+			if err := h.Exec(ctx, "ALTER TABLE "+s.db+"."+table+" DROP PARTITION "+p); err != nil {
+				return ctxErr(ctx, fmt.Errorf("cannot drop the partition %s of %s: %w", p, table, err))
+			}
+		}
+	}
+	return nil
 }
 
 // validPartition accepts the names toYYYYMM partitions have (six digits).

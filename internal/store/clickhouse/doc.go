@@ -7,7 +7,8 @@
 // *Store implements store.Store; `abacus serve --store clickhouse://…` selects
 // it. The URL's parameters (dial_timeout, read_timeout, max_open_conns,
 // max_idle_conns, conn_max_lifetime, secure, ca_file, skip_verify, compress) set the
-// connection pool, its timeouts and TLS; see ParseURL.
+// connection pool, its timeouts and TLS, and cluster the sharded layout; see
+// ParseURL.
 //
 // # Schema
 //
@@ -50,6 +51,86 @@
 // erasures (RecordErasure) before the deletion, and Insert drops the events of
 // an erased project received up to the erasure: events still in another
 // collector's log do not bring the project back.
+//
+// # A sharded cluster
+//
+// With the URL parameter cluster=NAME (a cluster of the servers'
+// remote_servers configuration) the store keeps its data on every shard of
+// the cluster:
+//
+//	events_local, event_ids_local, erasures_local, event_ids_mv
+//	            the tables above, on every server of the cluster
+//	events, event_ids, erasures
+//	            Distributed(NAME, db, <table>_local, cityHash64(project))
+//
+// Migrate reads the cluster's servers from system.clusters and creates the
+// tables on each (ON CLUSTER needs ZooKeeper, which a cluster of shards
+// without replicas does not have), each server keeping its own
+// schema_version; a collector can then enter the cluster by any of its
+// servers. Inserts and reads go through the Distributed tables; inserts with
+// insert_distributed_sync=1, so that Insert returns once every shard has
+// its rows (a shard away fails the Insert, and the events wait in the
+// write-ahead log) rather than once they are queued on the entry server.
+// Existing sends its IDs with GLOBAL IN, which passes the external table on
+// to the shards. Mutations (DeleteProject, DeleteBefore), DROP PARTITION and
+// the size in Stats go to the local tables of every server.
+//
+// The sharding key is the project: a project's events are on one shard, so
+// per-project work (erasure, the reports' distinct projects) stays on one
+// shard and distinct projects per shard add up to the cluster's. It is also
+// what keeps the de-duplication of copies whole: a copy of an event stored
+// by a second collector (a client's retry) has the same project, so it lands
+// on the shard of the first copy, where the ReplacingMergeTree's merges
+// replace it; the reads that count an ID once (LIMIT 1 BY id, uniqExact(id),
+// DISTINCT id) would count it once across shards too, as they finish on the
+// entry server, but copies on two shards would never merge away.
+// TestCluster runs the store contract on two servers as two shards and
+// shows both copies of each event on one shard.
+//
+// # A replicated cluster
+//
+// For replicas, create the tables before the first collector starts, with
+// ZooKeeper or ClickHouse Keeper configured (the <zookeeper> section), the
+// macros {shard} and {replica} set on each server, and
+// <internal_replication>true</internal_replication> on each shard of
+// remote_servers (the Distributed table writes one replica; replication
+// copies it). The store's migration then finds the tables (IF NOT EXISTS)
+// and records the schema version on every server:
+//
+//	CREATE DATABASE IF NOT EXISTS abacus ON CLUSTER abacus;
+//	CREATE TABLE IF NOT EXISTS abacus.events_local ON CLUSTER abacus (
+//	    id FixedString(16), name String, time Int64, received Int64, day Date,
+//	    project String, machine String, session String, environment String,
+//	    product String, product_version String, os String, os_version String,
+//	    arch String, cpus Int32, memory_mb Int64, runtime String,
+//	    runtime_version String, ci UInt8, ci_name String, docker UInt8,
+//	    wsl UInt8, sdk String, build String, properties String
+//	) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/abacus/events_local', '{replica}')
+//	PARTITION BY toYYYYMM(day) ORDER BY (name, day, project, id);
+//	CREATE TABLE IF NOT EXISTS abacus.event_ids_local ON CLUSTER abacus (
+//	    id FixedString(16), day Date, time Int64, received Int64, project String
+//	) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/abacus/event_ids_local', '{replica}')
+//	PARTITION BY toYYYYMM(day) ORDER BY id;
+//	CREATE MATERIALIZED VIEW IF NOT EXISTS abacus.event_ids_mv ON CLUSTER abacus
+//	TO abacus.event_ids_local
+//	AS SELECT id, day, time, received, project FROM abacus.events_local;
+//	CREATE TABLE IF NOT EXISTS abacus.erasures_local ON CLUSTER abacus (
+//	    project String, erased_at Int64
+//	) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/abacus/erasures_local', '{replica}')
+//	ORDER BY (project, erased_at);
+//	CREATE TABLE IF NOT EXISTS abacus.events ON CLUSTER abacus AS abacus.events_local
+//	ENGINE = Distributed(abacus, 'abacus', events_local, cityHash64(project));
+//	CREATE TABLE IF NOT EXISTS abacus.event_ids ON CLUSTER abacus AS abacus.event_ids_local
+//	ENGINE = Distributed(abacus, 'abacus', event_ids_local, cityHash64(project));
+//	CREATE TABLE IF NOT EXISTS abacus.erasures ON CLUSTER abacus AS abacus.erasures_local
+//	ENGINE = Distributed(abacus, 'abacus', erasures_local, cityHash64(project));
+//
+// and start the collectors with ?cluster=abacus. The materialized view runs
+// on the replica an insert reaches; the ID index replicates like the events.
+// The store sends its mutations and DROP PARTITION to every server listed
+// in system.clusters: on replicated tables the first replicates itself and
+// the others repeat it, which is harmless and costs a rewrite each. The
+// replicated layout is not started by the tests (they run no ZooKeeper).
 //
 // # Deletion and retention
 //

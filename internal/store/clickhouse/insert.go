@@ -109,7 +109,7 @@ func (s *Store) Insert(ctx context.Context, events []store.Event) (int, error) {
 	defer cancel()
 	queryID := newQueryID()
 	err = func() error {
-		b, err := s.conn.PrepareBatch(ch.Context(octx, ch.WithQueryID(queryID)), "INSERT INTO "+s.db+".events "+insertColumns)
+		b, err := s.conn.PrepareBatch(ch.Context(s.writeCtx(octx), ch.WithQueryID(queryID)), "INSERT INTO "+s.db+".events "+insertColumns)
 		if err != nil {
 			return err
 		}

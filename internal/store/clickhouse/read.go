@@ -15,7 +15,9 @@ import (
 
 // existingKeys reports which of keys (IDs as 16 bytes) are stored, from the
 // ID index. The keys travel as an external table (a native block), not as
-// literals in the query's text, which the server would parse one by one.
+// literals in the query's text, which the server would parse one by one;
+// GLOBAL IN sends it on to the shards of a Distributed table (a plain IN
+// would look for the table asked on each shard).
 func (s *Store) existingKeys(ctx context.Context, keys []string) (map[string]bool, error) {
 	out := make(map[string]bool)
 	if len(keys) == 0 {
@@ -31,7 +33,7 @@ func (s *Store) existingKeys(ctx context.Context, keys []string) (map[string]boo
 		}
 	}
 	rows, err := s.conn.Query(ch.Context(ctx, ch.WithExternalTable(tbl)),
-		"SELECT DISTINCT id FROM "+s.db+".event_ids WHERE id IN (SELECT id FROM asked)")
+		"SELECT DISTINCT id FROM "+s.db+".event_ids WHERE id GLOBAL IN (SELECT id FROM asked)")
 	if err != nil {
 		return nil, ctxErr(ctx, fmt.Errorf("cannot look up stored event IDs in ClickHouse: %w", err))
 	}
@@ -190,7 +192,7 @@ func (s *Store) Export(ctx context.Context, from, to time.Time, fn func(*store.E
 }
 
 // Stats reports the distinct events stored and the bytes of both tables'
-// active parts.
+// active parts (on every server of a cluster).
 func (s *Store) Stats(ctx context.Context) (store.Stats, error) {
 	done, err := s.enter(ctx)
 	if err != nil {
@@ -201,8 +203,12 @@ func (s *Store) Stats(ctx context.Context) (store.Stats, error) {
 	if err := s.conn.QueryRow(ctx, "SELECT uniqExact(id) FROM "+s.db+".event_ids").Scan(&n); err != nil {
 		return store.Stats{}, ctxErr(ctx, fmt.Errorf("cannot count events in ClickHouse: %w", err))
 	}
-	if err := s.conn.QueryRow(ctx, "SELECT sum(bytes_on_disk) FROM system.parts WHERE database = ? AND active", s.dbName).Scan(&b); err != nil {
-		return store.Stats{}, ctxErr(ctx, fmt.Errorf("cannot read the size of the ClickHouse tables: %w", err))
+	for _, h := range s.hosts {
+		var hb uint64
+		if err := h.QueryRow(ctx, "SELECT sum(bytes_on_disk) FROM system.parts WHERE database = ? AND active", s.dbName).Scan(&hb); err != nil {
+			return store.Stats{}, ctxErr(ctx, fmt.Errorf("cannot read the size of the ClickHouse tables: %w", err))
+		}
+		b += hb
 	}
 	return store.Stats{Events: int64(n), Bytes: int64(b)}, nil
 }

@@ -75,20 +75,51 @@ func StartTLS(t testing.TB) *Server { t.Helper(); return start(t, true) }
 
 func start(t testing.TB, withTLS bool) *Server {
 	t.Helper()
-	s := &Server{t: t, bin: Binary(t), Dir: t.TempDir()}
-	s.TCPPort, s.HTTPPort = freePort(t), freePort(t)
+	s := newServer(t)
 	if withTLS {
 		s.SecurePort = freePort(t)
 		if err := s.writeCertificate(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := s.writeConfig(); err != nil {
+	if err := s.writeConfig(""); err != nil {
 		t.Fatal(err)
 	}
 	s.Restart()
 	t.Cleanup(s.Kill) // its data goes with the test's directory: no need to wait for a clean stop
 	return s
+}
+
+func newServer(t testing.TB) *Server {
+	t.Helper()
+	s := &Server{t: t, bin: Binary(t), Dir: t.TempDir()}
+	s.TCPPort, s.HTTPPort = freePort(t), freePort(t)
+	return s
+}
+
+// StartCluster starts n servers on loopback whose configurations name all of
+// them, in order, as the shards (one replica each) of the cluster called
+// name in remote_servers: a Distributed table on any of them reads and
+// writes all n. There is no ZooKeeper, so no ON CLUSTER and no replication.
+func StartCluster(t testing.TB, name string, n int) []*Server {
+	t.Helper()
+	srvs := make([]*Server, n)
+	for i := range srvs {
+		srvs[i] = newServer(t)
+	}
+	var shards strings.Builder
+	for _, s := range srvs {
+		fmt.Fprintf(&shards, "<shard><replica><host>127.0.0.1</host><port>%d</port></replica></shard>", s.TCPPort)
+	}
+	remote := fmt.Sprintf("<remote_servers><%s>%s</%s></remote_servers>", name, shards.String(), name)
+	for _, s := range srvs {
+		if err := s.writeConfig(remote); err != nil {
+			t.Fatal(err)
+		}
+		s.Restart()
+		t.Cleanup(s.Kill)
+	}
+	return srvs
 }
 
 // Addr is the native protocol's host:port.
@@ -107,7 +138,7 @@ func freePort(t testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-func (s *Server) writeConfig() error {
+func (s *Server) writeConfig(extra string) error {
 	data := filepath.Join(s.Dir, "data") + "/"
 	secure := ""
 	if s.SecurePort != 0 {
@@ -136,8 +167,9 @@ func (s *Server) writeConfig() error {
   <default_profile>default</default_profile>
   <default_database>default</default_database>
   %[5]s
+  %[6]s
 </yandex>
-`, s.Dir, s.TCPPort, s.HTTPPort, data, secure)
+`, s.Dir, s.TCPPort, s.HTTPPort, data, secure, extra)
 	users := `<?xml version="1.0"?>
 <yandex>
   <profiles><default><max_memory_usage>2000000000</max_memory_usage></default></profiles>
