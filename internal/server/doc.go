@@ -11,9 +11,10 @@
 //     plan, corrects clock skew and re-keys the project, machine and session IDs
 //     (package ingest). Invalid events are rejected one by one.
 //  3. dedup sets aside events whose IDs were accepted before (pending in the
-//     log, or stored: a Bloom filter spares the store a lookup for new IDs).
-//  4. The new events go to the write-ahead log as one record; concurrent
-//     requests share an fsync (package wal). Only then does the client get 202
+//     log, or stored: the store's Existing answers new IDs from its filter of
+//     stored IDs, package store/idfilter, without a read).
+//  4. The new events go to the write-ahead log as one record (package
+//     wal/walrec); concurrent requests share an fsync (package wal). Only then does the client get 202
 //     {"accepted", "duplicates", "rejected"}.
 //  5. The writer queues the record as it is, bytes the garbage collector never
 //     scans; it decodes and stores events in batches of up to 5,000 or every
