@@ -7,7 +7,10 @@
 // path where the event is kept: rounds of events smaller than every SDK's queue,
 // delivered between rounds, with the timer stopped, to a loopback collector that
 // answers like each SDK's own server; it fails if any event is dropped.
-// size_test.go measures what the SDK adds to a binary. The Node.js SDK's
+// size_test.go measures what the SDK adds to a binary. The ingest command
+// (ingest/) measures abacus serve against floors that run the collector's own
+// request path in processes of their own (which is why this module requires
+// the root module), and runs the sustained open-loop test. The Node.js SDK's
 // benchmarks are in node/, a package of their own. BENCHMARKS.md at the
 // repository root records the results and the commands.
 package bench
