@@ -15,9 +15,12 @@ import (
 
 // existingKeys reports which of keys (IDs as 16 bytes) are stored, from the
 // ID index. The keys travel as an external table (a native block), not as
-// literals in the query's text, which the server would parse one by one;
-// GLOBAL IN sends it on to the shards of a Distributed table (a plain IN
-// would look for the table asked on each shard).
+// literals in the query's text, which the server would parse one by one.
+// In the sharded layout GLOBAL IN sends it on to the shards of the
+// Distributed table (a plain IN would look for the table asked on each
+// shard), where it is a table again; on one server it is a plain IN: 18.16
+// reads the whole table for GLOBAL IN (subquery) on a MergeTree instead of
+// using its primary key.
 func (s *Store) existingKeys(ctx context.Context, keys []string) (map[string]bool, error) {
 	out := make(map[string]bool)
 	if len(keys) == 0 {
@@ -32,8 +35,12 @@ func (s *Store) existingKeys(ctx context.Context, keys []string) (map[string]boo
 			return nil, fmt.Errorf("cannot look up stored event IDs: %w", err)
 		}
 	}
+	in := "IN"
+	if s.cluster != "" {
+		in = "GLOBAL IN"
+	}
 	rows, err := s.conn.Query(ch.Context(ctx, ch.WithExternalTable(tbl)),
-		"SELECT DISTINCT id FROM "+s.db+".event_ids WHERE id GLOBAL IN (SELECT id FROM asked)")
+		"SELECT DISTINCT id FROM "+s.db+".event_ids WHERE id "+in+" (SELECT id FROM asked)")
 	if err != nil {
 		return nil, ctxErr(ctx, fmt.Errorf("cannot look up stored event IDs in ClickHouse: %w", err))
 	}
