@@ -24,7 +24,8 @@
 // With -profile FILE it also writes a CPU profile of abacus serve over its
 // second round. With -sustained it runs instead the long open-loop run of
 // sustained.go; with -compat it measures the PostHog, Segment and Strapi
-// routes against /v1/batch on one abacus serve (see compat.go).
+// routes against /v1/batch on one abacus serve (see compat.go); with -store
+// clickhouse, ingest into ClickHouse against DuckDB (see chstore.go).
 package main
 
 import (
@@ -71,7 +72,19 @@ func main() {
 	fraction := flag.Float64("fraction", 0.7, "with -sustained and no -rate: the open loop's rate as a fraction of a closed-loop measurement")
 	out := flag.String("out", "", "with -sustained: write the samples to this CSV file and a chart beside it (.svg)")
 	compat := flag.Bool("compat", false, "measure the PostHog, Segment and Strapi routes against /v1/batch instead")
+	storeKind := flag.String("store", "", "clickhouse: measure ingest into ClickHouse against DuckDB through one collector instead (see chstore.go)")
 	flag.Parse()
+	if *storeKind != "" {
+		if *storeKind != "clickhouse" {
+			fmt.Fprintf(os.Stderr, "ingest: cannot use -store %q: expected clickhouse\n", *storeKind)
+			os.Exit(2)
+		}
+		if err := runStore(*duration, *rounds, *senders, *root); err != nil {
+			fmt.Fprintln(os.Stderr, "ingest:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *compat {
 		if err := runCompat(*duration, *senders, *root); err != nil {
 			fmt.Fprintln(os.Stderr, "ingest:", err)
