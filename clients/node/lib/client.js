@@ -3,6 +3,7 @@
 // queues; everything else (machine facts, encoding, redaction, sending, the
 // spool) happens later, on the event loop, never in the caller's call.
 
+const fs = require('node:fs');
 const path = require('node:path');
 const { resolveOptions, envPrefix, truthy, optOutPath, projectKey } = require('./config.js');
 const { consent, ENABLED } = require('./consent.js');
@@ -91,9 +92,11 @@ class Telemetry {
     if (decision.reason !== ENABLED) {
       // Opting out also discards what earlier runs could not send: the spool
       // is renamed aside at once (one rename, as the Go SDK does), so nothing
-      // in it is ever sent, and deleted in the background.
-      const dir = decision.userOptOut ? this._spoolRoot : path.join(this._spoolRoot, projectKey(cfg.dir));
-      setAside(cfg.stateDir, dir);
+      // in it is ever sent, and deleted in the background. Without a spool
+      // there is nothing to rename, and no project key to hash (hashing
+      // loads node:crypto, milliseconds a disabled client need not cost).
+      const root = this._spoolRoot;
+      setAside(cfg.stateDir, !fs.existsSync(root) ? '' : decision.userOptOut ? root : path.join(root, projectKey(cfg.dir)));
       return;
     }
     this._debug = truthy(env[envPrefix(cfg.product) + '_TELEMETRY_DEBUG']);

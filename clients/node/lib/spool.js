@@ -211,12 +211,15 @@ const discarding = new Set(); // state directories this process is cleaning
 
 // setAside renames dir (the product's spool, or a project's) to
 // <stateDir>/spool.discard-<8 hex>, where no run reads it, and starts
-// deleting what was set aside, by either SDK, in the background.
+// deleting what was set aside, by either SDK, in the background. An empty
+// dir renames nothing.
 function setAside(stateDir, dir) {
-  try {
-    fs.renameSync(dir, path.join(stateDir, DISCARD_PREFIX + nodeCrypto().randomBytes(4).toString('hex')));
-  } catch (err) {
-    if (err.code !== 'ENOENT') setImmediate(() => discard(dir));
+  if (dir) {
+    try {
+      fs.renameSync(dir, path.join(stateDir, DISCARD_PREFIX + nodeCrypto().randomBytes(4).toString('hex')));
+    } catch (err) {
+      if (err.code !== 'ENOENT') setImmediate(() => discard(dir));
+    }
   }
   let names = [];
   try {

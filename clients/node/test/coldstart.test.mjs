@@ -23,7 +23,7 @@ const HEAVY = /^(NativeModule (crypto|zlib|https?|_http_\w+|net|tls|dns|os|child
 // it: the script loads the package, makes an enabled client, tracks one event
 // and prints the modules loaded by the load, and then by the constructor and
 // the call, before the event loop turns.
-async function loadIn(kind) {
+async function loadIn(kind, env = {}) {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'abacus-cold-'));
   try {
     const dir = path.join(tmp, 'project');
@@ -49,7 +49,7 @@ const { Telemetry } = await import(${JSON.stringify(pathToFileURL(path.join(root
 const afterLoad = process.moduleLoadList.filter((m) => !before.has(m));
 ${body}`);
     }
-    const res = await runNode([file], { env: { XDG_CONFIG_HOME: path.join(tmp, 'config'), XDG_CACHE_HOME: path.join(tmp, 'cache') } });
+    const res = await runNode([file], { env: { XDG_CONFIG_HOME: path.join(tmp, 'config'), XDG_CACHE_HOME: path.join(tmp, 'cache'), ...env } });
     assert.equal(res.code, 0, res.stderr);
     return JSON.parse(res.stdout.trim().split('\n').pop());
   } finally {
@@ -65,3 +65,11 @@ for (const kind of ['require', 'import']) {
     assert.deepEqual(r.afterTrack.filter((m) => HEAVY.test(m)), [], 'loaded by the constructor and track');
   });
 }
+
+test('opted out, with no spool to set aside: the constructor loads no heavy built-in module', async () => {
+  for (const env of [{ DO_NOT_TRACK: '1' }, { APP_TELEMETRY_DISABLED: '1' }]) {
+    const r = await loadIn('require', env);
+    assert.equal(r.enabled, false);
+    assert.deepEqual(r.afterTrack.filter((m) => HEAVY.test(m)), [], `loaded by the constructor under ${JSON.stringify(env)}`);
+  }
+});

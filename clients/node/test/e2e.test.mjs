@@ -3,7 +3,7 @@
 // Node.js SDK, and their feature use shows in `abacus report features` and in
 // GET /api/v1/reports/features (k = 5 projects per published bucket).
 // ABACUS_BIN names a binary already built, to skip the build.
-import './helpers/env.mjs';
+import { home } from './helpers/env.mjs';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -31,6 +31,12 @@ function freePort() {
     s.on('error', reject);
   });
 }
+
+test('go commands run by the tests use the user\'s Go caches, not the test\'s temporary home', () => {
+  const out = execFileSync('go', ['env', 'GOCACHE', 'GOMODCACHE'], { cwd: repo, encoding: 'utf8' }).trim().split('\n');
+  assert.equal(out.length, 2);
+  for (const dir of out) assert.ok(!dir.startsWith(home + path.sep), `${dir} is inside the temporary home ${home}`);
+});
 
 before(async () => {
   if (!bin) {
