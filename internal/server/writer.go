@@ -320,6 +320,13 @@ func (w *writer) insert(events []store.Event) (int, error) {
 			return total, nil // a passing fault
 		}
 	}
+	// Its sibling just went in, so the store is up: one more try tells a store
+	// that came back between the two inserts (an outage ending mid-narrowing)
+	// from an event it refuses.
+	n, err = w.store.Insert(context.Background(), events)
+	if err == nil {
+		return total + n, nil
+	}
 	w.dropUnstorable(events[0], err)
 	return total, nil
 }

@@ -23,6 +23,7 @@ type faultyStore struct {
 	store.Store
 	mu      sync.Mutex
 	down    bool
+	downAt  map[int]bool // insert calls (from 1) refused as if the store were down
 	refuse  map[string]bool
 	stored  map[string]bool
 	inserts int
@@ -32,7 +33,7 @@ func (s *faultyStore) Insert(ctx context.Context, events []store.Event) (int, er
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.inserts++
-	if s.down {
+	if s.down || s.downAt[s.inserts] {
 		return 0, errors.New("store is down")
 	}
 	for _, e := range events {
@@ -105,6 +106,24 @@ func TestWriterDropsOnlyTheEventTheStoreRefuses(t *testing.T) {
 	}
 	if n := w.metrics.unstorable.Value(); n != 1 {
 		t.Errorf("unstorable = %d, want 1", n)
+	}
+}
+
+// TestWriterKeepsAnEventOfAnOutageEndingMidNarrowing: the store is down for the
+// batch and for the first of its halves, and back for the second; the first
+// half's event is one the store takes, not one to drop.
+func TestWriterKeepsAnEventOfAnOutageEndingMidNarrowing(t *testing.T) {
+	events := testEvents(2)
+	st := &faultyStore{downAt: map[int]bool{1: true, 2: true}, stored: map[string]bool{}}
+	w, l := newTestWriter(t, st)
+	go w.run()
+	appendEvents(t, w, l, events)
+	if err := w.flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	w.close()
+	if st.count() != 2 || w.metrics.unstorable.Value() != 0 {
+		t.Errorf("stored %d of 2, dropped %d as unstorable; want both stored", st.count(), w.metrics.unstorable.Value())
 	}
 }
 
