@@ -41,7 +41,8 @@ type Client struct {
 	lastErr   atomic.Pointer[string]
 }
 
-// Why an event of this run was dropped; Status.DroppedBy is keyed by these names.
+// Why an event of this run was dropped; Status.DroppedBy is keyed by these names,
+// the keys of the Node.js SDK's status().droppedBy (testdata/conformance/dropped-by.json).
 type dropReason int
 
 const (
@@ -57,14 +58,14 @@ const (
 )
 
 var dropReasonNames = [numDropReasons]string{
-	dropQueueFull:   "queue full",
-	dropInvalidName: "invalid name",
-	dropTooLarge:    "too large",
-	dropMemory:      "memory cap",
-	dropRefused:     "refused by the collector",
+	dropQueueFull:   "queueFull",
+	dropInvalidName: "invalidName",
+	dropTooLarge:    "tooLarge",
+	dropMemory:      "memory",
+	dropRefused:     "refused",
 	dropSpool:       "spool",
-	dropClosed:      "tracked during Close",
-	dropPanic:       "internal error",
+	dropClosed:      "closed",
+	dropPanic:       "error",
 }
 
 func (c *Client) drop(why dropReason, n int) {
@@ -102,10 +103,12 @@ type Status struct {
 	// and after Close, Pending is 0.
 	Tracked uint64
 	// Dropped counts this run's events lost in this process; DroppedBy splits it
-	// by reason: "queue full" (the newest event is dropped), "invalid name", "too
-	// large", "memory cap" (the oldest are dropped while the collector is
-	// unreachable), "refused by the collector" (4xx), "spool" (over the spool cap,
-	// or the spool could not be written), "tracked during Close".
+	// by reason, listing the reasons that dropped any: "queueFull" (the newest
+	// event is dropped), "invalidName", "tooLarge", "memory" (the oldest are
+	// dropped while the collector is unreachable), "refused" (4xx), "spool" (over
+	// the spool cap, or the spool could not be written), "error" (the SDK
+	// recovered from its own failure), "closed" (tracked while Close returned).
+	// The keys are the Node.js SDK's.
 	Dropped   uint64
 	DroppedBy map[string]uint64
 	// DroppedValues counts property or build keys dropped: for their name or

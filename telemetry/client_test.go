@@ -708,7 +708,7 @@ func TestFullQueueDropsNewest(t *testing.T) {
 	for i := 1; i <= 25; i++ {
 		c.Track("ping", map[string]any{"i": i})
 	}
-	if st := c.Status(); st.Dropped != 15 || st.Tracked != 26 || st.DroppedBy["queue full"] != 15 {
+	if st := c.Status(); st.Dropped != 15 || st.Tracked != 26 || st.DroppedBy["queueFull"] != 15 {
 		t.Errorf("status = %+v, want 26 tracked and 15 dropped (queue full)", st)
 	}
 	close(w.release)

@@ -42,6 +42,7 @@ var conformanceFiles = map[string]func(*testing.T, []byte){
 	"do-not-track.json": runDoNotTrackVectors,
 	"paths.json":        runPathVectors,
 	"wire-event.json":   runWireEventVectors,
+	"dropped-by.json":   runDroppedByVectors,
 }
 
 func TestConformance(t *testing.T) {
@@ -193,6 +194,44 @@ func runDoNotTrackVectors(t *testing.T, data []byte) {
 				t.Errorf("reason %q, want DO_NOT_TRACK", s.Reason)
 			}
 		})
+	}
+}
+
+type droppedByCase struct {
+	Name string `json:"name"`
+	Key  string `json:"key"`
+	When string `json:"when"`
+	Only string `json:"only"`
+}
+
+// runDroppedByVectors: Status.DroppedBy's keys are exactly the vectors' keys
+// that are not another SDK's only.
+func runDroppedByVectors(t *testing.T, data []byte) {
+	want := map[string]bool{}
+	for _, tc := range decodeCases(t, data, func(c droppedByCase) string { return c.Name }) {
+		if tc.Key == "" || tc.When == "" {
+			t.Errorf("case %q: key and when are required", tc.Name)
+		}
+		switch tc.Only {
+		case "", "go":
+			want[tc.Key] = true
+		default:
+			// A reason only another SDK has.
+		}
+	}
+	got := map[string]bool{}
+	for _, k := range dropReasonNames {
+		got[k] = true
+	}
+	for k := range want {
+		if !got[k] {
+			t.Errorf("the vectors list the reason %q; DroppedBy has no such key", k)
+		}
+	}
+	for k := range got {
+		if !want[k] {
+			t.Errorf("DroppedBy has the key %q; the vectors do not list it", k)
+		}
 	}
 }
 

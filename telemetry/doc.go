@@ -134,7 +134,7 @@
 // Status accounts for every event: after Close, Tracked = Sent + Rejected +
 // Spooled + Dropped, with Dropped split by reason in DroppedBy (while the client
 // runs, Pending holds the rest). A Track that races Close is either built and
-// sent or spooled, or counted dropped ("tracked during Close"). Events of
+// sent or spooled, or counted dropped ("closed"). Events of
 // earlier runs are counted apart, in Resent and SpoolDropped. If Close runs out
 // of budget, its error says how many events were neither sent nor spooled.
 //

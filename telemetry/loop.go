@@ -394,7 +394,7 @@ func (l *loop) shutdown(deadline time.Time) {
 	c := l.c
 	// Build what is queued, but not past half the budget: on a starved machine
 	// a full queue of big events could take longer than the whole budget.
-	// Records left in the queue are counted as dropped ("tracked during Close").
+	// Records left in the queue are counted as dropped ("closed").
 	buildBy := time.Now().Add(time.Until(deadline) / 2)
 	for n := 0; ; n++ {
 		if n%16 == 15 && time.Now().After(buildBy) {

@@ -291,7 +291,7 @@ func TestPendingIsBoundedByBytes(t *testing.T) {
 	}
 	waitFor(t, "the loop to build every event", func() bool { return len(c.queue) == 0 })
 	st := c.Status()
-	if st.DroppedBy["memory cap"] == 0 {
+	if st.DroppedBy["memory"] == 0 {
 		t.Errorf("nothing dropped at the memory cap: %+v", st)
 	}
 	if held := st.Pending * 17000; held > maxPendingBytes+2*maxBatchBytes {

@@ -36,6 +36,7 @@ const FILES = {
   'do-not-track.json': { fields: ['name', 'value', 'optOut'], required: 3, run: doNotTrackCase },
   'paths.json': { fields: ['name', 'os', 'env', 'product', 'stateDir', 'optOutFile', 'projectDir', 'projectKey'], required: 1, run: pathCase },
   'wire-event.json': { run: null },
+  'dropped-by.json': { fields: ['name', 'key', 'when', 'only'], required: 3, run: droppedByCase },
 };
 
 const UUID = '7b581c0d-89b7-479e-b379-a76ab90b8754';
@@ -335,6 +336,26 @@ async function wireEvent(spec) {
     await c.close();
   }
 }
+
+// droppedByCase: status().droppedBy carries the reason's key (zero on a fresh
+// client) unless the reason is another SDK's only.
+function droppedByCase(tc) {
+  assert.ok(tc.only === undefined || tc.only === 'go', `only: expected "go", got ${JSON.stringify(tc.only)}`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'abacus-drop-'));
+  const t = new sdk.Telemetry({ product: 'strapi', endpoint: 'http://127.0.0.1:9', dir, stateDir: path.join(dir, 'state') });
+  const by = t.status().droppedBy;
+  if (tc.only) assert.ok(!(tc.key in by), `droppedBy has ${tc.key}, a reason of the ${tc.only} SDK only`);
+  else assert.equal(by[tc.key], 0, `droppedBy lacks ${tc.key} (${tc.name})`);
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+test('droppedBy has no key the vectors do not list', () => {
+  const cases = JSON.parse(fs.readFileSync(path.join(vectors, 'dropped-by.json'), 'utf8')).cases;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'abacus-drop-'));
+  const by = new sdk.Telemetry({ product: 'strapi', endpoint: 'http://127.0.0.1:9', dir, stateDir: path.join(dir, 'state') }).status().droppedBy;
+  fs.rmSync(dir, { recursive: true, force: true });
+  assert.deepEqual(Object.keys(by).sort(), cases.filter((c) => !c.only).map((c) => c.key).sort());
+});
 
 const names = fs.readdirSync(vectors).filter((n) => n !== 'README.md').sort();
 
