@@ -10,7 +10,9 @@
 // size_test.go measures what the SDK adds to a binary. The ingest command
 // (ingest/) measures abacus serve against floors that run the collector's own
 // request path in processes of their own (which is why this module requires
-// the root module), and runs the sustained open-loop test. The Node.js SDK's
+// the root module), runs the sustained open-loop test, and with -store
+// clickhouse measures one collector storing into ClickHouse against the same
+// collector storing into DuckDB. The Node.js SDK's
 // benchmarks are in node/, a package of their own. BENCHMARKS.md at the
 // repository root records the results and the commands.
 package bench

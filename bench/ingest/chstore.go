@@ -121,6 +121,18 @@ func runStore(duration time.Duration, rounds, senders int, root string) error {
 	fmt.Printf("| min / median | %.0f / %.0f | %.0f / %.0f | %.0f%% / %.0f%% (target ≥ 80%%) | median %.1f / %.1f | median %.1f |\n", dlo, dmed, clo, cmed, rlo, rmed, dus, cus, sus)
 	fmt.Printf("\nrequests not answered 202: %d\n", errs)
 
+	// What ClickHouse did for it: queries, inserts, rows merged.
+	counters, err := ch.query("SELECT event, value FROM system.events WHERE event IN ('SelectQuery', 'InsertQuery', 'InsertedRows', 'Merge', 'MergedRows', 'SelectedRows') ORDER BY event FORMAT TSV")
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\nclickhouse-server counters over the run (system.events):\n\n| counter | value |\n|---|---|\n")
+	for _, line := range strings.Split(strings.TrimSpace(counters), "\n") {
+		if f := strings.Fields(line); len(f) == 2 {
+			fmt.Printf("| %s | %s |\n", f[0], f[1])
+		}
+	}
+
 	// Disk: what the parts hold once every round is stored, then after the
 	// merges ClickHouse would do in time (OPTIMIZE … FINAL).
 	events, err := ch.query("SELECT uniqExact(id) FROM bench.event_ids")
