@@ -1,9 +1,11 @@
 package clickhouse
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -12,6 +14,7 @@ import (
 	"github.com/abacushq/abacus/internal/store"
 	"github.com/abacushq/abacus/internal/store/clickhouse/chtest"
 	"github.com/abacushq/abacus/internal/store/storetest"
+	"github.com/abacushq/abacus/telemetry/wire"
 )
 
 const testCluster = "abacus_shards"
@@ -162,4 +165,71 @@ func TestParseURLCluster(t *testing.T) {
 	if err != nil || db != "x" || cluster != "shards" || o.DialTimeout.String() != "2s" {
 		t.Fatalf("parseURL = %v, %q, %q, %v; want database x, cluster shards, dial_timeout 2s", o, db, cluster, err)
 	}
+}
+
+// existingUsesKey runs the store's Existing query on srv with the ID of
+// stored as the external table asked and force_primary_key=1, which
+// ClickHouse refuses when the query would read the ID index without its
+// primary key (a full read of the index for every request's check).
+// It reports whether the query found the ID on srv.
+func existingUsesKey(t *testing.T, srv *chtest.Server, s *Store, stored store.Event) bool {
+	t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	fw, err := mw.CreateFormFile("asked", "asked.tsv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The ID's 16 bytes in TabSeparated: its text's hex digits, escaped.
+	u, _ := wire.ParseUUID(stored.ID)
+	for _, b := range u {
+		fmt.Fprintf(fw, "\\x%02x", b)
+	}
+	fmt.Fprintln(fw)
+	mw.Close()
+	q := url.Values{"asked_structure": {"id FixedString(16)"}, "asked_format": {"TSV"}, "force_primary_key": {"1"}, "query": {s.existingQuery() + " FORMAT TSV"}}
+	resp, err := http.Post(fmt.Sprintf("http://127.0.0.1:%d/?%s", srv.HTTPPort, q.Encode()), mw.FormDataContentType(), &body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("Existing's query without the primary key: %s: %s", resp.Status, out)
+	}
+	return len(bytes.TrimSpace(out)) > 0
+}
+
+func TestExistingUsesPrimaryKey(t *testing.T) {
+	t.Run("Server", func(t *testing.T) {
+		srv := chtest.Start(t)
+		s, e := openDB(t, srv, "pk"), sample(1, "p")
+		if _, err := s.Insert(context.Background(), []store.Event{e}); err != nil {
+			t.Fatal(err)
+		}
+		if !existingUsesKey(t, srv, s, e) {
+			t.Fatal("Existing's query found nothing; want the stored ID")
+		}
+	})
+	t.Run("Cluster", func(t *testing.T) {
+		srvs := chtest.StartCluster(t, testCluster, 2)
+		s, err := Open(srvs[0].URL("pk")+"?cluster="+testCluster, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		e := sample(1, "p")
+		if _, err := s.Insert(context.Background(), []store.Event{e}); err != nil {
+			t.Fatal(err)
+		}
+		found := 0
+		for _, srv := range srvs {
+			if existingUsesKey(t, srv, s, e) {
+				found++
+			}
+		}
+		if found != 1 {
+			t.Fatalf("Existing's query found the ID on %d servers; want 1 (its project's shard)", found)
+		}
+	})
 }

@@ -71,8 +71,9 @@
 // insert_distributed_sync=1, so that Insert returns once every shard has
 // its rows (a shard away fails the Insert, and the events wait in the
 // write-ahead log) rather than once they are queued on the entry server.
-// Existing sends its IDs with GLOBAL IN, which passes the external table on
-// to the shards. Mutations (DeleteProject, DeleteBefore), DROP PARTITION and
+// Existing asks the local ID index of every server in turn (through the
+// Distributed table it would need GLOBAL IN, which 18.16 answers without
+// the primary key). Mutations (DeleteProject, DeleteBefore), DROP PARTITION and
 // the size in Stats go to the local tables of every server.
 //
 // The sharding key is the project: a project's events are on one shard, so

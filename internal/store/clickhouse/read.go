@@ -8,6 +8,7 @@ import (
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/ext"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/abacushq/abacus/internal/store"
 	"github.com/abacushq/abacus/telemetry/wire"
@@ -16,46 +17,55 @@ import (
 // existingKeys reports which of keys (IDs as 16 bytes) are stored, from the
 // ID index. The keys travel as an external table (a native block), not as
 // literals in the query's text, which the server would parse one by one.
-// In the sharded layout GLOBAL IN sends it on to the shards of the
-// Distributed table (a plain IN would look for the table asked on each
-// shard), where it is a table again; on one server it is a plain IN: 18.16
-// reads the whole table for GLOBAL IN (subquery) on a MergeTree instead of
-// using its primary key.
+// In the sharded layout it asks the local ID index of every server in turn,
+// not the Distributed table: that would need GLOBAL IN to pass the table on,
+// and 18.16 answers GLOBAL IN without the primary key, reading the whole
+// index for every request's check.
 func (s *Store) existingKeys(ctx context.Context, keys []string) (map[string]bool, error) {
 	out := make(map[string]bool)
 	if len(keys) == 0 {
 		return out, nil
 	}
+	for _, h := range s.hosts {
+		if err := s.existingOn(ctx, h, keys, out); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (s *Store) existingOn(ctx context.Context, h driver.Conn, keys []string, out map[string]bool) error {
 	tbl, err := ext.NewTable("asked", ext.Column("id", "FixedString(16)"))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, k := range keys {
 		if err := tbl.Append(k); err != nil {
-			return nil, fmt.Errorf("cannot look up stored event IDs: %w", err)
+			return fmt.Errorf("cannot look up stored event IDs: %w", err)
 		}
 	}
-	in := "IN"
-	if s.cluster != "" {
-		in = "GLOBAL IN"
-	}
-	rows, err := s.conn.Query(ch.Context(ctx, ch.WithExternalTable(tbl)),
-		"SELECT DISTINCT id FROM "+s.db+".event_ids WHERE id "+in+" (SELECT id FROM asked)")
+	rows, err := h.Query(ch.Context(ctx, ch.WithExternalTable(tbl)), s.existingQuery())
 	if err != nil {
-		return nil, ctxErr(ctx, fmt.Errorf("cannot look up stored event IDs in ClickHouse: %w", err))
+		return ctxErr(ctx, fmt.Errorf("cannot look up stored event IDs in ClickHouse: %w", err))
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("cannot read a stored event ID: %w", err)
+			return fmt.Errorf("cannot read a stored event ID: %w", err)
 		}
 		out[id] = true
 	}
 	if err := rows.Err(); err != nil {
-		return nil, ctxErr(ctx, fmt.Errorf("cannot look up stored event IDs in ClickHouse: %w", err))
+		return ctxErr(ctx, fmt.Errorf("cannot look up stored event IDs in ClickHouse: %w", err))
 	}
-	return out, nil
+	return nil
+}
+
+// existingQuery is existingKeys' query of the external table asked, on one
+// server's ID index.
+func (s *Store) existingQuery() string {
+	return "SELECT DISTINCT id FROM " + s.db + "." + s.local("event_ids") + " WHERE id IN (SELECT id FROM asked)"
 }
 
 // Existing reports which of ids are stored.
