@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/abacushq/abacus/internal/jsonscan"
 	"github.com/abacushq/abacus/telemetry/wire"
 )
 
@@ -336,7 +337,7 @@ func (f *fields) read(b []byte, i int) int {
 		if i >= len(b) || b[i] != '"' {
 			return -1
 		}
-		ke, esc := strEnd(b, i)
+		ke, esc := jsonscan.StrEnd(b, i)
 		if ke < 0 || esc {
 			return -1
 		}

@@ -1,8 +1,9 @@
 package compat
 
 import (
-	"encoding/binary"
 	"strconv"
+
+	"github.com/abacushq/abacus/internal/jsonscan"
 )
 
 // The scanner.
@@ -32,75 +33,6 @@ func ws(b []byte, i int) int {
 		i++
 	}
 	return i
-}
-
-// For testing eight bytes at once: x has a zero byte when (x-ones8)&^x&highs8 != 0.
-const (
-	ones8  = 0x0101010101010101
-	highs8 = 0x8080808080808080
-)
-
-// strPlain marks the bytes that stand for themselves in a JSON string.
-var strPlain = func() (t [256]bool) {
-	for c := 0x20; c < 256; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
-
-// strEnd validates the JSON string at b[i] == '"' and returns the index after
-// its closing quote (-1: not valid) and whether it holds escapes. The body's
-// UTF-8 is checked before.
-func strEnd(b []byte, i int) (int, bool) {
-	esc := false
-	j := i + 1
-	for {
-		for len(b)-j >= 8 {
-			x := binary.LittleEndian.Uint64(b[j:])
-			q, bs := x^(ones8*'"'), x^(ones8*'\\')
-			if ((q-ones8)&^q|(bs-ones8)&^bs|(x-ones8*0x20)&^x)&highs8 != 0 {
-				break
-			}
-			j += 8
-		}
-		for j < len(b) && strPlain[b[j]] {
-			j++
-		}
-		if j >= len(b) {
-			return -1, esc
-		}
-		switch b[j] {
-		case '"':
-			return j + 1, esc
-		case '\\':
-			esc = true
-			if j+1 >= len(b) {
-				return -1, esc
-			}
-			switch b[j+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				j += 2
-			case 'u':
-				if len(b)-j < 6 || !isHex4(b[j+2:j+6]) {
-					return -1, esc
-				}
-				j += 6
-			default:
-				return -1, esc
-			}
-		default: // a control character
-			return -1, esc
-		}
-	}
-}
-
-func isHex4(s []byte) bool {
-	for _, c := range s[:4] {
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-			return false
-		}
-	}
-	return true
 }
 
 // numEnd validates the JSON number at b[i] and returns the index after it, or
@@ -164,7 +96,7 @@ func skip(b []byte, i, depth int, spaced *bool) int {
 	}
 	switch c := b[i]; c {
 	case '"':
-		e, _ := strEnd(b, i)
+		e, _ := jsonscan.StrEnd(b, i)
 		return e
 	case '{', '[':
 		if depth >= maxDepth {
@@ -183,7 +115,7 @@ func skip(b []byte, i, depth int, spaced *bool) int {
 				if i >= len(b) || b[i] != '"' {
 					return -1
 				}
-				if i, _ = strEnd(b, i); i < 0 {
+				if i, _ = jsonscan.StrEnd(b, i); i < 0 {
 					return -1
 				}
 				i = wsIn(b, i, spaced)
@@ -245,7 +177,7 @@ func appendValue(dst, v []byte, spaced bool) []byte {
 		case isSpace(c):
 			i++
 		case c == '"':
-			e, _ := strEnd(v, i)
+			e, _ := jsonscan.StrEnd(v, i)
 			dst = append(dst, v[i:e]...)
 			i = e
 		default:
@@ -274,7 +206,7 @@ func obj(b []byte, i, depth int, member func(key []byte, start, end int, spaced 
 		if i >= len(b) || b[i] != '"' {
 			return -1
 		}
-		ke, esc := strEnd(b, i)
+		ke, esc := jsonscan.StrEnd(b, i)
 		if ke < 0 || esc {
 			return -1
 		}

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/abacushq/abacus/internal/jsonscan"
 	"github.com/abacushq/abacus/telemetry/wire"
 )
 
@@ -261,7 +262,7 @@ func (d *jdec) event(sc *scratch, raw []byte, in *inEvent) (typeMsg string, ok b
 			if i >= len(b) || b[i] != '"' {
 				return "", false
 			}
-			ke, esc := strEnd(b, i)
+			ke, esc := jsonscan.StrEnd(b, i)
 			if ke < 0 {
 				return "", false
 			}
@@ -286,7 +287,7 @@ func (d *jdec) event(sc *scratch, raw []byte, in *inEvent) (typeMsg string, ok b
 					}
 					break
 				}
-				e, esc := strEnd(b, i)
+				e, esc := jsonscan.StrEnd(b, i)
 				if e < 0 {
 					return "", false
 				}
@@ -412,7 +413,7 @@ func (d *jdec) key(q []byte, esc bool) []byte {
 func (d *jdec) value(b []byte, i, depth int) (any, int) {
 	switch c := b[i]; c {
 	case '"':
-		e, esc := strEnd(b, i)
+		e, esc := jsonscan.StrEnd(b, i)
 		if e < 0 {
 			return nil, -1
 		}
@@ -476,7 +477,7 @@ func (d *jdec) object(b []byte, i, depth int, m map[string]any) (map[string]any,
 			return m, -1
 		}
 		ks := i
-		ke, esc := strEnd(b, i)
+		ke, esc := jsonscan.StrEnd(b, i)
 		if ke < 0 {
 			return m, -1
 		}
@@ -555,7 +556,7 @@ func (d *jdec) array(b []byte, i, depth int) (any, int) {
 func skipJSON(b []byte, i, depth int) int {
 	switch c := b[i]; c {
 	case '"':
-		e, _ := strEnd(b, i)
+		e, _ := jsonscan.StrEnd(b, i)
 		return e
 	case '{', '[':
 		if depth++; depth > maxJSONDepth {
@@ -577,7 +578,7 @@ func skipJSON(b []byte, i, depth int) int {
 				if b[i] != '"' {
 					return -1
 				}
-				if i, _ = strEnd(b, i); i < 0 {
+				if i, _ = jsonscan.StrEnd(b, i); i < 0 {
 					return -1
 				}
 				i = skipWS(b, i)
@@ -624,87 +625,6 @@ func skipJSON(b []byte, i, depth int) int {
 	return e
 }
 
-// For testing eight bytes at once: x has a zero byte when (x-ones8)&^x&highs8 != 0 (an
-// exact test of whether there is one, though not of which).
-const (
-	ones8  = 0x0101010101010101
-	highs8 = 0x8080808080808080
-)
-
-// strPlain marks the bytes that stand for themselves in a JSON string: not '"', not '\\',
-// not a control character. (UTF-8 was checked for the whole body.)
-var strPlain = func() (t [256]bool) {
-	for c := 0x20; c < 256; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
-
-// strEnd validates the JSON string at b[i] == '"' and returns the index after its closing
-// quote (-1: not valid) and whether it holds escapes.
-func strEnd(b []byte, i int) (int, bool) {
-	esc := false
-	j := i + 1
-	for {
-		// Eight bytes at a time while none is '"', '\\' or a control character.
-		for len(b)-j >= 8 {
-			x := binary.LittleEndian.Uint64(b[j:])
-			q, bs := x^(ones8*'"'), x^(ones8*'\\')
-			if ((q-ones8)&^q|(bs-ones8)&^bs|(x-ones8*0x20)&^x)&highs8 != 0 {
-				break
-			}
-			j += 8
-		}
-		for j < len(b) && strPlain[b[j]] {
-			j++
-		}
-		if j >= len(b) {
-			return -1, esc
-		}
-		switch b[j] {
-		case '"':
-			return j + 1, esc
-		case '\\':
-			esc = true
-			if j+1 >= len(b) {
-				return -1, esc
-			}
-			switch b[j+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				j += 2
-			case 'u':
-				if len(b)-j < 6 || hex4(b[j+2:j+6]) < 0 {
-					return -1, esc
-				}
-				j += 6
-			default:
-				return -1, esc
-			}
-		default: // a control character
-			return -1, esc
-		}
-	}
-}
-
-// hex4 reads 4 hex digits, or returns -1.
-func hex4(s []byte) rune {
-	var r rune
-	for _, c := range s[:4] {
-		switch {
-		case '0' <= c && c <= '9':
-			c -= '0'
-		case 'a' <= c && c <= 'f':
-			c = c - 'a' + 10
-		case 'A' <= c && c <= 'F':
-			c = c - 'A' + 10
-		default:
-			return -1
-		}
-		r = r<<4 | rune(c)
-	}
-	return r
-}
-
 // appendUnquoted appends the text of a valid JSON string's content s (between the quotes)
 // to dst, as encoding/json unescapes it.
 func appendUnquoted(dst, s []byte) []byte {
@@ -736,7 +656,7 @@ func appendUnquoted(dst, s []byte) []byte {
 		case 'u':
 			r := rune(-1)
 			if len(s)-i >= 6 {
-				r = hex4(s[i+2 : i+6])
+				r = jsonscan.Hex4(s[i+2 : i+6])
 			}
 			if r < 0 {
 				return dst // cannot happen in a valid string
@@ -745,7 +665,7 @@ func appendUnquoted(dst, s []byte) []byte {
 			if utf16.IsSurrogate(r) {
 				r2 := rune(-1)
 				if len(s)-i >= 6 && s[i] == '\\' && s[i+1] == 'u' {
-					r2 = hex4(s[i+2 : i+6])
+					r2 = jsonscan.Hex4(s[i+2 : i+6])
 				}
 				if dec := utf16.DecodeRune(r, r2); dec != unicode.ReplacementChar {
 					i += 6
@@ -905,7 +825,7 @@ func (d *jdec) decodeStruct(raw []byte, prefix string, names, folded []string, t
 		if i >= len(b) || b[i] != '"' {
 			return invalid
 		}
-		ke, esc := strEnd(b, i)
+		ke, esc := jsonscan.StrEnd(b, i)
 		if ke < 0 {
 			return invalid
 		}
@@ -940,7 +860,7 @@ func (d *jdec) decodeStruct(raw []byte, prefix string, names, folded []string, t
 			case typeString:
 				if v[0] == '"' {
 					q := v[1 : len(v)-1]
-					if _, esc := strEnd(v, 0); esc {
+					if _, esc := jsonscan.StrEnd(v, 0); esc {
 						d.vbuf = appendUnquoted(d.vbuf[:0], q)
 						q = d.vbuf
 					}

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"strconv"
 	"time"
+
+	"github.com/abacushq/abacus/internal/jsonscan"
 )
 
 // The envelope scanner.
@@ -242,8 +244,8 @@ func skipString(b []byte, i int) int {
 		// beats bytes.IndexByte).
 		for len(b)-j >= 8 {
 			x := binary.LittleEndian.Uint64(b[j:])
-			q, bs := x^(ones8*'"'), x^(ones8*'\\')
-			if ((q-ones8)&^q|(bs-ones8)&^bs)&highs8 != 0 {
+			q, bs := x^(jsonscan.Ones8*'"'), x^(jsonscan.Ones8*'\\')
+			if ((q-jsonscan.Ones8)&^q|(bs-jsonscan.Ones8)&^bs)&jsonscan.Highs8 != 0 {
 				break
 			}
 			j += 8
