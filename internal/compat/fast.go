@@ -11,7 +11,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/abacushq/abacus/internal/jsonscan"
 	"github.com/abacushq/abacus/telemetry/wire"
 )
 
@@ -334,19 +333,10 @@ func (f *fields) read(b []byte, i int) int {
 		return i + 1
 	}
 	for {
-		if i >= len(b) || b[i] != '"' {
+		var key []byte
+		if key, i = memberKey(b, i); i < 0 {
 			return -1
 		}
-		ke, esc := jsonscan.StrEnd(b, i)
-		if ke < 0 || esc {
-			return -1
-		}
-		key := b[i+1 : ke-1]
-		i = ws(b, ke)
-		if i >= len(b) || b[i] != ':' {
-			return -1
-		}
-		i = ws(b, i+1)
 		n := f.field(key)
 		if n == -2 {
 			return -1
@@ -386,17 +376,9 @@ func (f *fields) read(b []byte, i int) int {
 		if n >= 0 && b[start] != 'n' {
 			f.v[n] = b[start:i]
 		}
-		i = ws(b, i)
-		if i >= len(b) {
-			return -1
+		if i = memberEnd(b, i); i < 0 || b[i-1] == '}' {
+			return i
 		}
-		if b[i] == '}' {
-			return i + 1
-		}
-		if b[i] != ',' {
-			return -1
-		}
-		i = ws(b, i+1)
 	}
 }
 

@@ -203,19 +203,10 @@ func obj(b []byte, i, depth int, member func(key []byte, start, end int, spaced 
 		return i + 1
 	}
 	for {
-		if i >= len(b) || b[i] != '"' {
+		var key []byte
+		if key, i = memberKey(b, i); i < 0 {
 			return -1
 		}
-		ke, esc := jsonscan.StrEnd(b, i)
-		if ke < 0 || esc {
-			return -1
-		}
-		key := b[i+1 : ke-1]
-		i = ws(b, ke)
-		if i >= len(b) || b[i] != ':' {
-			return -1
-		}
-		i = ws(b, i+1)
 		spaced := false
 		start := i
 		if i = skip(b, i, depth+1, &spaced); i < 0 {
@@ -224,16 +215,43 @@ func obj(b []byte, i, depth int, member func(key []byte, start, end int, spaced 
 		if !member(key, start, i, spaced) {
 			return -1
 		}
-		i = ws(b, i)
-		if i >= len(b) {
-			return -1
+		if i = memberEnd(b, i); i < 0 || b[i-1] == '}' {
+			return i
 		}
-		if b[i] == '}' {
-			return i + 1
-		}
-		if b[i] != ',' {
-			return -1
-		}
-		i = ws(b, i+1)
 	}
+}
+
+// memberKey reads an object member's key and colon at b[i] and returns the
+// key and the index of its value, or -1 when b[i] does not start a key, or
+// the key holds an escape (left to the encoding/json path).
+func memberKey(b []byte, i int) ([]byte, int) {
+	if i >= len(b) || b[i] != '"' {
+		return nil, -1
+	}
+	ke, esc := jsonscan.StrEnd(b, i)
+	if ke < 0 || esc {
+		return nil, -1
+	}
+	key := b[i+1 : ke-1]
+	i = ws(b, ke)
+	if i >= len(b) || b[i] != ':' {
+		return nil, -1
+	}
+	return key, ws(b, i+1)
+}
+
+// memberEnd reads what follows a member's value at b[i]: the object's '}'
+// (it returns the index after it) or a ',' (it returns the index of the next
+// key); -1 for anything else.
+func memberEnd(b []byte, i int) int {
+	i = ws(b, i)
+	switch {
+	case i >= len(b):
+		return -1
+	case b[i] == '}':
+		return i + 1
+	case b[i] == ',':
+		return ws(b, i+1)
+	}
+	return -1
 }
