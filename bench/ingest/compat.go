@@ -110,8 +110,9 @@ func runCompat(phase time.Duration, senders int, root string) error {
 	return nil
 }
 
-// routeLoop is closedLoop for any route: each sender posts its next body as
-// soon as the last was answered; with cycle, bodies are sent round and round.
+// routeLoop is the closed loop for any route: each sender posts its next body
+// as soon as the last was answered; with cycle, bodies are sent round and
+// round. A body is counted when the answer has the route's success status.
 func routeLoop(url string, r *route, bodies [][]byte, senders int, d time.Duration) result {
 	client := newClient(senders)
 	var res result
@@ -124,6 +125,7 @@ func routeLoop(url string, r *route, bodies [][]byte, senders int, d time.Durati
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var lat []time.Duration
 			var n, errs int64
 			for time.Now().Before(deadline) {
 				i := int(next.Add(1)) - 1
@@ -137,6 +139,7 @@ func routeLoop(url string, r *route, bodies [][]byte, senders int, d time.Durati
 				if r.gzip {
 					req.Header.Set("Content-Encoding", "gzip")
 				}
+				t := time.Now()
 				resp, err := client.Do(req)
 				if err != nil {
 					errs++
@@ -148,11 +151,13 @@ func routeLoop(url string, r *route, bodies [][]byte, senders int, d time.Durati
 					errs++
 					continue
 				}
+				lat = append(lat, time.Since(t))
 				n += r.perBody
 			}
 			mu.Lock()
 			res.events += n
 			res.errors += errs
+			res.latencies = append(res.latencies, lat...)
 			mu.Unlock()
 		}()
 	}

@@ -527,45 +527,8 @@ func newClient(senders int) *http.Client {
 // the collector answers from its dedup path instead of storing. With cycle
 // (for servers that keep nothing), the bodies are sent again in turn.
 func closedLoop(url string, bodies [][]byte, cycle bool, senders int, d time.Duration) result {
-	client := newClient(senders)
-	var res result
-	var mu sync.Mutex
-	var next atomic.Int64
-	deadline := time.Now().Add(d)
-	start := time.Now()
-	var wg sync.WaitGroup
-	for range senders {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var lat []time.Duration
-			var n, errs int64
-			for time.Now().Before(deadline) {
-				i := int(next.Add(1)) - 1
-				if cycle {
-					i %= len(bodies)
-				} else if i >= len(bodies) {
-					break
-				}
-				body := bodies[i]
-				t := time.Now()
-				if _, err := send(client, url, body); err != nil {
-					errs++
-					continue
-				}
-				lat = append(lat, time.Since(t))
-				n += 100
-			}
-			mu.Lock()
-			res.events += n
-			res.errors += errs
-			res.latencies = append(res.latencies, lat...)
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	res.elapsed = time.Since(start)
-	return res
+	native := &route{path: wire.BatchPath, perBody: 100, status: http.StatusAccepted, gzip: true, cycle: cycle}
+	return routeLoop(url, native, bodies, senders, d)
 }
 
 // openLoop posts at a fixed rate (events/s) whatever the answers take, so
