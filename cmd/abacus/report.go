@@ -271,7 +271,7 @@ func figure(k string, n json.Number) string {
 // regression, as the dashboard's setup page does.
 func regressionVerdict(raw json.RawMessage) string {
 	var r struct {
-		Flag                   bool
+		Flag, Tested           bool
 		Metric, LastWeek, Test string
 		LastP50Ms, PriorP50Ms  float64
 		LastP90Ms, PriorP90Ms  float64
@@ -284,8 +284,8 @@ func regressionVerdict(raw json.RawMessage) string {
 	if json.Unmarshal(raw, &r) != nil {
 		return ""
 	}
-	if r.LastWeek == "" {
-		return "Slower than before? Not known yet: it needs a full week and the four before it"
+	if !r.Tested {
+		return "Slower than before? Not known yet: it needs enough completed setups in the last full week and in the four weeks before it"
 	}
 	week := fmt.Sprintf("week of %s against the four before; p50: %s, p90: %s",
 		r.LastWeek, human.P(r.P50PValue), human.P(r.P90PValue))

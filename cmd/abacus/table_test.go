@@ -26,7 +26,7 @@ func TestTablePrintsHumanUnits(t *testing.T) {
 			[]string{"0.1696", "1 groups", "1 active projects", "ciShare"}},
 		{"setup slower on windows", &insights.Report{Report: "setup", From: "2026-11-04", To: "2026-12-03", K: 5, ActiveProjects: 300, Suppressed: 0,
 			Summary: map[string]any{"started": 250, "completionRate": 0.9, "within": "168h", "p50Ms": 397089, "p90Ms": 1800000,
-				"regression": map[string]any{"flag": true, "metric": "", "lastWeek": "2026-11-23", "p50PValue": 0.5, "p90PValue": 0.2,
+				"regression": map[string]any{"flag": true, "tested": true, "metric": "", "lastWeek": "2026-11-23", "p50PValue": 0.5, "p90PValue": 0.2,
 					"where": []map[string]any{{"by": "os", "value": "windows", "quantile": "p90", "before": 1200000, "after": 3000000, "p": 0.0004}}}},
 			Rows: []insights.SetupRow{{Dimension: "os", Value: "windows", Projects: 40, P50Ms: ptr[int64](83000), P90Ms: ptr[int64](5400000), CompletionRate: 0.925}}},
 			[]string{"300 active projects (no groups under 5 projects hidden)", "p50 6 min 37 s", "p90 30 min", "completion rate 90.0%,", "started 250, within 7 d",
@@ -38,9 +38,13 @@ func TestTablePrintsHumanUnits(t *testing.T) {
 				"(no rows: at least 5 projects must have sent events in the window before a row can be shown, for privacy; 2 did)"},
 			[]string{"p50 0", "p50 –"}},
 		{"setup not slower", &insights.Report{Report: "setup", From: "2026-11-04", To: "2026-12-03", K: 5,
-			Summary: map[string]any{"regression": map[string]any{"flag": false, "lastWeek": "2026-11-23", "p50PValue": 0.41, "p90PValue": 0.0771}},
+			Summary: map[string]any{"regression": map[string]any{"flag": false, "tested": true, "lastWeek": "2026-11-23", "p50PValue": 0.41, "p90PValue": 0.0771}},
 			Rows:    []insights.SetupRow{}},
 			[]string{"Slower than before? No (week of 2026-11-23 against the four before; p50: p = 0.410, p90: p = 0.077)"}, nil},
+		{"setup not tested", &insights.Report{Report: "setup", From: "2026-11-04", To: "2026-12-03", K: 5,
+			Summary: map[string]any{"regression": map[string]any{"flag": false, "tested": false, "lastWeek": "2026-11-23", "p50PValue": 1, "p90PValue": 1}},
+			Rows:    []insights.SetupRow{}},
+			[]string{"Slower than before? Not known yet: it needs enough completed setups"}, []string{"Slower than before? No ("}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out bytes.Buffer

@@ -192,7 +192,7 @@ var (
 		"plugins":  {{"previousActiveProjects", "test"}, {"plugin", "projects", "share", "previousProjects", "change", "previousShare", "shareChange", "pValue", "qValue", "significant"}, nil},
 		"runtimes": {{}, {"runtime", "major", "version", "projects", "share", "productionShare", "otherShare"}, {"week", "runtime", "major", "share", "partial"}},
 	}
-	regressionKeys = []string{"flag", "metric", "test", "pValue", "p50PValue", "p90PValue", "where", "whereFrom", "whereTo", "lastWeek", "lastP50Ms", "lastP90Ms", "priorP50Ms", "priorP90Ms"}
+	regressionKeys = []string{"flag", "tested", "metric", "test", "pValue", "p50PValue", "p90PValue", "where", "whereFrom", "whereTo", "lastWeek", "lastP50Ms", "lastP90Ms", "priorP50Ms", "priorP90Ms"}
 )
 
 // checkJSON marshals r (which fails on NaN or Inf) and checks its keys
@@ -538,7 +538,7 @@ func TestSetup(t *testing.T) {
 	near(t, "regression p by hand", wantP, 0.5*math.Erfc((2-6-0.5)/math.Sqrt(8)/math.Sqrt2))
 	want(t, "regression p-values", []float64{reg.PValue, reg.P50PValue, reg.P90PValue}, []float64{1, 1, 1})
 	reg.PValue, reg.P50PValue, reg.P90PValue = 0, 0, 0
-	want(t, "regression", reg, SetupRegression{Flag: false, Test: regressionTest, LastWeek: "2026-03-09",
+	want(t, "regression", reg, SetupRegression{Flag: false, Tested: true, Test: regressionTest, LastWeek: "2026-03-09",
 		LastP50Ms: 165000, LastP90Ms: 1944000, PriorP50Ms: 600000, PriorP90Ms: 3000000, Where: []SetupRegressionDim{}, WhereFrom: "2026-03-02", WhereTo: "2026-03-15"})
 }
 
@@ -578,7 +578,7 @@ func TestSetupRegression(t *testing.T) {
 	// The p50 rose 4.9×, the p90 3.2×: the metric is p50.
 	// Segments need whereMinSetups setups on each side: none is tested.
 	reg.PValue, reg.P50PValue, reg.P90PValue = 0, 0, 0
-	want(t, "regression", reg, SetupRegression{Flag: true, Metric: "p50", Test: regressionTest, LastWeek: "2026-03-09",
+	want(t, "regression", reg, SetupRegression{Flag: true, Tested: true, Metric: "p50", Test: regressionTest, LastWeek: "2026-03-09",
 		LastP50Ms: 1320000, LastP90Ms: 1416000, PriorP50Ms: 270000, PriorP90Ms: 438000, Where: []SetupRegressionDim{}, WhereFrom: "2026-03-02", WhereTo: "2026-03-15"})
 	// Only last week's 5 setups and the one on 2026-03-02 are in the window.
 	want(t, "started", r.Summary.(SetupSummary).Started, 6)
@@ -618,7 +618,7 @@ func TestSetupRegressionTail(t *testing.T) {
 	// Last p90 at 8.1: 103 + 0.1 = 103.1 minutes, 2.85× the prior 36.2; last
 	// p50 (9 + 100)/2 = 54.5 minutes against (20 + 22)/2 = 21.
 	reg.PValue, reg.P50PValue, reg.P90PValue = 0, 0, 0
-	want(t, "regression", reg, SetupRegression{Flag: true, Metric: "p90", Test: regressionTest, LastWeek: "2026-03-09",
+	want(t, "regression", reg, SetupRegression{Flag: true, Tested: true, Metric: "p90", Test: regressionTest, LastWeek: "2026-03-09",
 		LastP50Ms: 3270000, LastP90Ms: 6186000, PriorP50Ms: 1260000, PriorP90Ms: 2172000, Where: []SetupRegressionDim{}, WhereFrom: "2026-03-02", WhereTo: "2026-03-15"})
 }
 

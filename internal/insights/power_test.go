@@ -97,7 +97,8 @@ func TestRegressionWherePower(t *testing.T) {
 			}
 			ss[i] = setupSample{T0: t0, Dur: math.Round(floor + med*math.Exp(sigma*z)*stretch), OS: &vals[0], RM: &vals[1], PV: &vals[2]}
 		}
-		for _, w := range regressionWhere(ss, recent, end, prior, 5) {
+		where, _ := regressionWhere(ss, recent, end, prior, 5)
+		for _, w := range where {
 			switch {
 			case di >= 0 && w.By == dims[di].by && w.Value == dims[di].values[vi].v:
 				hit = true

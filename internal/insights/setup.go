@@ -33,6 +33,7 @@ type SetupSummary struct {
 // Sunday, ending on or before the window's end) with the four weeks before it.
 type SetupRegression struct {
 	Flag       bool    `json:"flag"`   // p50PValue < 0.01 and the p50 20% higher, or the same for the p90, or Where not empty
+	Tested     bool    `json:"tested"` // a test ran: the weekly one, or a segment's; when false the answer is "not known yet", not "no"
 	Metric     string  `json:"metric"` // "p50" or "p90": the quantile that rose most, when Flag; else ""
 	Test       string  `json:"test"`
 	PValue     float64 `json:"pValue"`    // the smaller of the two below
@@ -331,6 +332,7 @@ func (q *query) setup(r *Report) error {
 
 	reg := &sum.Regression
 	if m.N1 >= k && m.N2 >= k && m.R1 != nil && m.Ties != nil {
+		reg.Tested = true
 		// Two one-sided tests, each at regressionP/2 (Bonferroni): the p50
 		// by Mann-Whitney U (a shift of the whole distribution), the p90 by
 		// the number of last-week setups slower than the prior weeks' p90,
@@ -352,7 +354,9 @@ func (q *query) setup(r *Report) error {
 			}
 		}
 	}
-	reg.Where = regressionWhere(ss, recent.UnixMilli(), wend.UnixMilli(), wprior.UnixMilli(), k)
+	var segments int
+	reg.Where, segments = regressionWhere(ss, recent.UnixMilli(), wend.UnixMilli(), wprior.UnixMilli(), k)
+	reg.Tested = reg.Tested || segments > 0
 	if len(reg.Where) > 0 && !reg.Flag {
 		reg.Flag, reg.Metric = true, "p90"
 	}
@@ -419,8 +423,8 @@ func minTime(a, b time.Time) time.Time {
 // no change the chance of listing any segment stays under regressionP; a
 // segment is listed when its adjusted p is below regressionP and its p90
 // rose at least regressionRise, the largest rise first. Samples are
-// completed setups only.
-func regressionWhere(ss []setupSample, recent, end, prior int64, k int) []SetupRegressionDim {
+// completed setups only. It also reports how many segments it tested.
+func regressionWhere(ss []setupSample, recent, end, prior int64, k int) ([]SetupRegressionDim, int) {
 	type seg struct {
 		by, value     string
 		before, after []float64
@@ -481,7 +485,7 @@ func regressionWhere(ss []setupSample, recent, end, prior int64, k int) []SetupR
 	slices.SortStableFunc(out, func(a, b SetupRegressionDim) int {
 		return cmp.Compare(float64(b.After)/float64(b.Before), float64(a.After)/float64(a.Before))
 	})
-	return out
+	return out, len(ts)
 }
 
 // mannWhitneyAll is the one-sided Mann-Whitney U test that a's values tend

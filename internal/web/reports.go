@@ -320,8 +320,9 @@ func (h *Handler) setup(r *http.Request, v *view, q url.Values, p insights.Param
 		regNote = strings.Join(where, "; ") + fmt.Sprintf(" — the 14 days from %s to %s against the 8 weeks before; overall, ",
 			longDate(reg.WhereFrom), longDate(reg.WhereTo)) + regNote
 	}
-	if reg.LastWeek == "" {
-		regNote = reg.Test + "; needs a full week and the four before it"
+	if !reg.Tested {
+		regText = "Not known yet"
+		regNote = fmt.Sprintf("it needs at least %d completed setups in the last full week and in the four weeks before it", rep.K)
 	}
 	v.KPIs = []kpi{
 		{"Setups started", count(float64(sum.Started)), "projects whose first setup began in the window"},

@@ -69,7 +69,7 @@ func (f *reports) Run(_ context.Context, name string, p insights.Params) (*insig
 		r.Series = []insights.CohortPoint{}
 	case "setup":
 		r.Summary = insights.SetupSummary{Started: 20, Completed: 18, CompletionRate: 0.9, Within: "168h", P50Ms: ptr[int64](90_000), P75Ms: ptr[int64](200_000), P90Ms: ptr[int64](400_000),
-			Regression: insights.SetupRegression{Test: "Mann-Whitney U (p50) and binomial test", PValue: 0.5, LastWeek: "2026-11-16",
+			Regression: insights.SetupRegression{Tested: true, Test: "Mann-Whitney U (p50) and binomial test", PValue: 0.5, LastWeek: "2026-11-16",
 				Where: []insights.SetupRegressionDim{{By: "os", Value: "windows", Quantile: "p90", After: 3_000_000, Before: 1_200_000, P: 0.004}}, WhereFrom: "2026-11-09"},
 			Histogram: []insights.SetupBucket{{FromMs: 0, ToMs: 60_000, Projects: 5}, {FromMs: 300_000, ToMs: 600_000, Projects: 13}},
 			TopErrors: []insights.SetupErrorCount{{Code: "E_DB", Projects: 2}}}
@@ -95,6 +95,9 @@ func (f *reports) Run(_ context.Context, name string, p insights.Params) (*insig
 		switch x := r.Summary.(type) {
 		case insights.SetupSummary:
 			x.P50Ms, x.P75Ms, x.P90Ms = nil, nil, nil
+			// Too few setups for any regression test to run.
+			x.Regression = insights.SetupRegression{Test: x.Regression.Test, PValue: 1, P50PValue: 1, P90PValue: 1,
+				LastWeek: "2026-11-16", Where: []insights.SetupRegressionDim{}}
 			r.Summary = x
 			r.Rows.([]insights.SetupRow)[0].P90Ms = nil
 		case insights.CohortSummary:
@@ -385,7 +388,8 @@ func ptr[T any](v T) *T { return &v }
 
 // A number the report did not publish (null in its JSON) says so where it
 // would stand, and is never shown as 0: runtimes "In production", the
-// cohort's sizes, setup quantiles, a plugin's previous window.
+// cohort's sizes, setup quantiles, a plugin's previous window; and a
+// regression test that could not run is "not known yet", never "No".
 func TestHiddenNumbersSaySo(t *testing.T) {
 	h, _ := newHandler(t, &reports{nulls: true})
 	c := signIn(t, h)
@@ -393,11 +397,13 @@ func TestHiddenNumbersSaySo(t *testing.T) {
 		url      string
 		hidden   int // places that must say so
 		notShown []string
+		says     []string
 	}{
-		{"/runtimes?env=production", 1, []string{`"num">0.0%<`, `"num">0%<`}},
-		{"/cohort?feature=releases", 2, []string{`"kpi-value">0<`}},
-		{"/setup", 4, []string{`"kpi-value">0 ms<`, `"kpi-value">0<`, `"num">0 ms<`}},
-		{"/plugins", 3, []string{"+0.0 pp", `"num">0<`}},
+		{"/runtimes?env=production", 1, []string{`"num">0.0%<`, `"num">0%<`}, nil},
+		{"/cohort?feature=releases", 2, []string{`"kpi-value">0<`}, nil},
+		{"/setup", 4, []string{`"kpi-value">0 ms<`, `"kpi-value">0<`, `"num">0 ms<`, `"kpi-value">No<`},
+			[]string{"Not known yet", "it needs at least 5 completed setups"}},
+		{"/plugins", 3, []string{"+0.0 pp", `"num">0<`}, nil},
 	} {
 		w := serve(h, "GET", tc.url, nil, c)
 		body := w.Body.String()
@@ -406,6 +412,11 @@ func TestHiddenNumbersSaySo(t *testing.T) {
 		}
 		if n := strings.Count(body, "hidden: fewer than 5 projects"); n < tc.hidden {
 			t.Errorf("%s: says %d times that a number is hidden, want at least %d:\n%s", tc.url, n, tc.hidden, body)
+		}
+		for _, z := range tc.says {
+			if !strings.Contains(body, z) {
+				t.Errorf("%s: does not say %q", tc.url, z)
+			}
 		}
 		for _, z := range tc.notShown {
 			if strings.Contains(body, z) {
