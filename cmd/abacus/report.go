@@ -101,7 +101,7 @@ func localReport(dir, planFile, name string, q url.Values) (*insights.Report, er
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errUsage, err)
 	}
-	return insights.New(st.DB(), p).Run(context.Background(), name, params)
+	return insights.New(insights.DuckDB(st.DB()), p).Run(context.Background(), name, params)
 }
 
 // printReport prints a report as indented JSON, as CSV of its rows (raw

@@ -221,7 +221,7 @@ func openStore(url, data string, p *plan.Plan, dopts duckdb.Options, logger *slo
 		if err != nil {
 			return nil, nil, fmt.Errorf("cannot open the store: %w", err)
 		}
-		return st, insights.New(st.DB(), p), nil
+		return st, insights.New(insights.DuckDB(st.DB()), p), nil
 	}
 	if !strings.HasPrefix(url, "clickhouse://") {
 		return nil, nil, fmt.Errorf("%w: --store: expected empty (DuckDB in --data) or a clickhouse:// URL, got %q", errUsage, url)

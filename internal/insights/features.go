@@ -1,10 +1,8 @@
 package insights
 
 import (
-	"database/sql"
-	"fmt"
-
-	"github.com/abacushq/abacus/internal/plan"
+	"cmp"
+	"slices"
 )
 
 // FeaturesSummary is the features report's summary (empty: the rows say it all).
@@ -28,76 +26,32 @@ type FeaturePoint struct {
 	Partial  bool    `json:"partial"` // the week is not wholly in the window and over
 }
 
-// featuresQuery counts the active projects of each week and of the window in
-// one pass over the window's events (see projectSets), and the projects of
-// each feature per week and over the window from the feature events alone.
-// Kinds: 'a' the window's active projects, 'w' a week's, 'p' a series point,
-// 'f' a feature row, 'o' the "other" row with the number of features folded
-// into it.
-const featuresQuery = `WITH ` + projectNumbers + `, %[1]s, f AS (
-	SELECT DISTINCT wk, feature, pn FROM (
-		SELECT ` + weekOf + ` AS wk, %[4]s AS feature, pn
-		FROM event_rows JOIN src USING (source_id)
-		WHERE time >= $lo AND time < $hi AND name IN %[3]s
-	) WHERE feature IS NOT NULL
-), fn AS (
-	SELECT feature, count(DISTINCT pn) AS n FROM f GROUP BY feature
-)
-SELECT * FROM (
-SELECT 'a' AS kind, NULL AS wk, NULL AS feature, coalesce(%[2]s, 0) AS n, 0 AS folded FROM wb
-UNION ALL SELECT 'w', wk, NULL, %[2]s, 0 FROM wb GROUP BY wk
-UNION ALL SELECT 'p', wk, feature, count(*), 0 FROM f GROUP BY wk, feature
-UNION ALL SELECT 'f', NULL, feature, n, 0 FROM fn WHERE n >= $k
-UNION ALL SELECT 'o', NULL, 'other', count(DISTINCT pn), (SELECT count(*) FROM fn WHERE n < $k)
-	FROM f JOIN fn USING (feature) WHERE fn.n < $k
-)
-ORDER BY kind, wk, n DESC, feature`
-
 func (q *query) features(r *Report) error {
 	rows, series := []FeatureRow{}, []FeaturePoint{}
 	defer func() { r.Summary, r.Rows, r.Series = FeaturesSummary{}, rows, series }()
-	n, err := q.projectCount()
-	if err != nil || n == 0 {
+	fc, err := q.qs.Features(q.ctx, q.window(), q.in.k, q.in.featureEvents())
+	if err != nil {
 		return err
 	}
-	var (
-		kind        string
-		wk          sql.NullInt64
-		feature     sql.NullString
-		count, fold int
-	)
-	weekActive := map[int64]int{}
-	var weeks []int64 // of the series points
-	cte, agg := projectSets(weekOf+" AS wk", n, q.weeks())
-	query := fmt.Sprintf(featuresQuery, cte, agg, sqlList(q.in.eventNames(plan.KindFeature)), q.in.featureExpr())
-	err = q.each(query, q.args(), []any{&kind, &wk, &feature, &count, &fold}, func() error {
-		switch kind {
-		case "a":
-			r.ActiveProjects = count
-		case "w":
-			weekActive[wk.Int64] = count
-		case "p":
-			if count < q.in.k {
-				r.Suppressed++
-				return nil
-			}
-			series = append(series, FeaturePoint{Week: weekDate(wk.Int64), Feature: feature.String, Projects: count, Partial: q.partialWeek(wk.Int64)})
-			weeks = append(weeks, wk.Int64)
-		case "f":
-			rows = append(rows, FeatureRow{Feature: feature.String, Projects: count})
-		case "o":
-			r.Suppressed += fold
-			if count >= q.in.k {
-				rows = append(rows, FeatureRow{Feature: other, Projects: count})
-			}
-		}
-		return nil
+	r.ActiveProjects = fc.Active
+	slices.SortFunc(fc.Points, func(a, b WeekCount) int {
+		return cmp.Or(cmp.Compare(a.Week, b.Week), -cmp.Compare(a.Projects, b.Projects), cmp.Compare(a.Value, b.Value))
 	})
-	for i := range rows {
-		rows[i].Adoption = ratio(float64(rows[i].Projects), float64(r.ActiveProjects))
+	for _, p := range fc.Points {
+		if p.Projects < q.in.k {
+			r.Suppressed++
+			continue
+		}
+		series = append(series, FeaturePoint{Week: weekDate(p.Week), Feature: p.Value, Projects: p.Projects,
+			Adoption: ratio(float64(p.Projects), float64(fc.WeekActive[p.Week])), Partial: q.partialWeek(p.Week)})
 	}
-	for i := range series {
-		series[i].Adoption = ratio(float64(series[i].Projects), float64(weekActive[weeks[i]]))
+	sortFolded(fc.Rows, nil)
+	for _, f := range fc.Rows {
+		r.Suppressed += f.Folded
+		if f.Projects < q.in.k {
+			continue // the "other" row under k
+		}
+		rows = append(rows, FeatureRow{Feature: f.Value, Projects: f.Projects, Adoption: ratio(float64(f.Projects), float64(r.ActiveProjects))})
 	}
-	return err
+	return nil
 }

@@ -2,7 +2,6 @@ package insights
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"math"
@@ -48,18 +47,18 @@ type Report struct {
 	Suppressed     int    `json:"suppressed"` // buckets removed for covering fewer than K projects
 }
 
-// Insights computes the reports over a store's DuckDB database.
+// Insights computes the reports over a store's events.
 type Insights struct {
-	db   *sql.DB
+	b    Backend
 	plan *plan.Plan
 	k    int
 	now  func() time.Time // the clock that says which day is today; time.Now
 }
 
-// New returns the reports over db, the *sql.DB of a duckdb.Store (read only),
-// for the events of plan p (nil: the default plan). The plan's K is the
-// k-anonymity threshold of every report.
-func New(db *sql.DB, p *plan.Plan) *Insights {
+// New returns the reports over the store that b reads, for the events of
+// plan p (nil: the default plan). The plan's K is the k-anonymity threshold
+// of every report.
+func New(b Backend, p *plan.Plan) *Insights {
 	if p == nil {
 		p = plan.Default()
 	}
@@ -67,12 +66,12 @@ func New(db *sql.DB, p *plan.Plan) *Insights {
 	if k < 1 {
 		k = plan.DefaultK
 	}
-	return &Insights{db: db, plan: p, k: k, now: time.Now}
+	return &Insights{b: b, plan: p, k: k, now: time.Now}
 }
 
 // Run computes the report called name over the window of p. A zero p.From or
-// p.To means the last 30 days. It runs a few SQL queries in one read
-// transaction, so every number of a report comes from the same snapshot.
+// p.To means the last 30 days. It reads one snapshot of the store, so every
+// number of a report comes from the same events.
 func (in *Insights) Run(ctx context.Context, name string, p Params) (*Report, error) {
 	run, ok := runners[name]
 	if !ok {
@@ -92,12 +91,12 @@ func (in *Insights) Run(ctx context.Context, name string, p Params) (*Report, er
 	if name == "cohort" && p.Feature != "" && p.Event != "" {
 		return nil, badParam("event: expected either feature or event, not both")
 	}
-	tx, err := in.db.BeginTx(ctx, nil)
+	qs, err := in.b.Snapshot(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("insights: cannot start the %s report: %w", name, err)
 	}
-	defer tx.Rollback() // read only: nothing to commit
-	q := &query{ctx: ctx, tx: tx, in: in, p: p, lo: p.From, hi: p.To.AddDate(0, 0, 1), now: in.now().UTC()}
+	defer qs.Close()
+	q := &query{ctx: ctx, qs: qs, in: in, p: p, lo: p.From, hi: p.To.AddDate(0, 0, 1), now: in.now().UTC()}
 	r := &Report{Report: name, From: p.From.Format(dateLayout), To: p.To.Format(dateLayout), K: in.k}
 	if name == "cohort" {
 		if err := q.checkCohort(); err != nil {
@@ -131,10 +130,10 @@ func day(t time.Time) time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
-// query is one Run: its transaction and window [lo, hi).
+// query is one Run: its snapshot and window [lo, hi).
 type query struct {
 	ctx    context.Context
-	tx     *sql.Tx
+	qs     Queries
 	in     *Insights
 	p      Params
 	lo, hi time.Time
@@ -156,96 +155,11 @@ func (q *query) partialWeek(w int64) bool {
 	return start.Before(q.lo) || end.After(q.hi) || end.After(q.now)
 }
 
-// args returns the named parameters every query may use: $lo and $hi (the
-// window), $k, plus extra.
-func (q *query) args(extra ...any) []any {
-	return append([]any{sql.Named("lo", q.lo), sql.Named("hi", q.hi), sql.Named("k", q.in.k)}, extra...)
-}
-
-// each runs a query and calls fn for every row, after which scan has filled
-// the destinations.
-func (q *query) each(query string, args []any, dest []any, fn func() error) error {
-	rows, err := q.tx.QueryContext(q.ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := rows.Scan(dest...); err != nil {
-			return err
-		}
-		if err := fn(); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
-}
-
-// projectCount returns the number of distinct projects in the store: the
-// upper bound of the dense project numbers (pn) of projectNumbers, which
-// bitstring_agg needs as a constant.
-func (q *query) projectCount() (int, error) {
-	var n int
-	err := q.tx.QueryRowContext(q.ctx, `SELECT count(DISTINCT project_id) FROM sources`).Scan(&n)
-	return n, err
-}
-
-// projectNumbers is a CTE numbering the projects 1…n (dense, in project_id
-// order) for each source. Counting distinct small integers, or setting their
-// bits with bitstring_agg(pn, 1, n) and counting them with bit_count, is
-// several times faster over millions of events than count(DISTINCT
-// project_id) over 32-character strings.
-const projectNumbers = `src AS (
-	SELECT source_id, (dense_rank() OVER (ORDER BY project_id))::INTEGER AS pn FROM sources
-)`
-
-// bitstringBudget bounds the memory of the project bitstrings of one query:
-// buckets × n/8 bytes (each of DuckDB's threads may hold a copy).
-var bitstringBudget int64 = 32 << 20
-
-// projectSets returns a CTE named wb over the window's events, joined to a
-// CTE src that holds each source's project number pn, grouped by keys (SQL
-// select items, such as "<day> AS d"), and the aggregate that counts the
-// distinct projects of any grouping of wb's rows (coalesce it to 0 for no
-// rows); sum(events) counts their events. While buckets bitstrings of n bits
-// fit in bitstringBudget, wb holds one bitstring of projects per key (one bit
-// operation an event); beyond, one row per key and project (a hash table as
-// large as the distinct pairs), which gives the same counts.
-func projectSets(keys string, n, buckets int) (cte, count string) {
-	if int64(buckets)*int64(n/8+1) <= bitstringBudget {
-		return fmt.Sprintf(`wb AS (
-	SELECT %s, count(*) AS events, bitstring_agg(pn, 1, %d) AS bs
-	FROM event_rows JOIN src USING (source_id)
-	WHERE time >= $lo AND time < $hi
-	GROUP BY ALL
-)`, keys, max(n, 1)), `bit_count(bit_or(bs))`
-	}
-	return fmt.Sprintf(`wb AS (
-	SELECT %s, pn, count(*) AS events
-	FROM event_rows JOIN src USING (source_id)
-	WHERE time >= $lo AND time < $hi
-	GROUP BY ALL
-)`, keys), `count(DISTINCT pn)`
-}
-
-// days and weeks count the days and the weeks the window touches.
-func (q *query) days() int  { return int(q.hi.Sub(q.lo) / (24 * time.Hour)) }
-func (q *query) weeks() int { return q.days()/7 + 2 }
+// window is the report's window.
+func (q *query) window() Window { return Window{q.lo, q.hi} }
 
 // activeProjects counts the distinct projects with an event in the window.
-func (q *query) activeProjects() (int, error) {
-	var n int
-	err := q.tx.QueryRowContext(q.ctx, `SELECT count(DISTINCT project_id) FROM sources
-		WHERE source_id IN (SELECT source_id FROM event_rows WHERE time >= $lo AND time < $hi)`, q.args()...).Scan(&n)
-	return n, err
-}
-
-// The week of a time: weeks are numbered since the Monday 1969-12-29, so
-// week w starts on day 7w−3 after 1970-01-01.
-const (
-	weekOf = `((epoch_ms(time) // 86400000 + 3) // 7)`
-	dayOf  = `(epoch_ms(time) // 86400000)`
-)
+func (q *query) activeProjects() (int, error) { return q.qs.ActiveProjects(q.ctx, q.window()) }
 
 func weekDate(w int64) string { return time.UnixMilli((7*w - 3) * 86400000).UTC().Format(dateLayout) }
 func dayDate(d int64) string  { return time.UnixMilli(d * 86400000).UTC().Format(dateLayout) }
@@ -276,23 +190,6 @@ func roundMs(v *float64) int64 {
 	return int64(math.Round(*v))
 }
 
-// sqlString quotes s as an SQL string literal. Only names from the plan
-// (validated identifiers) are written into SQL this way; values from the
-// request are bound as parameters.
-func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
-
-// sqlList quotes names as a list for IN (…); an empty list matches nothing.
-func sqlList(names []string) string {
-	if len(names) == 0 {
-		return "(NULL)"
-	}
-	q := make([]string, len(names))
-	for i, n := range names {
-		q[i] = sqlString(n)
-	}
-	return "(" + strings.Join(q, ", ") + ")"
-}
-
 // eventNames returns the names of the plan's events of a kind.
 func (in *Insights) eventNames(kind string) []string {
 	var names []string
@@ -302,19 +199,13 @@ func (in *Insights) eventNames(kind string) []string {
 	return names
 }
 
-// featureExpr is the SQL of an event's feature (for events of kind feature):
-// its "feature" property where the plan declares one, else its name.
-func (in *Insights) featureExpr() string {
-	var withProp []string
+// featureEvents lists the plan's feature events and their feature property.
+func (in *Insights) featureEvents() []FeatureEvent {
+	var fs []FeatureEvent
 	for _, e := range in.plan.EventsOfKind(plan.KindFeature) {
-		if e.FeatureProperty() != "" {
-			withProp = append(withProp, e.Name)
-		}
+		fs = append(fs, FeatureEvent{Name: e.Name, Property: e.FeatureProperty()})
 	}
-	if len(withProp) == 0 {
-		return "name"
-	}
-	return `CASE WHEN name IN ` + sqlList(withProp) + ` THEN json_extract_string(properties, '$.feature') ELSE name END`
+	return fs
 }
 
 // other is the value of the row that gathers the buckets under k.

@@ -69,7 +69,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	return &fixture{t: t, st: st, in: New(st.DB(), parsePlan(t))}
+	return &fixture{t: t, st: st, in: New(DuckDB(st.DB()), parsePlan(t))}
 }
 
 func hex32(name string) string {

@@ -274,10 +274,10 @@ func BenchmarkReports(b *testing.B) {
 	s := openBenchStore(b)
 	defer s.Close()
 	ctx := context.Background()
-	in := New(s.DB(), plan.Default())
+	in := New(DuckDB(s.DB()), plan.Default())
 	all := *plan.Default()
 	all.K = 1 // nothing suppressed: the numbers the reference queries compute
-	inAll := New(s.DB(), &all)
+	inAll := New(DuckDB(s.DB()), &all)
 	p := Params{From: benchEnd.AddDate(0, 0, -benchDays), To: benchEnd.AddDate(0, 0, -1), Feature: "releases"}
 	lo, hi := p.From, p.To.AddDate(0, 0, 1)
 	last := mondayOf(hi).AddDate(0, 0, -7)

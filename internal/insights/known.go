@@ -1,11 +1,9 @@
 package insights
 
 import (
-	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
-
-	"github.com/abacushq/abacus/internal/plan"
 )
 
 // maxKnownListed bounds the names an unknown-cohort error lists.
@@ -31,25 +29,16 @@ func (q *query) checkCohort() error {
 	if q.p.Feature == "" {
 		return nil
 	}
-	features := sqlList(q.in.eventNames(plan.KindFeature))
-	var seen bool
-	err := q.tx.QueryRowContext(q.ctx, fmt.Sprintf(`SELECT EXISTS (SELECT 1 FROM event_rows WHERE name IN %s AND %s = $name)`,
-		features, q.in.featureExpr()), sql.Named("name", q.p.Feature)).Scan(&seen)
+	fs := q.in.featureEvents()
+	seen, err := q.qs.FeatureSeen(q.ctx, q.p.Feature, fs)
 	if err != nil || seen {
 		return err
 	}
-	var known []string
-	var name string
-	err = q.each(fmt.Sprintf(`SELECT feature FROM (
-	SELECT %s AS feature, project_id FROM event_rows JOIN sources USING (source_id) WHERE name IN %s
-) WHERE feature IS NOT NULL GROUP BY feature HAVING count(DISTINCT project_id) >= $k ORDER BY feature`, q.in.featureExpr(), features),
-		[]any{sql.Named("k", q.in.k)}, []any{&name}, func() error {
-			known = append(known, name)
-			return nil
-		})
+	known, err := q.qs.KnownFeatures(q.ctx, q.in.k, fs)
 	if err != nil {
 		return err
 	}
+	slices.Sort(known)
 	if len(known) == 0 {
 		return nil // nothing to list yet: the report's empty state says why
 	}

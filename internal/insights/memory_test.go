@@ -22,7 +22,7 @@ import (
 func TestReportsAtServeDefaults(t *testing.T) {
 	s := openBenchStore(t)
 	defer s.Close()
-	in := New(s.DB(), plan.Default())
+	in := New(DuckDB(s.DB()), plan.Default())
 	p := Params{From: benchEnd.AddDate(0, 0, -benchDays), To: benchEnd.AddDate(0, 0, -1), Feature: "releases"}
 	for _, name := range Names {
 		start := time.Now()

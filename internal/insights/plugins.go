@@ -2,7 +2,6 @@ package insights
 
 import (
 	"cmp"
-	"database/sql"
 	"slices"
 )
 
@@ -35,68 +34,39 @@ const pluginsTest = "two-proportion z-test of the share of active projects, Benj
 // PluginPoint is never produced: the plugins report has no series.
 type PluginPoint struct{}
 
-// pluginsQuery reads both windows' events once, as (source, window, latest
-// time) — integers only — then takes each project's latest source per window
-// and unnests its plugins. Plugins under k projects in the current window
-// fold into "other". Kinds: 'a' the active projects of both windows, 'p' a
-// plugin row with the number of plugins folded into it.
-const pluginsQuery = `WITH ls AS (
-	SELECT source_id, time >= $lo AS cur, max(time) AS t FROM event_rows WHERE time >= $plo AND time < $hi GROUP BY ALL
-), lp AS (
-	SELECT so.project_id, ls.cur, arg_max(ls.source_id, ls.t) AS sid FROM ls JOIN sources so USING (source_id) GROUP BY ALL
-), pp AS (
-	SELECT lp.project_id, lp.cur, unnest(list_distinct(so.plugins)) AS plugin FROM lp JOIN sources so ON so.source_id = lp.sid
-), c AS (
-	SELECT plugin, count(*) FILTER (WHERE cur) AS n FROM pp GROUP BY plugin
-)
-SELECT * FROM (
-SELECT 'a' AS kind, NULL AS plugin, count(*) FILTER (WHERE cur) AS projects, count(*) FILTER (WHERE NOT cur) AS previous, 0 AS folded FROM lp
-UNION ALL
-SELECT 'p', CASE WHEN c.n >= $k THEN plugin ELSE 'other' END, count(DISTINCT project_id) FILTER (WHERE cur),
-	count(DISTINCT project_id) FILTER (WHERE NOT cur), count(DISTINCT plugin) FILTER (WHERE c.n < $k AND c.n > 0)
-FROM pp JOIN c USING (plugin)
-GROUP BY ALL
-)
-ORDER BY kind, plugin = 'other', projects DESC, plugin`
-
 func (q *query) plugins(r *Report) error {
 	rows := []PluginRow{}
 	sum := PluginsSummary{Test: pluginsTest}
 	defer func() { r.Summary, r.Rows, r.Series = sum, rows, []PluginPoint{} }()
-	plo := q.lo.Add(-q.hi.Sub(q.lo))
-	var (
-		kind                      string
-		plugin                    sql.NullString
-		projects, previous, folds int
-	)
+	prev := Window{q.lo.Add(-q.hi.Sub(q.lo)), q.lo}
 	k := q.in.k
-	err := q.each(pluginsQuery, q.args(sql.Named("plo", plo)), []any{&kind, &plugin, &projects, &previous, &folds}, func() error {
-		if kind == "a" {
-			r.ActiveProjects, sum.PreviousActiveProjects = projects, previous
-			return nil
+	pc, err := q.qs.Plugins(q.ctx, prev, q.window(), k)
+	if err != nil {
+		return err
+	}
+	r.ActiveProjects, sum.PreviousActiveProjects = pc.Active, pc.PreviousActive
+	slices.SortFunc(pc.Rows, func(a, b PluginCount) int {
+		return cmp.Or(cmpOther(a.Plugin, b.Plugin), -cmp.Compare(a.Projects, b.Projects), cmp.Compare(a.Plugin, b.Plugin))
+	})
+	for _, c := range pc.Rows {
+		r.Suppressed += c.Folded
+		if c.Projects < k {
+			continue
 		}
-		r.Suppressed += folds
-		if projects < k {
-			return nil
-		}
-		row := PluginRow{Plugin: plugin.String, Projects: projects, Share: ratio(float64(projects), float64(r.ActiveProjects)),
+		row := PluginRow{Plugin: c.Plugin, Projects: c.Projects, Share: ratio(float64(c.Projects), float64(r.ActiveProjects)),
 			PValue: 1, QValue: 1}
-		if previous > 0 && previous < k {
+		if c.Previous > 0 && c.Previous < k {
 			r.Suppressed++
 		} else {
-			prev := previous // previous is the scan's destination: a copy per row
-			change, prevShare := projects-prev, ratio(float64(prev), float64(sum.PreviousActiveProjects))
+			prev := c.Previous
+			change, prevShare := c.Projects-prev, ratio(float64(prev), float64(sum.PreviousActiveProjects))
 			shareChange := row.Share - prevShare
 			row.PreviousProjects, row.Change, row.PreviousShare, row.ShareChange = &prev, &change, &prevShare, &shareChange
 		}
-		if previous >= k {
-			_, row.PValue = twoProportionZ(projects, r.ActiveProjects, previous, sum.PreviousActiveProjects)
+		if c.Previous >= k {
+			_, row.PValue = twoProportionZ(c.Projects, r.ActiveProjects, c.Previous, sum.PreviousActiveProjects)
 		}
 		rows = append(rows, row)
-		return nil
-	})
-	if err != nil {
-		return err
 	}
 	// Benjamini-Hochberg over the rows with a test (previousProjects ≥ k).
 	var tested []*PluginRow

@@ -95,7 +95,7 @@ func TestRegressionWherePower(t *testing.T) {
 					stretch = 1.5
 				}
 			}
-			ss[i] = setupSample{T0: t0, Dur: math.Round(floor + med*math.Exp(sigma*z)*stretch), OS: &vals[0], RM: &vals[1], PV: &vals[2]}
+			ss[i] = setupSample{T0: t0, Dur: math.Round(floor + med*math.Exp(sigma*z)*stretch), OS: vals[0], RM: vals[1], PV: vals[2]}
 		}
 		where, _ := regressionWhere(ss, recent, end, prior, 5)
 		for _, w := range where {

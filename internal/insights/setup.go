@@ -2,9 +2,7 @@ package insights
 
 import (
 	"cmp"
-	"database/sql"
-	"encoding/json"
-	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -118,102 +116,40 @@ const (
 var setupBounds = []time.Duration{0, time.Minute, 2 * time.Minute, 5 * time.Minute, 10 * time.Minute, 30 * time.Minute,
 	time.Hour, 2 * time.Hour, 6 * time.Hour, 24 * time.Hour, 7 * 24 * time.Hour}
 
-// setupQuery finds, per project, the first setup start in [$slo, $hi) (the
-// window, extended back to the regression's prior weeks) and the first setup
-// done at or after it; the duration when that is within $within ms. It then
-// answers every part of the report from that small table in one row of JSON
-// columns, so the events are read once.
-const setupQuery = `WITH st AS (
-	SELECT so.project_id, min(e.time) AS t0, arg_min(so.os, e.time) AS os, arg_min(so.runtime_version, e.time) AS rv,
-		arg_min(so.product_version, e.time) AS pv
-	FROM event_rows e JOIN sources so USING (source_id)
-	WHERE e.name = $start AND e.time >= $slo AND e.time < $hi
-	GROUP BY so.project_id
-), dn AS (
-	SELECT st.project_id, min(e.time) AS t1
-	FROM event_rows e JOIN sources so USING (source_id) JOIN st ON st.project_id = so.project_id
-	WHERE e.name = $done AND e.time >= $slo AND e.time < $dhi AND e.time >= st.t0
-	GROUP BY st.project_id
-), s AS MATERIALIZED (
-	SELECT st.project_id, st.t0, st.os, nullif(split_part(st.rv, '.', 1), '') AS rm, st.pv,
-		CASE WHEN dn.t1 <= st.t0 + to_milliseconds($within) THEN date_diff('millisecond', st.t0, dn.t1) END AS dur,
-		(epoch_ms(st.t0) // 86400000 + 3) // 7 AS wk
-	FROM st LEFT JOIN dn USING (project_id)
-), w AS (
-	SELECT *, count(*) OVER (PARTITION BY os) AS n_os, count(*) OVER (PARTITION BY rm) AS n_rm, %[1]s AS bucket
-	FROM s WHERE t0 >= $lo
-), mw AS (
-	SELECT dur, t0 >= $last AS last, count(*) OVER (PARTITION BY dur) AS t,
-		rank() OVER (ORDER BY dur) + (count(*) OVER (PARTITION BY dur) - 1) / 2 AS r
-	FROM s WHERE dur IS NOT NULL AND t0 >= $prior AND t0 < $lastend
-), er AS (
-	SELECT so.project_id, e.time, coalesce(json_extract_string(e.properties, '$.code'), e.name) AS code
-	FROM event_rows e JOIN sources so USING (source_id)
-	WHERE e.name IN %[2]s AND e.time >= $lo AND e.time < $dhi
-)
-SELECT
-	(SELECT CAST(to_json({started: count(*), completed: count(dur),
-		p50: quantile_cont(dur, 0.5), p75: quantile_cont(dur, 0.75), p90: quantile_cont(dur, 0.9)}) AS VARCHAR) FROM w) AS total,
-	(SELECT CAST(to_json(coalesce(list({week: wk, started: n, completed: c, p50: q50, p75: q75, p90: q90} ORDER BY wk), [])) AS VARCHAR)
-		FROM (SELECT wk, count(*) AS n, count(dur) AS c, quantile_cont(dur, 0.5) AS q50,
-			quantile_cont(dur, 0.75) AS q75, quantile_cont(dur, 0.9) AS q90 FROM w GROUP BY wk)) AS weeks,
-	(SELECT CAST(to_json(coalesce(list({dim: dim, value: value, started: n, completed: c, p50: q50, p90: q90, folded: folded}
-			ORDER BY dim, value = 'other', n DESC, value), [])) AS VARCHAR)
-		FROM (SELECT 'os' AS dim, CASE WHEN n_os >= $k THEN os ELSE 'other' END AS value, count(*) AS n, count(dur) AS c,
-				quantile_cont(dur, 0.5) AS q50, quantile_cont(dur, 0.9) AS q90, count(DISTINCT os) FILTER (WHERE n_os < $k) AS folded
-			FROM w WHERE os IS NOT NULL GROUP BY ALL
-			UNION ALL
-			SELECT 'runtimeMajor', CASE WHEN n_rm >= $k THEN rm ELSE 'other' END, count(*), count(dur),
-				quantile_cont(dur, 0.5), quantile_cont(dur, 0.9), count(DISTINCT rm) FILTER (WHERE n_rm < $k)
-			FROM w WHERE rm IS NOT NULL GROUP BY ALL)) AS dims,
-	(SELECT CAST(to_json(coalesce(list({bucket: bucket, projects: n} ORDER BY bucket), [])) AS VARCHAR)
-		FROM (SELECT bucket, count(*) AS n FROM w WHERE dur IS NOT NULL GROUP BY bucket)) AS histogram,
-	(SELECT CAST(to_json({n1: count(*) FILTER (WHERE last), n2: count(*) FILTER (WHERE NOT last),
-		r1: sum(r) FILTER (WHERE last), ties: sum(t * t - 1),
-		last50: quantile_cont(dur, 0.5) FILTER (WHERE last), last90: quantile_cont(dur, 0.9) FILTER (WHERE last),
-		prior50: quantile_cont(dur, 0.5) FILTER (WHERE NOT last), prior90: quantile_cont(dur, 0.9) FILTER (WHERE NOT last),
-		exceed: count(*) FILTER (WHERE last AND dur > p9.q)}) AS VARCHAR)
-		FROM mw CROSS JOIN (SELECT quantile_cont(dur, 0.9) AS q FROM mw WHERE NOT last) p9) AS mw,
-	(SELECT CAST(to_json(coalesce(list({t0: epoch_ms(t0), dur: dur, os: os, rm: rm, pv: pv}), [])) AS VARCHAR)
-		FROM s WHERE dur IS NOT NULL AND t0 >= $wprior AND t0 < $wend) AS samples,
-	(SELECT CAST(to_json(coalesce(list({code: code, projects: n} ORDER BY n DESC, code), [])) AS VARCHAR)
-		FROM (SELECT er.code, count(DISTINCT w.project_id) AS n
-			FROM w JOIN er ON er.project_id = w.project_id AND er.time >= w.t0 AND er.time <= w.t0 + to_milliseconds($within)
-			WHERE w.dur IS NULL GROUP BY er.code)) AS errors`
+// setupSample is a completed setup that regressionWhere compares: its
+// start (ms since the epoch), duration and segments ("" when unknown).
+type setupSample struct {
+	T0         int64
+	Dur        float64
+	OS, RM, PV string
+}
 
-// The JSON columns of setupQuery. Quantiles are null over no rows.
-type (
-	setupTotal struct {
-		Started, Completed int
-		P50, P75, P90      *float64
+// setupStats are the count and quantiles of some setups.
+type setupStats struct {
+	started, completed int
+	durs               []float64 // the completed setups' durations, sorted
+}
+
+func (st *setupStats) add(s SetupStart) {
+	st.started++
+	if s.Completed {
+		st.completed++
+		st.durs = append(st.durs, float64(s.DurMs))
 	}
-	setupWeek struct {
-		Week               int64
-		Started, Completed int
-		P50, P75, P90      *float64
+}
+
+// quantile is the q quantile of the completed setups' durations with linear
+// interpolation (SQL's quantile_cont), nil over none.
+func (st *setupStats) quantile(q float64) *float64 {
+	if len(st.durs) == 0 {
+		return nil
 	}
-	setupDim struct {
-		Dim, Value                 string
-		Started, Completed, Folded int
-		P50, P90                   *float64
+	if !slices.IsSorted(st.durs) {
+		slices.Sort(st.durs)
 	}
-	setupCount struct {
-		Bucket   int
-		Code     string
-		Projects int
-	}
-	setupMW struct {
-		N1, N2                           int
-		R1, Ties                         *float64
-		Last50, Last90, Prior50, Prior90 *float64
-		Exceed                           int // last-week setups slower than the prior weeks' p90
-	}
-	setupSample struct {
-		T0         int64 // ms since the epoch
-		Dur        float64
-		OS, RM, PV *string
-	}
-)
+	v := quantileCont(st.durs, q)
+	return &v
+}
 
 func (q *query) setup(r *Report) error {
 	setup := q.in.plan.Setup
@@ -246,32 +182,65 @@ func (q *query) setup(r *Report) error {
 	recent := wend.AddDate(0, 0, -whereDays)
 	wprior := recent.AddDate(0, 0, -whereBefore)
 	sum.Regression.WhereFrom, sum.Regression.WhereTo = recent.Format(dateLayout), wend.AddDate(0, 0, -1).Format(dateLayout)
-	var total, weeks, dims, hist, mw, samples, errs []byte
-	args := q.args(sql.Named("start", setup.Start), sql.Named("done", setup.Done),
-		sql.Named("slo", minTime(q.lo, wprior)), sql.Named("wprior", wprior), sql.Named("wend", wend), sql.Named("dhi", q.hi.Add(within)), sql.Named("within", within.Milliseconds()),
-		sql.Named("last", last), sql.Named("prior", prior), sql.Named("lastend", lastEnd))
-	query := fmt.Sprintf(setupQuery, bucketExpr(bounds), sqlList(q.in.eventNames(plan.KindError)))
-	if err := q.tx.QueryRowContext(q.ctx, query, args...).Scan(&total, &weeks, &dims, &hist, &mw, &samples, &errs); err != nil {
+	facts, err := q.qs.Setup(q.ctx, SetupSpec{Start: setup.Start, Done: setup.Done, From: minTime(q.lo, wprior), Lo: q.lo, Hi: q.hi,
+		Within: within, ErrorNames: q.in.eventNames(plan.KindError)})
+	if err != nil {
 		return err
 	}
+	k := q.in.k
+	// The setups started in the window: in total, per week, per OS and
+	// runtime major; the histogram of their durations.
 	var (
-		t  setupTotal
-		ws []setupWeek
-		ds []setupDim
-		hs []setupCount
-		m  setupMW
-		ss []setupSample
-		es []setupCount
+		total   setupStats
+		byWeek  = map[int64]*setupStats{}
+		byValue = map[[2]string]*setupStats{}
+		hist    = make([]int, len(bounds)-1)
+		// Mann-Whitney and the exceedances of the prior p90 compare the
+		// setups completed in the last full week with the weeks before.
+		lastWeek, priorWeeks setupStats
+		samples              []setupSample
 	)
-	for _, c := range []struct {
-		data []byte
-		v    any
-	}{{total, &t}, {weeks, &ws}, {dims, &ds}, {hist, &hs}, {mw, &m}, {samples, &ss}, {errs, &es}} {
-		if err := json.Unmarshal(c.data, c.v); err != nil {
-			return fmt.Errorf("cannot read the setup query's answer %s: %w", c.data, err)
+	stats := func(m map[[2]string]*setupStats, key [2]string) *setupStats {
+		st := m[key]
+		if st == nil {
+			st = &setupStats{}
+			m[key] = st
+		}
+		return st
+	}
+	for _, st := range facts.Starts {
+		t0 := time.UnixMilli(st.T0)
+		if st.Completed {
+			if !t0.Before(prior) && t0.Before(lastEnd) {
+				if !t0.Before(last) {
+					lastWeek.add(st)
+				} else {
+					priorWeeks.add(st)
+				}
+			}
+			if !t0.Before(wprior) && t0.Before(wend) {
+				samples = append(samples, setupSample{T0: st.T0, Dur: float64(st.DurMs), OS: st.OS, RM: st.RM, PV: st.PV})
+			}
+		}
+		if t0.Before(q.lo) {
+			continue
+		}
+		total.add(st)
+		wk := weekNumber(t0)
+		if byWeek[wk] == nil {
+			byWeek[wk] = &setupStats{}
+		}
+		byWeek[wk].add(st)
+		if st.OS != "" {
+			stats(byValue, [2]string{"os", st.OS}).add(st)
+		}
+		if st.RM != "" {
+			stats(byValue, [2]string{"runtimeMajor", st.RM}).add(st)
+		}
+		if st.Completed {
+			hist[bucketOf(bounds, st.DurMs)]++
 		}
 	}
-	k := q.in.k
 	// quantile publishes a quantile only over at least k setups.
 	quantile := func(v *float64, n int) int64 {
 		if v == nil || n < k {
@@ -292,34 +261,61 @@ func (q *query) setup(r *Report) error {
 		return &ms
 	}
 
-	sum.Started, sum.Completed = t.Started, t.Completed
-	sum.CompletionRate = ratio(float64(t.Completed), float64(t.Started))
-	sum.P50Ms, sum.P75Ms, sum.P90Ms = published(t.P50, t.Completed), published(t.P75, t.Completed), published(t.P90, t.Completed)
+	sum.Started, sum.Completed = total.started, total.completed
+	sum.CompletionRate = ratio(float64(total.completed), float64(total.started))
+	sum.P50Ms, sum.P75Ms, sum.P90Ms = published(total.quantile(0.5), total.completed), published(total.quantile(0.75), total.completed), published(total.quantile(0.9), total.completed)
 
-	for _, w := range ws {
-		if w.Started < k {
+	for _, wk := range slices.Sorted(maps.Keys(byWeek)) {
+		w := byWeek[wk]
+		if w.started < k {
 			r.Suppressed++
 			continue
 		}
-		series = append(series, SetupPoint{Week: weekDate(w.Week), Started: w.Started, Completed: w.Completed, Partial: q.partialWeek(w.Week),
-			P50Ms: published(w.P50, w.Completed), P75Ms: published(w.P75, w.Completed), P90Ms: published(w.P90, w.Completed)})
+		series = append(series, SetupPoint{Week: weekDate(wk), Started: w.started, Completed: w.completed, Partial: q.partialWeek(wk),
+			P50Ms: published(w.quantile(0.5), w.completed), P75Ms: published(w.quantile(0.75), w.completed), P90Ms: published(w.quantile(0.9), w.completed)})
 	}
-	for _, d := range ds {
-		r.Suppressed += d.Folded
-		if d.Started < k {
+	// Values under k setups fold into "other", per dimension.
+	folded := map[[2]string]*setupStats{}
+	foldedValues := map[string]int{}
+	for key, st := range byValue {
+		if st.started < k {
+			foldedValues[key[0]]++
+			key[1] = other
+		}
+		f := stats(folded, key)
+		f.started += st.started
+		f.completed += st.completed
+		f.durs = append(f.durs, st.durs...)
+	}
+	for _, n := range foldedValues {
+		r.Suppressed += n
+	}
+	for _, key := range slices.SortedFunc(maps.Keys(folded), func(a, b [2]string) int {
+		return cmp.Or(cmp.Compare(a[0], b[0]), cmpOther(a[1], b[1]), -cmp.Compare(folded[a].started, folded[b].started), cmp.Compare(a[1], b[1]))
+	}) {
+		d := folded[key]
+		if d.started < k {
 			continue
 		}
-		rows = append(rows, SetupRow{Dimension: d.Dim, Value: d.Value, Projects: d.Started,
-			P50Ms: published(d.P50, d.Completed), P90Ms: published(d.P90, d.Completed),
-			CompletionRate: ratio(float64(d.Completed), float64(d.Started))})
+		slices.Sort(d.durs)
+		rows = append(rows, SetupRow{Dimension: key[0], Value: key[1], Projects: d.started,
+			P50Ms: published(d.quantile(0.5), d.completed), P90Ms: published(d.quantile(0.9), d.completed),
+			CompletionRate: ratio(float64(d.completed), float64(d.started))})
 	}
-	for _, h := range hs {
-		if h.Projects < k {
+	for b, n := range hist {
+		if n == 0 {
+			continue
+		}
+		if n < k {
 			r.Suppressed++
 			continue
 		}
-		sum.Histogram = append(sum.Histogram, SetupBucket{FromMs: bounds[h.Bucket], ToMs: bounds[h.Bucket+1], Projects: h.Projects})
+		sum.Histogram = append(sum.Histogram, SetupBucket{FromMs: bounds[b], ToMs: bounds[b+1], Projects: n})
 	}
+	es := facts.Errors
+	slices.SortFunc(es, func(a, b CodeCount) int {
+		return cmp.Or(-cmp.Compare(a.Projects, b.Projects), cmp.Compare(a.Code, b.Code))
+	})
 	for _, e := range es {
 		if e.Projects < k {
 			r.Suppressed++
@@ -331,18 +327,25 @@ func (q *query) setup(r *Report) error {
 	}
 
 	reg := &sum.Regression
-	if m.N1 >= k && m.N2 >= k && m.R1 != nil && m.Ties != nil {
+	if n1, n2 := len(lastWeek.durs), len(priorWeeks.durs); n1 >= k && n2 >= k {
 		reg.Tested = true
 		// Two one-sided tests, each at regressionP/2 (Bonferroni): the p50
 		// by Mann-Whitney U (a shift of the whole distribution), the p90 by
 		// the number of last-week setups slower than the prior weeks' p90,
 		// 10% of them if nothing changed (binomial) — a slower tail alone
 		// moves the second and hardly the first.
-		reg.P50PValue = min(1, 2*mannWhitneyGreater(m.N1, m.N2, *m.R1, *m.Ties))
-		reg.P90PValue = min(1, 2*binomialAtLeast(m.Exceed, m.N1, 0.1))
+		prior90 := priorWeeks.quantile(0.9)
+		exceed := 0
+		for _, d := range lastWeek.durs {
+			if d > *prior90 {
+				exceed++
+			}
+		}
+		reg.P50PValue = min(1, 2*mannWhitneyAll(lastWeek.durs, priorWeeks.durs))
+		reg.P90PValue = min(1, 2*binomialAtLeast(exceed, n1, 0.1))
 		reg.PValue = min(reg.P50PValue, reg.P90PValue)
-		reg.LastP50Ms, reg.LastP90Ms = quantile(m.Last50, m.N1), quantile(m.Last90, m.N1)
-		reg.PriorP50Ms, reg.PriorP90Ms = quantile(m.Prior50, m.N2), quantile(m.Prior90, m.N2)
+		reg.LastP50Ms, reg.LastP90Ms = quantile(lastWeek.quantile(0.5), n1), quantile(lastWeek.quantile(0.9), n1)
+		reg.PriorP50Ms, reg.PriorP90Ms = quantile(priorWeeks.quantile(0.5), n2), quantile(prior90, n2)
 		rise50 := ratio(float64(reg.LastP50Ms), float64(reg.PriorP50Ms))
 		rise90 := ratio(float64(reg.LastP90Ms), float64(reg.PriorP90Ms))
 		up50 := reg.P50PValue < regressionP && rise50 >= regressionRise
@@ -355,7 +358,7 @@ func (q *query) setup(r *Report) error {
 		}
 	}
 	var segments int
-	reg.Where, segments = regressionWhere(ss, recent.UnixMilli(), wend.UnixMilli(), wprior.UnixMilli(), k)
+	reg.Where, segments = regressionWhere(samples, recent.UnixMilli(), wend.UnixMilli(), wprior.UnixMilli(), k)
 	reg.Tested = reg.Tested || segments > 0
 	if len(reg.Where) > 0 && !reg.Flag {
 		reg.Flag, reg.Metric = true, "p90"
@@ -377,16 +380,15 @@ func histogramBounds(within time.Duration) []int64 {
 	return append(b, within.Milliseconds())
 }
 
-// bucketExpr is the SQL of the histogram bucket of dur: the index i with
-// bounds[i] <= dur < bounds[i+1].
-func bucketExpr(bounds []int64) string {
-	var b strings.Builder
-	b.WriteString("CASE")
+// bucketOf is the histogram bucket of a duration: the index i with
+// bounds[i] <= ms < bounds[i+1] (the last bucket includes its end).
+func bucketOf(bounds []int64, ms int64) int {
 	for i := 1; i < len(bounds)-1; i++ {
-		fmt.Fprintf(&b, " WHEN dur < %d THEN %d", bounds[i], i-1)
+		if ms < bounds[i] {
+			return i - 1
+		}
 	}
-	fmt.Fprintf(&b, " ELSE %d END", len(bounds)-2)
-	return b.String()
+	return len(bounds) - 2
 }
 
 // formatWithin writes a duration the way plans do: 168h, 90m, 1h30m, 45s.
@@ -430,14 +432,14 @@ func regressionWhere(ss []setupSample, recent, end, prior int64, k int) ([]Setup
 		before, after []float64
 	}
 	segs := map[[2]string]*seg{}
-	add := func(by string, v *string, s setupSample) {
-		if v == nil || *v == "" {
+	add := func(by, v string, s setupSample) {
+		if v == "" {
 			return
 		}
-		key := [2]string{by, *v}
+		key := [2]string{by, v}
 		g := segs[key]
 		if g == nil {
-			g = &seg{by: by, value: *v}
+			g = &seg{by: by, value: v}
 			segs[key] = g
 		}
 		if s.T0 >= recent {
@@ -446,12 +448,11 @@ func regressionWhere(ss []setupSample, recent, end, prior int64, k int) ([]Setup
 			g.before = append(g.before, s.Dur)
 		}
 	}
-	all := "all"
 	for _, s := range ss {
 		if s.T0 < prior || s.T0 >= end {
 			continue
 		}
-		add("all", &all, s)
+		add("all", "all", s)
 		add("os", s.OS, s)
 		add("runtimeMajor", s.RM, s)
 		add("productVersion", s.PV, s)
@@ -524,17 +525,24 @@ func mannWhitneyAll(a, b []float64) float64 {
 	return mannWhitneyGreater(n1, len(up)-n1, r1, ties)
 }
 
-// quantile90 is the 0.9 quantile of xs with linear interpolation (DuckDB's
-// quantile_cont); xs is sorted in place.
+// quantile90 is the 0.9 quantile of xs with linear interpolation; xs is
+// sorted in place.
 func quantile90(xs []float64) float64 {
 	if len(xs) == 0 {
 		return 0
 	}
 	slices.Sort(xs)
-	h := 0.9 * float64(len(xs)-1)
-	lo := int(h)
+	return quantileCont(xs, 0.9)
+}
+
+// quantileCont is the q quantile of sorted xs (not empty) with linear
+// interpolation between the two nearest ranks, as SQL's quantile_cont:
+// lo + (hi − lo)·d at the position q·(n−1).
+func quantileCont(xs []float64, q float64) float64 {
+	h := q * float64(len(xs)-1)
+	lo := int(math.Floor(h))
 	if lo+1 >= len(xs) {
-		return xs[lo]
+		return xs[len(xs)-1]
 	}
-	return xs[lo] + (h-float64(lo))*(xs[lo+1]-xs[lo])
+	return xs[lo] + (xs[lo+1]-xs[lo])*(h-float64(lo))
 }

@@ -52,7 +52,7 @@ func TestSimulatedEffects(t *testing.T) {
 	}
 	flush()
 	truth := sum.Truths
-	in := New(st.DB(), plan.Default())
+	in := New(DuckDB(st.DB()), plan.Default())
 	last := end.AddDate(0, 0, -1)
 	whole := Params{From: end.AddDate(0, 0, -90), To: last}
 	run := func(name string, p Params) *Report {
@@ -191,7 +191,7 @@ func TestSimulatedEffects(t *testing.T) {
 	// numbers (with k = 1: nothing suppressed) on this population too.
 	all := *plan.Default()
 	all.K = 1
-	inAll := New(st.DB(), &all)
+	inAll := New(DuckDB(st.DB()), &all)
 	ps := Params{From: end.AddDate(0, 0, -60), To: last, Feature: truth.Feature}
 	lo, hi := ps.From, ps.To.AddDate(0, 0, 1)
 	lw := mondayOf(hi).AddDate(0, 0, -7)
