@@ -52,6 +52,11 @@ type Store struct {
 	// growIDs fills it in the background.
 	ids     atomic.Pointer[idfilter.Filter]
 	nextIDs *idfilter.Filter
+	// pns caches the project number of sources by source_id (guarded by
+	// wmu; deletes empty it); pieces counts the rows appended to each day of
+	// day_names since its last merge, merged the rows it had after it.
+	pns            map[int32]int32
+	pieces, merged map[int32]int
 
 	mu      sync.Mutex // guards closed and the Add of active
 	closed  bool
@@ -98,16 +103,30 @@ func Open(path string, opt Options) (*Store, error) {
 	conns := &connector{cur: c}
 	db := sql.OpenDB(conns)
 	db.SetMaxIdleConns(maxIdleConns)
-	s := &Store{path: path, dsn: dsn, conns: conns, db: db, sourceIDs: map[duckdb.UUID]int32{}}
+	s := &Store{path: path, dsn: dsn, conns: conns, db: db, sourceIDs: map[duckdb.UUID]int32{},
+		pns: map[int32]int32{}, pieces: map[int32]int{}, merged: map[int32]int{}}
 	s.closing, s.stop = context.WithCancel(context.Background())
 	ctx := context.Background()
-	if err := s.migrate(ctx); err != nil {
+	from, err := s.migrate(ctx)
+	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("duckdb: open %s: %w", path, err)
 	}
 	if err := s.newWriter(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("duckdb: open %s: %w", path, err)
+	}
+	if from == "1" {
+		// Version 2 added the daily rollups: made from the events once, in
+		// the transaction that writes the new version.
+		s.wmu.Lock()
+		err := s.rebuildRollups(ctx, `UPDATE abacus_meta SET value = '`+schemaVersion+`' WHERE key = 'schema_version'`)
+		s.wmu.Unlock()
+		if err != nil {
+			s.w.Close()
+			db.Close()
+			return nil, fmt.Errorf("duckdb: open %s: migrate from schema version 1: %w", path, err)
+		}
 	}
 	return s, nil
 }
@@ -183,30 +202,35 @@ func (s *Store) scanIDs(ctx context.Context, f *idfilter.Filter) error {
 	return rows.Err()
 }
 
-func (s *Store) migrate(ctx context.Context) error {
+// migrate creates the tables that do not exist. It returns the file's
+// schema version when it is an older one this build migrates from (the
+// caller finishes the migration), else "".
+func (s *Store) migrate(ctx context.Context) (string, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer tx.Rollback()
 	for _, q := range schema {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("create schema: %w", err)
+			return "", fmt.Errorf("create schema: %w", err)
 		}
 	}
-	var v string
+	var v, from string
 	err = tx.QueryRowContext(ctx, `SELECT value FROM abacus_meta WHERE key = 'schema_version'`).Scan(&v)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		if _, err := tx.ExecContext(ctx, `INSERT INTO abacus_meta VALUES ('schema_version', ?)`, schemaVersion); err != nil {
-			return err
+			return "", err
 		}
 	case err != nil:
-		return err
+		return "", err
+	case v == "1":
+		from = v
 	case v != schemaVersion:
-		return fmt.Errorf("the file has schema version %s; this build reads version %s", v, schemaVersion)
+		return "", fmt.Errorf("the file has schema version %s; this build reads versions 1 and %s", v, schemaVersion)
 	}
-	return tx.Commit()
+	return from, tx.Commit()
 }
 
 // newWriter opens the writer's connection and its staging tables.
@@ -299,7 +323,10 @@ func (s *Store) Stats(ctx context.Context) (store.Stats, error) {
 
 // Checkpoint writes the write-ahead log into the database file, compressing
 // the rows appended since the last checkpoint and releasing deleted rows.
-// DuckDB also checkpoints by itself when the log passes 16 MB.
+// DuckDB also checkpoints by itself when the log passes 16 MB. First it
+// checks that the daily rollups sum to the events of event_rows, and
+// rebuilds them when they do not (events written into the table around the
+// store, as a test's generator does).
 func (s *Store) Checkpoint(ctx context.Context) error {
 	if err := s.enter(); err != nil {
 		return err
@@ -307,7 +334,16 @@ func (s *Store) Checkpoint(ctx context.Context) error {
 	defer s.leave()
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	_, err := s.w.ExecContext(ctx, `CHECKPOINT`)
+	ok, err := s.rollupsAccountFor(ctx)
+	if err != nil {
+		return s.fail(ctx, err)
+	}
+	if !ok {
+		if err := s.rebuildRollups(ctx); err != nil {
+			return s.fail(ctx, fmt.Errorf("duckdb: rebuild the rollups: %w", err))
+		}
+	}
+	_, err = s.w.ExecContext(ctx, `CHECKPOINT`)
 	return s.fail(ctx, err)
 }
 

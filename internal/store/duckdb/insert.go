@@ -69,6 +69,8 @@ type batch struct {
 	sources [][]driver.Value // stage_sources rows, one per distinct source not in the cache
 	lo, hi  duckdb.UUID      // the lowest and highest event ID
 	stored  bool             // some event ID may be stored already (see idfilter)
+	facts   []rowFacts       // what the rollups take from each row's properties
+	rollup  *rollupPending   // what the batch added to the rollups
 }
 
 // maxSourceIDs bounds the cache of source IDs (about 6 MB): past it, the
@@ -128,6 +130,7 @@ func (s *Store) prepare(events []store.Event) (*batch, error) {
 			id, e.Time, e.ReceivedAt, e.Name, nil, orNull(e.SessionID), orNull(e.Environment), props
 		b.events = append(b.events, row)
 		b.keys = append(b.keys, key)
+		b.facts = append(b.facts, eventFacts(e))
 		if _, ok := s.sourceIDs[key]; ok {
 			continue
 		}
@@ -261,6 +264,9 @@ func (s *Store) insert(ctx context.Context, b *batch) (n int, err error) {
 		}
 		r[4] = id
 	}
+	if err := s.rollupInsert(ctx, b); err != nil {
+		return 0, fmt.Errorf("rollups: %w", err)
+	}
 	var stored int64
 	if !b.stored {
 		// No ID may be stored (the common case): the rows go straight into
@@ -313,6 +319,7 @@ func (s *Store) insert(ctx context.Context, b *batch) (n int, err error) {
 			next.Add(r[0].(duckdb.UUID))
 		}
 	}
+	s.rollupCommitted(b)
 	return int(stored), nil
 }
 

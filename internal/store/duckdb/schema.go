@@ -1,8 +1,8 @@
 package duckdb
 
-// schemaVersion is written to abacus_meta; Open refuses a file of another
-// version rather than guess.
-const schemaVersion = "1"
+// schemaVersion is written to abacus_meta. Open migrates a file of version 1
+// (no daily rollups) and refuses any other version rather than guess.
+const schemaVersion = "2"
 
 // storageVersion is the DuckDB storage format a new file is created with:
 // v1.5.0 enables DICT_FSST string compression (about 10% smaller files than
@@ -54,6 +54,37 @@ var schema = []string{
 		s.runtime, s.runtime_version, s.ci, s.ci_name, s.docker, s.wsl, s.sdk,
 		s.plugins, s.build, e.properties
 	FROM event_rows e JOIN sources s USING (source_id)`,
+	// Version 2: the daily rollups (rollup.go) and the project numbers.
+	`CREATE SEQUENCE IF NOT EXISTS projects_seq START 1`,
+	`CREATE TABLE IF NOT EXISTS projects (
+		project_id VARCHAR NOT NULL,
+		pn         INTEGER NOT NULL
+	)`,
+	`CREATE TABLE IF NOT EXISTS day_projects (
+		day    INTEGER NOT NULL,
+		pn     INTEGER NOT NULL,
+		events BIGINT NOT NULL
+	)`,
+	`CREATE TABLE IF NOT EXISTS day_sources (
+		day         INTEGER NOT NULL,
+		source_id   INTEGER NOT NULL,
+		pn          INTEGER NOT NULL,
+		environment VARCHAR,
+		events      BIGINT NOT NULL,
+		first       TIMESTAMP_MS NOT NULL,
+		last        TIMESTAMP_MS NOT NULL
+	)`,
+	`CREATE TABLE IF NOT EXISTS day_names (
+		day       INTEGER NOT NULL,
+		source_id INTEGER NOT NULL,
+		pn        INTEGER NOT NULL,
+		name      VARCHAR NOT NULL,
+		feature   VARCHAR,
+		code      VARCHAR,
+		events    BIGINT NOT NULL,
+		first     TIMESTAMP_MS NOT NULL,
+		last      TIMESTAMP_MS NOT NULL
+	)`,
 }
 
 // staging holds one Insert's rows on the writer's connection; temporary

@@ -1,0 +1,529 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql/driver"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/abacushq/abacus/internal/store"
+)
+
+// The daily rollups (see the package documentation) are kept exact in the
+// transaction of every write: Insert appends the batch's own sums to them,
+// DeleteProject and DeleteBefore remove or rebuild what they removed from
+// event_rows. A day's rows may come in several pieces (one per Insert); the
+// writer merges the pieces of a day once they make up a third of its rows,
+// so the merging costs a constant per event however large the day grows.
+// schema.go creates the tables.
+
+// rollupTables are the daily rollups: their key columns (what a merge groups
+// by) and their sums.
+var rollupTables = []struct{ name, keys, sums string }{
+	{"day_names", "day, source_id, pn, name, feature, code", "sum(events)::BIGINT, min(first), max(last)"},
+	{"day_sources", "day, source_id, pn, environment", "sum(events)::BIGINT, min(first), max(last)"},
+	{"day_projects", "day, pn", "sum(events)::BIGINT"},
+}
+
+const msPerDay = 86400000
+
+// dayOfMS is the day (since 1970-01-01, UTC) of a time in ms since the
+// epoch, rounded down: the SQL's (time::DATE - DATE '1970-01-01').
+func dayOfMS(ms int64) int32 {
+	d := ms / msPerDay
+	if ms%msPerDay < 0 {
+		d--
+	}
+	return int32(d)
+}
+
+// sqlDay is dayOfMS in SQL, over the column time.
+const sqlDay = `(time::DATE - DATE '1970-01-01')::INTEGER`
+
+// rowFacts are what the rollups take from an event's properties: its
+// "feature" and "code" when they are strings (the plan gives feature and
+// error events string or enum ones), as the stored JSON reads back.
+type rowFacts struct {
+	feature, code       string
+	hasFeature, hasCode bool
+}
+
+func factsOf(props map[string]any) rowFacts {
+	var f rowFacts
+	if v, ok := props["feature"].(string); ok {
+		f.feature, f.hasFeature = jsonRoundTrip(v), true
+	}
+	if v, ok := props["code"].(string); ok {
+		f.code, f.hasCode = jsonRoundTrip(v), true
+	}
+	return f
+}
+
+// jsonRoundTrip is s as json_extract_string reads it back from
+// appendJSONString's text: each byte of invalid UTF-8 becomes U+FFFD.
+func jsonRoundTrip(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b.WriteRune(utf8.RuneError)
+		} else {
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+// The SQL of rowFacts, over the column properties.
+const (
+	sqlFeature = `CASE WHEN properties LIKE '%"feature"%' AND json_type(properties, '$.feature') = 'VARCHAR' THEN json_extract_string(properties, '$.feature') END`
+	sqlCode    = `CASE WHEN properties LIKE '%"code"%' AND json_type(properties, '$.code') = 'VARCHAR' THEN json_extract_string(properties, '$.code') END`
+)
+
+type (
+	nameKey struct {
+		day, source         int32
+		name                string
+		feature, code       string
+		hasFeature, hasCode bool
+	}
+	sourceDayKey struct {
+		day, source int32
+		env         string
+		hasEnv      bool
+	}
+	projectKey struct{ day, pn int32 }
+	sums       struct{ events, first, last int64 }
+)
+
+func (s *sums) add(ms int64) {
+	if s.events == 0 || ms < s.first {
+		s.first = ms
+	}
+	if s.events == 0 || ms > s.last {
+		s.last = ms
+	}
+	s.events++
+}
+
+// rollupPending is what a batch adds to the rollups, to be counted once its
+// transaction commits.
+type rollupPending struct {
+	pns  map[int32]int32 // project numbers learnt in the transaction
+	rows map[int32]int   // day_names rows appended, by day
+}
+
+// rollupInsert appends the batch's sums to the rollups, in insert's
+// transaction, after the sources are stored and before the events are: the
+// rows the anti-join will skip (IDs stored already) are left out here too.
+// It holds wmu.
+func (s *Store) rollupInsert(ctx context.Context, b *batch) error {
+	rows := b.events
+	facts := b.facts
+	if b.stored {
+		stored, err := s.storedOf(ctx, b)
+		if err != nil {
+			return err
+		}
+		if len(stored) > 0 {
+			rows, facts = nil, nil
+			for i, r := range b.events {
+				if _, ok := stored[r[0].(duckdb.UUID)]; !ok {
+					rows = append(rows, r)
+					facts = append(facts, b.facts[i])
+				}
+			}
+		}
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	p := &rollupPending{rows: map[int32]int{}}
+	b.rollup = p
+	if err := s.projectNumbers(ctx, rows, p); err != nil {
+		return fmt.Errorf("number the projects: %w", err)
+	}
+	names := make(map[nameKey]*sums)
+	srcs := make(map[sourceDayKey]*sums)
+	for i, r := range rows {
+		ms := r[1].(time.Time).UnixMilli()
+		day, src := dayOfMS(ms), r[4].(int32)
+		f := &facts[i]
+		nk := nameKey{day: day, source: src, name: r[3].(string), feature: f.feature, code: f.code, hasFeature: f.hasFeature, hasCode: f.hasCode}
+		a := names[nk]
+		if a == nil {
+			a = new(sums)
+			names[nk] = a
+		}
+		a.add(ms)
+		sk := sourceDayKey{day: day, source: src}
+		if env, ok := r[6].(string); ok {
+			sk.env, sk.hasEnv = env, true
+		}
+		if a = srcs[sk]; a == nil {
+			a = new(sums)
+			srcs[sk] = a
+		}
+		a.add(ms)
+	}
+	pn := func(src int32) int32 {
+		if n, ok := p.pns[src]; ok {
+			return n
+		}
+		return s.pns[src]
+	}
+	nameRows := make([][]driver.Value, 0, len(names))
+	for k, a := range names {
+		var feature, code any
+		if k.hasFeature {
+			feature = k.feature
+		}
+		if k.hasCode {
+			code = k.code
+		}
+		nameRows = append(nameRows, []driver.Value{k.day, k.source, pn(k.source), k.name, feature, code,
+			a.events, time.UnixMilli(a.first).UTC(), time.UnixMilli(a.last).UTC()})
+		p.rows[k.day]++
+	}
+	projects := make(map[projectKey]int64)
+	srcRows := make([][]driver.Value, 0, len(srcs))
+	for k, a := range srcs {
+		var env any
+		if k.hasEnv {
+			env = k.env
+		}
+		n := pn(k.source)
+		srcRows = append(srcRows, []driver.Value{k.day, k.source, n, env, a.events,
+			time.UnixMilli(a.first).UTC(), time.UnixMilli(a.last).UTC()})
+		projects[projectKey{k.day, n}] += a.events
+	}
+	projRows := make([][]driver.Value, 0, len(projects))
+	for k, n := range projects {
+		projRows = append(projRows, []driver.Value{k.day, k.pn, n})
+	}
+	// In day order, so that each table's zone maps on day stay narrow.
+	byDay := func(x, y []driver.Value) int { return int(x[0].(int32)) - int(y[0].(int32)) }
+	for _, t := range []struct {
+		table string
+		rows  [][]driver.Value
+	}{{"day_names", nameRows}, {"day_sources", srcRows}, {"day_projects", projRows}} {
+		slices.SortFunc(t.rows, byDay)
+		if err := s.appendRows(ctx, "", t.table, t.rows); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// storedOf returns the IDs of the batch that are stored already, asking the
+// table only for those the filter of stored IDs does not rule out.
+func (s *Store) storedOf(ctx context.Context, b *batch) (map[duckdb.UUID]struct{}, error) {
+	f := s.ids.Load()
+	var maybe []duckdb.UUID
+	for _, r := range b.events {
+		if id := r[0].(duckdb.UUID); f.Has(id) {
+			maybe = append(maybe, id)
+		}
+	}
+	out := make(map[duckdb.UUID]struct{})
+	var q strings.Builder
+	for len(maybe) > 0 {
+		chunk := maybe[:min(existingChunk, len(maybe))]
+		maybe = maybe[len(chunk):]
+		q.Reset()
+		fmt.Fprintf(&q, "SELECT id FROM event_rows WHERE id BETWEEN %s AND %s AND id IN (", uuidLiteral(b.lo), uuidLiteral(b.hi))
+		for i, u := range chunk {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteString(uuidLiteral(u))
+		}
+		q.WriteByte(')')
+		rows, err := s.w.QueryContext(ctx, q.String())
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id []byte
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[duckdb.UUID(id)] = struct{}{}
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// projectNumbers finds the project number of each source of rows that the
+// cache does not hold, numbering the projects that have none yet.
+func (s *Store) projectNumbers(ctx context.Context, rows [][]driver.Value, p *rollupPending) error {
+	var miss []string
+	seen := map[int32]bool{}
+	for _, r := range rows {
+		src := r[4].(int32)
+		if _, ok := s.pns[src]; ok || seen[src] {
+			continue
+		}
+		seen[src] = true
+		miss = append(miss, strconv.Itoa(int(src)))
+	}
+	p.pns = make(map[int32]int32, len(miss))
+	if len(miss) == 0 {
+		return nil
+	}
+	in := "(" + strings.Join(miss, ",") + ")"
+	if _, err := s.w.ExecContext(ctx, `INSERT INTO projects
+		SELECT project_id, nextval('projects_seq')::INTEGER FROM (
+			SELECT DISTINCT project_id FROM sources s
+			WHERE source_id IN `+in+` AND NOT EXISTS (SELECT 1 FROM projects p WHERE p.project_id = s.project_id)
+			ORDER BY project_id)`); err != nil {
+		return err
+	}
+	q, err := s.w.QueryContext(ctx, `SELECT s.source_id, p.pn FROM sources s JOIN projects p USING (project_id) WHERE s.source_id IN `+in)
+	if err != nil {
+		return err
+	}
+	defer q.Close()
+	for q.Next() {
+		var src, n int32
+		if err := q.Scan(&src, &n); err != nil {
+			return err
+		}
+		p.pns[src] = n
+	}
+	if err := q.Err(); err != nil {
+		return err
+	}
+	if len(p.pns) != len(miss) {
+		return fmt.Errorf("%d of %d sources have no project number", len(miss)-len(p.pns), len(miss))
+	}
+	return nil
+}
+
+// Merging: a day's rows are merged when the pieces appended since its last
+// merge reach mergeMin rows and half the rows it had after that merge.
+var mergeMin = 50_000
+
+// rollupCommitted counts a committed batch's pieces and merges the days
+// that have enough of them. A failed merge changes nothing: the pieces are
+// as exact as merged rows. It holds wmu.
+func (s *Store) rollupCommitted(b *batch) {
+	p := b.rollup
+	if p == nil {
+		return
+	}
+	if len(s.pns)+len(p.pns) > maxSourceIDs {
+		clear(s.pns)
+	}
+	for src, n := range p.pns {
+		s.pns[src] = n
+	}
+	var due []int32
+	for day, n := range p.rows {
+		s.pieces[day] += n
+		if s.pieces[day] >= mergeMin && s.pieces[day] >= s.merged[day]/2 {
+			due = append(due, day)
+		}
+	}
+	if len(due) > 0 {
+		s.mergeDays(context.Background(), due)
+	}
+}
+
+// mergeDays replaces the rows of days by one row per key, in one
+// transaction. It holds wmu.
+func (s *Store) mergeDays(ctx context.Context, days []int32) error {
+	list := make([]string, len(days))
+	for i, d := range days {
+		list[i] = strconv.Itoa(int(d))
+	}
+	in := "(" + strings.Join(list, ",") + ")"
+	if _, err := s.w.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
+		return s.recoverWriter(err)
+	}
+	after := map[int32]int{}
+	for _, t := range rollupTables {
+		stmts := []string{
+			fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE rollup_merge AS SELECT %s, %s FROM %s WHERE day IN %s GROUP BY ALL ORDER BY day`, t.keys, t.sums, t.name, in),
+			fmt.Sprintf(`DELETE FROM %s WHERE day IN %s`, t.name, in),
+			fmt.Sprintf(`INSERT INTO %s SELECT * FROM rollup_merge`, t.name),
+		}
+		for _, q := range stmts {
+			if _, err := s.w.ExecContext(ctx, q); err != nil {
+				return s.rollback(err)
+			}
+		}
+		if t.name == "day_names" {
+			rows, err := s.w.QueryContext(ctx, `SELECT day, count(*) FROM rollup_merge GROUP BY day`)
+			if err != nil {
+				return s.rollback(err)
+			}
+			for rows.Next() {
+				var d int32
+				var n int
+				if err := rows.Scan(&d, &n); err != nil {
+					rows.Close()
+					return s.rollback(err)
+				}
+				after[d] = n
+			}
+			rows.Close()
+		}
+	}
+	if _, err := s.w.ExecContext(ctx, `DROP TABLE rollup_merge`); err != nil {
+		return s.rollback(err)
+	}
+	if _, err := s.w.ExecContext(ctx, `COMMIT`); err != nil {
+		return s.rollback(err)
+	}
+	for _, d := range days {
+		s.pieces[d] = 0
+		s.merged[d] = after[d]
+	}
+	return nil
+}
+
+// forgetRollupState empties what the writer remembers of the rollups
+// (project numbers, pieces per day), after a delete.
+func (s *Store) forgetRollupState() {
+	clear(s.pns)
+	clear(s.pieces)
+	clear(s.merged)
+}
+
+// rebuildStatements returns the statements that rebuild the rollups' rows of
+// the days [lo, hi) from event_rows, numbering the projects that have no
+// number yet. They run in the caller's transaction on the writer's
+// connection.
+func rebuildStatements(lo, hi int32) []string {
+	tlo := time.UnixMilli(int64(lo) * msPerDay).UTC().Format("2006-01-02")
+	thi := time.UnixMilli(int64(hi) * msPerDay).UTC().Format("2006-01-02")
+	where := fmt.Sprintf(`time >= TIMESTAMP_MS '%s' AND time < TIMESTAMP_MS '%s'`, tlo, thi)
+	days := fmt.Sprintf(`day >= %d AND day < %d`, lo, hi)
+	return []string{
+		`INSERT INTO projects
+		SELECT project_id, nextval('projects_seq')::INTEGER FROM (
+			SELECT DISTINCT project_id FROM sources s
+			WHERE NOT EXISTS (SELECT 1 FROM projects p WHERE p.project_id = s.project_id)
+			ORDER BY project_id)`,
+		`CREATE OR REPLACE TEMP TABLE rollup_pn AS SELECT s.source_id, p.pn FROM sources s JOIN projects p USING (project_id)`,
+		`DELETE FROM day_names WHERE ` + days,
+		`DELETE FROM day_sources WHERE ` + days,
+		`DELETE FROM day_projects WHERE ` + days,
+		`INSERT INTO day_names
+		SELECT day, source_id, pn, name, feature, code, count(*), min(time), max(time) FROM (
+			SELECT ` + sqlDay + ` AS day, e.source_id, n.pn, e.name, ` + sqlFeature + ` AS feature, ` + sqlCode + ` AS code, e.time
+			FROM event_rows e JOIN rollup_pn n USING (source_id) WHERE ` + where + `)
+		GROUP BY ALL ORDER BY day`,
+		`INSERT INTO day_sources
+		SELECT day, source_id, pn, environment, count(*), min(time), max(time) FROM (
+			SELECT ` + sqlDay + ` AS day, e.source_id, n.pn, e.environment, e.time
+			FROM event_rows e JOIN rollup_pn n USING (source_id) WHERE ` + where + `)
+		GROUP BY ALL ORDER BY day`,
+		`INSERT INTO day_projects SELECT day, pn, sum(events)::BIGINT FROM day_sources WHERE ` + days + ` GROUP BY ALL ORDER BY day`,
+		`DROP TABLE rollup_pn`,
+	}
+}
+
+// rebuildChunk bounds the events one rebuild statement aggregates, so that
+// a rebuild of the whole table stays within a small memory limit.
+const rebuildChunk = 1_000_000
+
+// rebuildAll rebuilds every rollup from event_rows, in chunks of days of
+// about rebuildChunk events, in the caller's transaction on the writer's
+// connection. It holds wmu.
+func (s *Store) rebuildAll(ctx context.Context) error {
+	rows, err := s.w.QueryContext(ctx, `SELECT `+sqlDay+` AS day, count(*) FROM event_rows GROUP BY day ORDER BY day`)
+	if err != nil {
+		return err
+	}
+	type dayCount struct {
+		day int32
+		n   int64
+	}
+	var counts []dayCount
+	for rows.Next() {
+		var c dayCount
+		if err := rows.Scan(&c.day, &c.n); err != nil {
+			rows.Close()
+			return err
+		}
+		counts = append(counts, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, t := range rollupTables {
+		if _, err := s.w.ExecContext(ctx, `DELETE FROM `+t.name); err != nil {
+			return err
+		}
+	}
+	for i := 0; i < len(counts); {
+		j, n := i, int64(0)
+		for j < len(counts) && (j == i || n+counts[j].n <= rebuildChunk) {
+			n += counts[j].n
+			j++
+		}
+		for _, q := range rebuildStatements(counts[i].day, counts[j-1].day+1) {
+			if _, err := s.w.ExecContext(ctx, q); err != nil {
+				return err
+			}
+		}
+		i = j
+	}
+	// Projects with no source left (none, unless rows were written around
+	// the store) have no number to keep.
+	_, err = s.w.ExecContext(ctx, `DELETE FROM projects p WHERE NOT EXISTS (SELECT 1 FROM sources s WHERE s.project_id = p.project_id)`)
+	return err
+}
+
+// rollupsAccountFor says whether every rollup sums to the events of
+// event_rows: false when rows were written around the store.
+func (s *Store) rollupsAccountFor(ctx context.Context) (bool, error) {
+	var events, names, srcs, projects int64
+	err := s.w.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM event_rows),
+		(SELECT coalesce(sum(events), 0) FROM day_names), (SELECT coalesce(sum(events), 0) FROM day_sources),
+		(SELECT coalesce(sum(events), 0) FROM day_projects)`).Scan(&events, &names, &srcs, &projects)
+	return err == nil && events == names && events == srcs && events == projects, err
+}
+
+// rebuildRollups rebuilds the rollups in a transaction of its own. It holds
+// wmu.
+func (s *Store) rebuildRollups(ctx context.Context, then ...string) error {
+	if _, err := s.w.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
+		return s.recoverWriter(err)
+	}
+	if err := s.rebuildAll(ctx); err != nil {
+		return s.rollback(err)
+	}
+	for _, q := range then {
+		if _, err := s.w.ExecContext(ctx, q); err != nil {
+			return s.rollback(err)
+		}
+	}
+	if _, err := s.w.ExecContext(ctx, `COMMIT`); err != nil {
+		return s.rollback(err)
+	}
+	s.forgetRollupState()
+	return nil
+}
+
+// eventFacts is factsOf for an event being prepared.
+func eventFacts(e *store.Event) rowFacts { return factsOf(e.Properties) }
