@@ -225,7 +225,7 @@ func replayed(p *proc) []int {
 func TestClickHouseThreeCollectors(t *testing.T) {
 	ch := chtest.Start(t)
 	f := startFleet(t, ch, "three", 3)
-	projects := []string{newUUID(), newUUID(), newUUID(), newUUID()}
+	projects := []string{newUUID(), newUUID(), newUUID(), newUUID(), newUUID(), newUUID()}
 	tl := newCHTally()
 	stop := make(chan struct{})
 	wg := tl.load(t, f.urls, projects, 6, stop)
@@ -254,12 +254,37 @@ func TestClickHouseThreeCollectors(t *testing.T) {
 	if lost != 0 || dups != 0 {
 		t.Fatalf("%d acknowledged events lost, %d duplicated", lost, dups)
 	}
-	// The same answer from every collector: they read one database.
-	for i, p := range f.procs[1:] {
-		if n := len(exportIDs(t, p)); n != len(exportIDs(t, f.procs[0])) {
-			t.Errorf("collector %d exports %d events, collector 0 a different number", i+1, n)
+	// The same answer from every collector: they read one database. The
+	// overview counts each event once, copies stored by two collectors
+	// included.
+	stored := len(exportIDs(t, f.procs[0]))
+	for i, p := range f.procs {
+		if n := len(exportIDs(t, p)); n != stored {
+			t.Errorf("collector %d exports %d events, collector 0 %d", i, n, stored)
+		}
+		a := adminGet(t, p.URL+"/api/v1/reports/overview?last=2d")
+		var rep struct {
+			ActiveProjects int
+			Suppressed     int
+			Summary        struct{ Events int }
+			Series         []struct{ Events int }
+		}
+		if a.status != http.StatusOK || json.Unmarshal(a.body, &rep) != nil {
+			t.Fatalf("collector %d: overview: %d %s", i, a.status, a.body)
+		}
+		days := 0
+		for _, d := range rep.Series {
+			days += d.Events
+		}
+		if rep.Suppressed == 0 && days != stored { // a day of fewer than k projects, past midnight, is hidden
+			t.Errorf("collector %d: the overview's days count %d events; the export has %d", i, days, stored)
+		}
+		if rep.Summary.Events != stored || rep.ActiveProjects != len(projects) {
+			t.Errorf("collector %d: the overview counts %d events of %d projects; the export has %d events of %d projects",
+				i, rep.Summary.Events, rep.ActiveProjects, stored, len(projects))
 		}
 	}
+	t.Logf("every collector's overview counts the %d stored events once", stored)
 }
 
 // An erasure on one collector erases the project's events still in another

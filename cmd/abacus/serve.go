@@ -210,8 +210,8 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// openStore opens the store --store names: the DuckDB file in the data
-// directory, with the reports over it, or a ClickHouse database. ClickHouse's
+// openStore opens the store --store names, with the reports over it: the
+// DuckDB file in the data directory, or a ClickHouse database. ClickHouse's
 // schema is migrated now when the server answers; when it does not, the
 // collector starts anyway, keeps events in its write-ahead log and migrates
 // when the server is back.
@@ -237,7 +237,7 @@ func openStore(url, data string, p *plan.Plan, dopts duckdb.Options, logger *slo
 	} else if v, err := st.ServerVersion(ctx); err == nil {
 		logger.Info("ClickHouse store ready", "server_version", v, "schema_version", clickhouse.SchemaVersion)
 	}
-	return st, nil, nil
+	return st, insights.New(st.Reports(), p), nil
 }
 
 // seedDemo sends the default simulated population (90 days) to this collector,
