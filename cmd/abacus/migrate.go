@@ -72,7 +72,7 @@ func migrate(args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	err = src.Export(ctx, time.Unix(0, 0), time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), func(e *store.Event) error {
-		batch = append(batch, cloneEvent(*e))
+		batch = append(batch, e.Clone())
 		read++
 		if len(batch) >= migrateBatch {
 			if err := flush(); err != nil {
@@ -94,33 +94,4 @@ func migrate(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "Start the collectors with --store %s --secret-file %s so that they re-key IDs as this data directory did.\n",
 		*to, filepath.Join(*from, "secret"))
 	return nil
-}
-
-// cloneEvent copies e and its maps (an exported event is only valid during
-// the callback).
-func cloneEvent(e store.Event) store.Event {
-	e.Build = cloneAny(e.Build).(map[string]any)
-	e.Properties = cloneAny(e.Properties).(map[string]any)
-	return e
-}
-
-func cloneAny(v any) any {
-	switch v := v.(type) {
-	case map[string]any:
-		if v == nil {
-			return map[string]any(nil)
-		}
-		out := make(map[string]any, len(v))
-		for k, x := range v {
-			out[k] = cloneAny(x)
-		}
-		return out
-	case []any:
-		out := make([]any, len(v))
-		for i, x := range v {
-			out[i] = cloneAny(x)
-		}
-		return out
-	}
-	return v
 }

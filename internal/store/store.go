@@ -48,6 +48,36 @@ type Event struct {
 	Properties map[string]any
 }
 
+// Clone copies e with its maps, which the stores' Export reuses after each
+// callback.
+func (e *Event) Clone() Event {
+	c := *e
+	c.Build = cloneAny(c.Build).(map[string]any)
+	c.Properties = cloneAny(c.Properties).(map[string]any)
+	return c
+}
+
+func cloneAny(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		if v == nil {
+			return map[string]any(nil)
+		}
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			out[k] = cloneAny(x)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = cloneAny(x)
+		}
+		return out
+	}
+	return v
+}
+
 // Stats describes what a store holds.
 type Stats struct {
 	Events int64 // stored events
