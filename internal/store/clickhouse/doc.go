@@ -133,6 +133,19 @@
 // the others repeat it, which is harmless and costs a rewrite each. The
 // replicated layout is not started by the tests (they run no ZooKeeper).
 //
+// # Reports
+//
+// Reports returns the insights.Backend over the store: the reports'
+// aggregations in reports.go, written for 18.16 (nested subqueries instead of
+// WITH, uniqExactIf and countIf instead of FILTER, JOINs with ALL spelt out,
+// the visitParam functions to read build and properties, which Insert writes
+// as flat JSON objects). Distinct projects are uniqExact(project) and events
+// uniqExact(id), so copies of an event count once. TestReportsEquivalence
+// loads the simulated population into DuckDB and into ClickHouse (one
+// server, and two shards), stores a tenth of the events twice in ClickHouse,
+// and requires every report's JSON to be the same for several windows,
+// cohorts and k.
+//
 // # Deletion and retention
 //
 // DeleteProject is an ALTER TABLE … DELETE mutation on events and event_ids
