@@ -1,9 +1,9 @@
 // Package insights answers the product questions of the design (is feature X
 // used, and what do its users have in common; how long setup takes and
 // whether it is getting longer; which errors, plugins and runtime versions)
-// as seven k-anonymous reports over the events of a DuckDB store.
+// as seven k-anonymous reports over the events of a store.
 //
-//	in := insights.New(store.DB(), plan)
+//	in := insights.New(insights.DuckDB(st.DB()), plan) // or chStore.Reports()
 //	p, err := insights.ParseParams(r.URL.Query(), time.Now()) // last=30d, from/to, feature, event
 //	rep, err := in.Run(ctx, "plugins", p)
 //	header, rows, err := rep.Table() // for `abacus report`
@@ -76,8 +76,15 @@
 //
 // # How they are computed
 //
-// Each report is one to three SQL queries in one read transaction, so all its
-// numbers come from the same snapshot. They read the store's tables rather
+// The reports' logic — k-anonymity, statistics, ordering and shaping — is
+// written once, here, over the typed aggregations of a Backend's Queries
+// (backend.go): counts of distinct projects per day, value or week, each
+// project's latest facts, setup starts and durations, error codes. Each
+// store answers them in its own SQL: DuckDB's below (duckdb.go), ClickHouse's
+// in internal/store/clickhouse, held to the same JSON by a test there.
+//
+// On DuckDB each report is one to three SQL queries in one read transaction,
+// so all its numbers come from the same snapshot. They read the store's tables rather
 // than the events view (internal/store/duckdb documents both), because the
 // tables let the queries stay on integers over the millions of event rows:
 //
