@@ -504,8 +504,10 @@ func TestSetup(t *testing.T) {
 	want(t, "counts", []any{s.Started, s.Completed, s.CompletionRate, s.Within}, []any{10, 7, 0.7, "24h"})
 	want(t, "quantiles", []*int64{s.P50Ms, s.P75Ms, s.P90Ms}, []*int64{ptr[int64](300000), ptr[int64](1650000), ptr[int64](3060000)})
 	// [2m, 5m) holds 120000, 150000, 180000 (3 = k); 5m, 10m, 45m and 1h are
-	// alone in their buckets: 4 suppressed.
-	want(t, "histogram", s.Histogram, []SetupBucket{{120000, 300000, 3}})
+	// alone in their buckets: 4 hidden (null, not left out, which would read
+	// as none).
+	want(t, "histogram", s.Histogram, []SetupBucket{{120000, 300000, ptr(3)}, {300000, 600000, nil},
+		{600000, 1800000, nil}, {1800000, 3600000, nil}, {3600000, 7200000, nil}})
 	// Not completed: P4, P5, P10. E_DB_CONNECT: all three; E_PORT_IN_USE: P5,
 	// P10 (suppressed); E_TIMEOUT came after P4's 24h, E_PLUGIN_LOAD from a
 	// completed project.
@@ -1041,7 +1043,8 @@ func TestKEdge(t *testing.T) {
 				want(t, "setup p50", *s.P50Ms, int64(5*60000))
 			}
 			want(t, "setup points", len(r.Series.([]SetupPoint)), count(kept))
-			want(t, "setup histogram", len(s.Histogram), count(kept))
+			want(t, "setup histogram", len(s.Histogram), 1)
+			want(t, "setup histogram bucket hidden", s.Histogram[0].Projects == nil, count(kept) == 0)
 			r = f.run("runtimes", p)
 			want(t, "runtime rows", len(r.Rows.([]RuntimeRow)), 2*count(kept))
 		})

@@ -61,10 +61,13 @@ type SetupRegressionDim struct {
 }
 
 // SetupBucket counts completed setups with FromMs <= duration < ToMs.
+// Projects is nil (null in JSON) when 1 to k−1 setups are in the bucket:
+// hidden, and counted in the report's Suppressed. Buckets of no setups are
+// left out.
 type SetupBucket struct {
 	FromMs   int64 `json:"fromMs"`
 	ToMs     int64 `json:"toMs"`
-	Projects int   `json:"projects"`
+	Projects *int  `json:"projects"`
 }
 
 // SetupErrorCount counts the projects that started setup in the window, did
@@ -306,11 +309,13 @@ func (q *query) setup(r *Report) error {
 		if n == 0 {
 			continue
 		}
+		bucket := SetupBucket{FromMs: bounds[b], ToMs: bounds[b+1]}
 		if n < k {
 			r.Suppressed++
-			continue
+		} else {
+			bucket.Projects = &n
 		}
-		sum.Histogram = append(sum.Histogram, SetupBucket{FromMs: bounds[b], ToMs: bounds[b+1], Projects: n})
+		sum.Histogram = append(sum.Histogram, bucket)
 	}
 	es := facts.Errors
 	slices.SortFunc(es, func(a, b CodeCount) int {

@@ -215,18 +215,23 @@ func (c barChart) svg(label string) template.HTML {
 }
 
 // histogram draws adjoining vertical bars, one per bucket, labelled at their
-// edges.
+// edges. A count of NaN is a hidden bucket (fewer than k projects): drawn as
+// a dashed outline the height of the plot, with Hidden as its title, so that
+// it does not read as a bucket of none.
 type histogram struct {
 	Edges  []string // len(Counts)+1 bucket bounds
 	Counts []float64
 	Format format
+	Hidden string // what a hidden bucket says, as "hidden: fewer than 5 projects"
 }
 
 func (c histogram) svg(label string) template.HTML {
 	const ml, mr, mt, mb = 64.0, 16.0, 12.0, 28.0
 	vmax := 0.0
 	for _, v := range c.Counts {
-		vmax = max(vmax, v)
+		if !math.IsNaN(v) {
+			vmax = max(vmax, v)
+		}
 	}
 	top, step := niceScale(vmax, wholeTicks)
 	y := func(v float64) float64 { return mt + (chartH-mt-mb)*(1-v/top) }
@@ -238,6 +243,12 @@ func (c histogram) svg(label string) template.HTML {
 	every := max(1, (n+9)/10)
 	for i, v := range c.Counts {
 		x0 := ml + bw*float64(i)
+		if math.IsNaN(v) {
+			fmt.Fprintf(&b, `<rect class="bar hidden" x="%.1f" y="%.1f" width="%.1f" height="%.1f"><title>%s–%s: %s</title></rect>`,
+				x0+1.5, y(top), bw-3, y(0)-y(top), html.EscapeString(c.Edges[i]), html.EscapeString(c.Edges[i+1]), html.EscapeString(c.Hidden))
+			fmt.Fprintf(&b, `<text class="tick" x="%.1f" y="%.1f" text-anchor="middle">hidden</text>`, x0+bw/2, y(0)-6)
+			continue
+		}
 		fmt.Fprintf(&b, `<rect class="bar mark s0" x="%.1f" y="%.1f" width="%.1f" height="%.1f"><title>%s–%s: %s</title></rect>`,
 			x0+0.5, y(v), bw-1, y(0)-y(v), html.EscapeString(c.Edges[i]), html.EscapeString(c.Edges[i+1]), html.EscapeString(c.Format(v)))
 	}

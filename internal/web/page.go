@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -378,7 +379,14 @@ func (f *figure) histogram(c histogram) *figure {
 	f.SVG = c.svg(fmt.Sprintf("Histogram: %s, %s", f.Title, human.Plural(len(c.Counts), "bucket")))
 	f.Data = &table{Head: []column{{Name: "From"}, {Name: "To"}, {Name: "Projects", Num: true}}}
 	for i, n := range c.Counts {
-		f.Data.Rows = append(f.Data.Rows, []string{c.Edges[i], c.Edges[i+1], c.Format(n)})
+		v := c.Hidden
+		if !math.IsNaN(n) {
+			v = c.Format(n)
+		}
+		f.Data.Rows = append(f.Data.Rows, []string{c.Edges[i], c.Edges[i+1], v})
+	}
+	if slices.ContainsFunc(c.Counts, math.IsNaN) {
+		f.Note = "Dashed outlines: buckets hidden for privacy (" + c.Hidden + "), not empty ones."
 	}
 	return f
 }

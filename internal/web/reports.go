@@ -331,9 +331,9 @@ func (h *Handler) setup(r *http.Request, v *view, q url.Values, p insights.Param
 		{"p90", durationOr(sum.P90Ms, rep.K), ""},
 		{"Slower than before?", regText, regNote},
 	}
-	// The report lists the buckets that have projects; a gap between two
-	// is a bucket of none, drawn as such.
-	hist := histogram{Format: count}
+	// The report lists the buckets that have projects, a hidden one with
+	// projects null; a gap between two is a bucket of none, drawn as such.
+	hist := histogram{Format: count, Hidden: hidden(rep.K)}
 	for i, b := range sum.Histogram {
 		switch {
 		case i == 0:
@@ -343,7 +343,11 @@ func (h *Handler) setup(r *http.Request, v *view, q url.Values, p insights.Param
 			hist.Counts = append(hist.Counts, 0)
 		}
 		hist.Edges = append(hist.Edges, duration(float64(b.ToMs)))
-		hist.Counts = append(hist.Counts, float64(b.Projects))
+		if b.Projects == nil {
+			hist.Counts = append(hist.Counts, math.NaN())
+		} else {
+			hist.Counts = append(hist.Counts, float64(*b.Projects))
+		}
 	}
 	v.Figures = append(v.Figures, newFigure("setup-histogram", "Time to complete setup: projects per duration", "histogram").histogram(hist))
 	g := newGrid()

@@ -71,7 +71,7 @@ func (f *reports) Run(_ context.Context, name string, p insights.Params) (*insig
 		r.Summary = insights.SetupSummary{Started: 20, Completed: 18, CompletionRate: 0.9, Within: "168h", P50Ms: ptr[int64](90_000), P75Ms: ptr[int64](200_000), P90Ms: ptr[int64](400_000),
 			Regression: insights.SetupRegression{Tested: true, Test: "Mann-Whitney U (p50) and binomial test", PValue: 0.5, LastWeek: "2026-11-16",
 				Where: []insights.SetupRegressionDim{{By: "os", Value: "windows", Quantile: "p90", After: 3_000_000, Before: 1_200_000, P: 0.004}}, WhereFrom: "2026-11-09"},
-			Histogram: []insights.SetupBucket{{FromMs: 0, ToMs: 60_000, Projects: 5}, {FromMs: 300_000, ToMs: 600_000, Projects: 13}},
+			Histogram: []insights.SetupBucket{{FromMs: 0, ToMs: 60_000, Projects: ptr(5)}, {FromMs: 60_000, ToMs: 120_000}, {FromMs: 300_000, ToMs: 600_000, Projects: ptr(13)}},
 			TopErrors: []insights.SetupErrorCount{{Code: "E_DB", Projects: 2}}}
 		r.Rows = []insights.SetupRow{{Dimension: "os", Value: "linux", Projects: 20, P50Ms: ptr[int64](90_000), P90Ms: ptr[int64](400_000), CompletionRate: 0.9}}
 		r.Series = []insights.SetupPoint{{Week: "2026-11-02", Started: 10, Completed: 9, P50Ms: ptr[int64](80_000), P75Ms: ptr[int64](100_000), P90Ms: ptr[int64](300_000)}}
@@ -281,7 +281,7 @@ func TestPages(t *testing.T) {
 		"/":                        {`id="events-per-day"`, `id="projects-per-day"`, `id="projects-by"`, "12,345", "25.0%", "&lt;linux&gt;", `class="dot partial mark s0"`, `class="line partial mark s0"`, "Hollow points and dashed lines: partial periods"},
 		"/features":                {`id="adoption"`, `id="adoption-weekly"`, "releases", "30.0%"},
 		"/cohort":                  {`id="more-likely"`, `id="less-likely"`, "plugin seo (2.80×)", `value="feature:releases" selected`, `<table class="muted">`, "latest event in the window"},
-		"/setup":                   {`id="setup-histogram"`, `id="setup-weekly"`, `id="setup-by"`, `id="setup-errors"`, "1 min 30 s", "Mann-Whitney U", "Yes, on operating system windows", "operating system windows (p90 50 min, was 20 min, p = 0.004)"},
+		"/setup":                   {`id="setup-histogram"`, `id="setup-weekly"`, `id="setup-by"`, `id="setup-errors"`, "1 min 30 s", "Mann-Whitney U", "Yes, on operating system windows", "operating system windows (p90 50 min, was 20 min, p = 0.004)", `class="bar hidden"`, "1 min–2 min: hidden: fewer than", "Dashed outlines: buckets hidden for privacy"},
 		"/errors":                  {`id="errors-projects"`, `id="errors-weekly"`, "E_DB", "5.4.0 (×2.0)", "20 Nov 2026", "(before the window)"},
 		"/plugins":                 {`id="plugins-projects"`, "seo", "-5.0 pp (&#43;4 projects)", "30.0%"},
 		"/runtimes":                {`id="runtime-majors"`, `id="runtime-minors"`, `id="runtime-weekly"`, "node 20.11"},
