@@ -17,7 +17,8 @@ import (
 // The benchmark population: benchProjects projects over benchDays days ending
 // at benchEnd, benchEvents events, shaped like internal/simulate's (see
 // genSQL), generated once in SQL into a DuckDB file under os.TempDir() and
-// reused by later runs.
+// reused by later runs. atScale is five times as many of both, for the
+// comparison with ClickHouse (clickhouse_bench_test.go).
 const (
 	benchProjects = 50000
 	benchDays     = 180
@@ -25,23 +26,32 @@ const (
 	benchVersion  = 1 // bump when genSQL changes: the file name changes with it
 )
 
-var benchEnd = time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)
+// benchSet is the size of a benchmark population.
+type benchSet struct{ projects, events int }
 
-func benchPath() string {
-	return filepath.Join(os.TempDir(), fmt.Sprintf("abacus-insights-bench-v%d-%dp-%de.duckdb", benchVersion, benchProjects, benchEvents))
+var (
+	benchEnd = time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)
+	bench10M = benchSet{benchProjects, benchEvents}
+	atScale  = benchSet{5 * benchProjects, 5 * benchEvents}
+)
+
+func (set benchSet) path() string {
+	return filepath.Join(os.TempDir(), fmt.Sprintf("abacus-insights-bench-v%d-%dp-%de.duckdb", benchVersion, set.projects, set.events))
 }
 
-// openBenchStore opens the benchmark file, generating it first when it is
-// missing (about 20 s on two cores).
-func openBenchStore(tb testing.TB) *duckdb.Store {
+// openBenchStore opens the 10M-event benchmark file, generating it first
+// when it is missing (about 20 s on two cores).
+func openBenchStore(tb testing.TB) *duckdb.Store { return openBenchSet(tb, bench10M) }
+
+func openBenchSet(tb testing.TB, set benchSet) *duckdb.Store {
 	tb.Helper()
-	path := benchPath()
+	path := set.path()
 	if _, err := os.Stat(path); err != nil {
 		tmp := path + ".tmp"
 		os.Remove(tmp)
 		os.Remove(tmp + ".wal")
 		start := time.Now()
-		if err := generate(tmp); err != nil {
+		if err := generate(tmp, set); err != nil {
 			tb.Fatalf("generate %s: %v", tmp, err)
 		}
 		if err := os.Rename(tmp, path); err != nil {
@@ -64,7 +74,7 @@ var serveDefaults = duckdb.Options{MemoryLimit: "64MB", Threads: 1}
 // generate writes the population straight into the store's tables with
 // INSERT … SELECT (a private file: the only writer), several times faster
 // than building 10M store.Events and inserting them at 7 µs an event.
-func generate(path string) error {
+func generate(path string, set benchSet) error {
 	s, err := duckdb.Open(path, duckdb.Options{MemoryLimit: "6GB"})
 	if err != nil {
 		return err
@@ -75,7 +85,7 @@ func generate(path string) error {
 		s.Close()
 		return err
 	}
-	for _, q := range genSQL() {
+	for _, q := range genSQL(set) {
 		t := time.Now()
 		if _, err := conn.ExecContext(ctx, q); err != nil {
 			conn.Close()
@@ -99,7 +109,7 @@ func generate(path string) error {
 // have a longer upper tail, node 16 fades, E_ADMIN_BUILD_CRASH only on 5.4.0.
 // Random numbers are hashes of row numbers, so every run generates the same
 // population (only the event IDs and source keys are random UUIDs).
-func genSQL() []string {
+func genSQL(set benchSet) []string {
 	end := benchEnd.UnixMilli()
 	start := benchEnd.AddDate(0, 0, -benchDays).UnixMilli()
 	day := int64(24 * time.Hour / time.Millisecond)
@@ -146,7 +156,7 @@ func genSQL() []string {
 				x -> x IS NOT NULL) AS features,
 			u(p, 12) < 0.5 + 0.3 * (created - %[1]d) / (%[3]d * %[4]d::BIGINT) AS typescript,
 			pickw(u(p, 13), ['npm', 'yarn', 'pnpm', 'bun'], [0.52, 0.78, 0.96, 1.01]) AS pm
-		FROM b`, start, end, benchDays, day, benchProjects),
+		FROM b`, start, end, benchDays, day, set.projects),
 		// Machines: a laptop, and maybe a server or CI runner, and maybe a staging server or a
 		// second laptop.
 		fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE g_m AS
@@ -231,7 +241,7 @@ func genSQL() []string {
 					'E_UPLOAD_PROVIDER', 'E_OUT_OF_MEMORY', 'E_WEBHOOK_TIMEOUT', 'E_LICENSE_INVALID', 'E_RARE_ONE'],
 					[0.24, 0.39, 0.54, 0.66, 0.78, 0.86, 0.91, 0.97, 0.9999, 1.01]) || '"}'
 				ELSE '{"durationMs":' || (10000 + (w * 90000)::BIGINT) || '}' END AS properties
-		FROM j`, benchEvents-3*benchProjects),
+		FROM j`, set.events-3*set.projects),
 		// Setup: willCreateProject and didCreateProject on the laptop, then the first
 		// didStartServer, or a setup error and silence.
 		`INSERT INTO g_ev
