@@ -9,11 +9,15 @@ import (
 )
 
 // DuckDB is the Backend over a DuckDB store's database (the *sql.DB of a
-// duckdb.Store), read only. Its queries read the store's two tables rather
-// than the events view: see the package doc's "How they are computed".
-func DuckDB(db *sql.DB) Backend { return duckBackend{db} }
+// duckdb.Store), read only. Its queries read the store's daily rollups
+// (duckdb_rollup.go), or its two tables of events rather than the events
+// view: see the package doc's "How they are computed".
+func DuckDB(db *sql.DB) Backend { return duckBackend{db: db} }
 
-type duckBackend struct{ db *sql.DB }
+type duckBackend struct {
+	db     *sql.DB
+	events bool // see duckQueries
+}
 
 // Snapshot starts a read transaction: every query of a report sees the same
 // snapshot.
@@ -22,10 +26,16 @@ func (b duckBackend) Snapshot(ctx context.Context) (Queries, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &duckQueries{tx: tx}, nil
+	return &duckQueries{tx: tx, events: b.events}, nil
 }
 
-type duckQueries struct{ tx *sql.Tx }
+type duckQueries struct {
+	tx *sql.Tx
+	// events makes every query read event_rows, not the daily rollups
+	// (duckdb_rollup.go): for the tests that hold the two to the same
+	// answers.
+	events bool
+}
 
 func (d *duckQueries) Close() error { return d.tx.Rollback() } // read only: nothing to commit
 
@@ -150,6 +160,9 @@ func featureExpr(fs []FeatureEvent) string {
 }
 
 func (d *duckQueries) ActiveProjects(ctx context.Context, w Window) (int, error) {
+	if d.rollups(w) {
+		return d.activeProjectsRollup(ctx, w)
+	}
 	var n int
 	err := d.tx.QueryRowContext(ctx, `SELECT count(DISTINCT project_id) FROM sources
 		WHERE source_id IN (SELECT source_id FROM event_rows WHERE time >= $lo AND time < $hi)`, windowArgs(w)...).Scan(&n)
@@ -165,6 +178,9 @@ UNION ALL
 SELECT d, sum(events)::BIGINT, %[2]s FROM wb GROUP BY d`
 
 func (d *duckQueries) Daily(ctx context.Context, w Window) (total DayCount, out []DayCount, err error) {
+	if d.rollups(w) {
+		return d.dailyRollup(ctx, w)
+	}
 	n, err := d.projectCount(ctx)
 	if err != nil || n == 0 {
 		return total, nil, err
@@ -210,6 +226,9 @@ UNION ALL
 SELECT 's', '', '', count(DISTINCT machine_id), count(DISTINCT project_id) FILTER (WHERE ci) FROM s`
 
 func (d *duckQueries) Dimensions(ctx context.Context, w Window, k int) (out []ValueCount, f OverviewFacts, err error) {
+	if d.rollups(w) {
+		return d.dimensionsRollup(ctx, w, k)
+	}
 	var (
 		kind, dim, val   string
 		projects, folded int
@@ -246,6 +265,9 @@ UNION ALL SELECT 'f', NULL, 'other', count(DISTINCT pn), (SELECT count(*) FROM f
 	FROM f JOIN fn USING (feature) WHERE fn.n < $k HAVING count(*) > 0`
 
 func (d *duckQueries) Features(ctx context.Context, w Window, k int, fs []FeatureEvent) (FeatureCounts, error) {
+	if d.rollups(w) && rollupFeatures(fs) {
+		return d.featuresRollup(ctx, w, k, fs)
+	}
 	fc := FeatureCounts{WeekActive: map[int64]int{}}
 	n, err := d.projectCount(ctx)
 	if err != nil || n == 0 {
@@ -275,6 +297,9 @@ func (d *duckQueries) Features(ctx context.Context, w Window, k int, fs []Featur
 }
 
 func (d *duckQueries) FeatureSeen(ctx context.Context, feature string, fs []FeatureEvent) (bool, error) {
+	if d.rollups() && rollupFeatures(fs) {
+		return d.featureSeenRollup(ctx, feature, fs)
+	}
 	var seen bool
 	err := d.tx.QueryRowContext(ctx, fmt.Sprintf(`SELECT EXISTS (SELECT 1 FROM event_rows WHERE name IN %s AND %s = $name)`,
 		sqlList(featureNames(fs)), featureExpr(fs)), sql.Named("name", feature)).Scan(&seen)
@@ -282,6 +307,9 @@ func (d *duckQueries) FeatureSeen(ctx context.Context, feature string, fs []Feat
 }
 
 func (d *duckQueries) KnownFeatures(ctx context.Context, k int, fs []FeatureEvent) ([]string, error) {
+	if d.rollups() && rollupFeatures(fs) {
+		return d.knownFeaturesRollup(ctx, k, fs)
+	}
 	var (
 		known []string
 		name  string
@@ -345,6 +373,9 @@ func cohortCondition(c CohortSpec) (cond string, name any) {
 }
 
 func (d *duckQueries) Cohort(ctx context.Context, w Window, c CohortSpec) (CohortCounts, error) {
+	if d.rollups(w) && rollupFeatures(c.Features) {
+		return d.cohortRollup(ctx, w, c)
+	}
 	var build strings.Builder
 	for _, key := range c.BuildKeys {
 		fmt.Fprintf(&build, "\n\tUNION ALL SELECT %s, json_extract_string(build, %s), cohort FROM p",
@@ -398,6 +429,11 @@ FROM s JOIN er ON er.project_id = s.project_id AND er.time >= s.t0 AND er.time <
 WHERE s.dur IS NULL AND s.t0 >= $lo GROUP BY er.code`
 
 func (d *duckQueries) Setup(ctx context.Context, s SetupSpec) (SetupFacts, error) {
+	if d.rollups() && setupRollupOK(s) {
+		if f, ok, err := d.setupRollup(ctx, s); err != nil || ok {
+			return f, err
+		}
+	}
 	var (
 		f          SetupFacts
 		kind, code string
@@ -471,6 +507,14 @@ FROM event_rows WHERE name IN %[1]s AND time < $lo GROUP BY 2`
 var errorDims = map[string]string{"v": "productVersion", "o": "os", "m": "runtimeMajor"}
 
 func (d *duckQueries) Errors(ctx context.Context, w Window, k int, names []string) (ErrorCounts, error) {
+	if d.rollups(w) {
+		return d.errorsRollup(ctx, w, k, names)
+	}
+	return d.errors(ctx, fmt.Sprintf(errorsQuery, sqlList(names)), windowArgs(w, sql.Named("k", k)))
+}
+
+// errors runs errorsQuery or errorsRollup.
+func (d *duckQueries) errors(ctx context.Context, query string, args []any) (ErrorCounts, error) {
 	ec := ErrorCounts{FirstBefore: map[string]int64{}}
 	var (
 		kind        string
@@ -480,8 +524,7 @@ func (d *duckQueries) Errors(ctx context.Context, w Window, k int, names []strin
 		projects    int
 		first, last sql.NullInt64
 	)
-	query := fmt.Sprintf(errorsQuery, sqlList(names))
-	err := d.each(ctx, query, windowArgs(w, sql.Named("k", k)), []any{&kind, &code, &value, &wk, &events, &projects, &first, &last}, func() {
+	err := d.each(ctx, query, args, []any{&kind, &code, &value, &wk, &events, &projects, &first, &last}, func() {
 		switch kind {
 		case "c":
 			ec.Codes = append(ec.Codes, ErrorCodeCount{Code: code.String, Events: events, Projects: projects, First: first.Int64, Last: last.Int64})
@@ -510,12 +553,16 @@ GROUP BY GROUPING SETS ((product_version), (os), (rm))
 HAVING coalesce(product_version, os, rm) IS NOT NULL`
 
 func (d *duckQueries) ErrorBase(ctx context.Context, w Window) ([]ValueCount, error) {
+	query, args := errorBaseQuery, windowArgs(w)
+	if d.rollups(w) {
+		query, args = errorBaseRollup, dayArgs(w)
+	}
 	var (
 		out         []ValueCount
 		kind, value string
 		n           int
 	)
-	err := d.each(ctx, errorBaseQuery, windowArgs(w), []any{&kind, &value, &n}, func() {
+	err := d.each(ctx, query, args, []any{&kind, &value, &n}, func() {
 		out = append(out, ValueCount{Dimension: errorDims[kind], Value: value, Projects: n})
 	})
 	return out, err
@@ -549,8 +596,11 @@ func (d *duckQueries) Plugins(ctx context.Context, prev, cur Window, k int) (Plu
 		plugin                    sql.NullString
 		projects, previous, folds int
 	)
-	args := windowArgs(cur, sql.Named("plo", prev.Lo), sql.Named("k", k))
-	err := d.each(ctx, pluginsQuery, args, []any{&kind, &plugin, &projects, &previous, &folds}, func() {
+	query, args := pluginsQuery, windowArgs(cur, sql.Named("plo", prev.Lo), sql.Named("k", k))
+	if d.rollups(prev, cur) {
+		query, args = pluginsRollup, dayArgs(cur, sql.Named("dplo", dayNumber(prev.Lo)), sql.Named("k", k))
+	}
+	err := d.each(ctx, query, args, []any{&kind, &plugin, &projects, &previous, &folds}, func() {
 		if kind == "a" {
 			pc.Active, pc.PreviousActive = projects, previous
 		} else {
@@ -595,7 +645,11 @@ func (d *duckQueries) Runtimes(ctx context.Context, w Window, k int) (RuntimeCou
 		kind, runtime, major, version string
 		projects, prod, nonprod, fold int
 	)
-	err := d.each(ctx, runtimesRows, windowArgs(w, sql.Named("k", k)), []any{&kind, &runtime, &major, &version, &projects, &prod, &nonprod, &fold}, func() {
+	query, args := runtimesRows, windowArgs(w, sql.Named("k", k))
+	if d.rollups(w) {
+		query, args = runtimesRowsRollup, dayArgs(w, sql.Named("k", k))
+	}
+	err := d.each(ctx, query, args, []any{&kind, &runtime, &major, &version, &projects, &prod, &nonprod, &fold}, func() {
 		c := RuntimeCount{Runtime: runtime, Major: major, Version: version, Projects: projects, Prod: prod, NonProd: nonprod, Folded: fold}
 		if kind == "a" {
 			rc.Total = c
@@ -629,6 +683,9 @@ const runtimesCounts = `SELECT count(DISTINCT project_id),
 	count(DISTINCT (coalesce(runtime, ''), split_part(runtime_version, '.', 1))) FROM sources`
 
 func (d *duckQueries) RuntimeWeeks(ctx context.Context, w Window) ([]RuntimeWeek, error) {
+	if d.rollups(w) {
+		return d.runtimeWeeksRollup(ctx, w)
+	}
 	var n, majors int
 	if err := d.tx.QueryRowContext(ctx, runtimesCounts).Scan(&n, &majors); err != nil || n == 0 {
 		return nil, err

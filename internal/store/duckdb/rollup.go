@@ -1,6 +1,7 @@
 package duckdb
 
 import (
+	"cmp"
 	"context"
 	"database/sql/driver"
 	"fmt"
@@ -25,10 +26,13 @@ import (
 
 // rollupTables are the daily rollups: their key columns (what a merge groups
 // by) and their sums.
-var rollupTables = []struct{ name, keys, sums string }{
-	{"day_names", "day, source_id, pn, name, feature, code", "sum(events)::BIGINT, min(first), max(last)"},
-	{"day_sources", "day, source_id, pn, environment", "sum(events)::BIGINT, min(first), max(last)"},
-	{"day_projects", "day, pn", "sum(events)::BIGINT"},
+// order is the order rows are written in: by day, and day_names by name
+// within a day, so that a query for a few names reads the vectors of those
+// names only.
+var rollupTables = []struct{ name, keys, sums, order string }{
+	{"day_names", "day, source_id, pn, name, feature, code", "sum(events)::BIGINT, min(first), max(last)", "day, name, source_id"},
+	{"day_sources", "day, source_id, pn, environment", "sum(events)::BIGINT, min(first), max(last)", "day, source_id"},
+	{"day_projects", "day, pn", "sum(events)::BIGINT", "day, pn"},
 }
 
 const msPerDay = 86400000
@@ -211,13 +215,19 @@ func (s *Store) rollupInsert(ctx context.Context, b *batch) error {
 	for k, n := range projects {
 		projRows = append(projRows, []driver.Value{k.day, k.pn, n})
 	}
-	// In day order, so that each table's zone maps on day stay narrow.
-	byDay := func(x, y []driver.Value) int { return int(x[0].(int32)) - int(y[0].(int32)) }
+	// In each table's order (rollupTables).
+	byDay := func(x, y []driver.Value) int {
+		return cmp.Or(cmp.Compare(x[0].(int32), y[0].(int32)), cmp.Compare(x[1].(int32), y[1].(int32)))
+	}
+	slices.SortFunc(nameRows, func(x, y []driver.Value) int {
+		return cmp.Or(cmp.Compare(x[0].(int32), y[0].(int32)), cmp.Compare(x[3].(string), y[3].(string)), cmp.Compare(x[1].(int32), y[1].(int32)))
+	})
+	slices.SortFunc(srcRows, byDay)
+	slices.SortFunc(projRows, byDay)
 	for _, t := range []struct {
 		table string
 		rows  [][]driver.Value
 	}{{"day_names", nameRows}, {"day_sources", srcRows}, {"day_projects", projRows}} {
-		slices.SortFunc(t.rows, byDay)
 		if err := s.appendRows(ctx, "", t.table, t.rows); err != nil {
 			return err
 		}
@@ -360,7 +370,7 @@ func (s *Store) mergeDays(ctx context.Context, days []int32) error {
 	after := map[int32]int{}
 	for _, t := range rollupTables {
 		stmts := []string{
-			fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE rollup_merge AS SELECT %s, %s FROM %s WHERE day IN %s GROUP BY ALL ORDER BY day`, t.keys, t.sums, t.name, in),
+			fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE rollup_merge AS SELECT %s, %s FROM %s WHERE day IN %s GROUP BY ALL ORDER BY %s`, t.keys, t.sums, t.name, in, t.order),
 			fmt.Sprintf(`DELETE FROM %s WHERE day IN %s`, t.name, in),
 			fmt.Sprintf(`INSERT INTO %s SELECT * FROM rollup_merge`, t.name),
 		}
@@ -430,13 +440,13 @@ func rebuildStatements(lo, hi int32) []string {
 		SELECT day, source_id, pn, name, feature, code, count(*), min(time), max(time) FROM (
 			SELECT ` + sqlDay + ` AS day, e.source_id, n.pn, e.name, ` + sqlFeature + ` AS feature, ` + sqlCode + ` AS code, e.time
 			FROM event_rows e JOIN rollup_pn n USING (source_id) WHERE ` + where + `)
-		GROUP BY ALL ORDER BY day`,
+		GROUP BY ALL ORDER BY day, name, source_id`,
 		`INSERT INTO day_sources
 		SELECT day, source_id, pn, environment, count(*), min(time), max(time) FROM (
 			SELECT ` + sqlDay + ` AS day, e.source_id, n.pn, e.environment, e.time
 			FROM event_rows e JOIN rollup_pn n USING (source_id) WHERE ` + where + `)
-		GROUP BY ALL ORDER BY day`,
-		`INSERT INTO day_projects SELECT day, pn, sum(events)::BIGINT FROM day_sources WHERE ` + days + ` GROUP BY ALL ORDER BY day`,
+		GROUP BY ALL ORDER BY day, source_id`,
+		`INSERT INTO day_projects SELECT day, pn, sum(events)::BIGINT FROM day_sources WHERE ` + days + ` GROUP BY ALL ORDER BY day, pn`,
 		`DROP TABLE rollup_pn`,
 	}
 }
