@@ -54,6 +54,8 @@ type Store struct {
 
 	insertMu sync.Mutex // one Insert at a time: "how many were new" is exact per store
 
+	seen *seen // the IDs this store has seen stored: Existing asks the table only for these
+
 	away atomic.Pointer[away] // the last failure of Existing, and until when to repeat it
 }
 
@@ -185,7 +187,7 @@ func Open(rawURL string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot connect to ClickHouse: %w", err)
 	}
-	return &Store{conn: conn, db: "`" + db + "`", dbName: db, opts: opts, logger: opts.Logger, cluster: cluster, chOpts: o}, nil
+	return &Store{conn: conn, db: "`" + db + "`", dbName: db, opts: opts, logger: opts.Logger, cluster: cluster, chOpts: o, seen: newSeen(seenCapacity)}, nil
 }
 
 // enter takes the close lock for a call; the caller runs the returned func

@@ -31,6 +31,7 @@ func TestServer(t *testing.T) {
 		{"CopiesReadOnce", testCopiesReadOnce},
 		{"TwoStoresAtOnce", testTwoStoresAtOnce},
 		{"ErasureReachesOtherCollectors", testErasureReachesOtherCollectors},
+		{"ExistingAsksOnlyForSeenIDs", testExistingAsksOnlyForSeenIDs},
 		{"Migrate", testMigrate},
 		{"DeleteBeforeDropsMonths", testDeleteBeforeDropsMonths},
 	} {
@@ -209,13 +210,108 @@ func testErasureReachesOtherCollectors(t *testing.T, srv *chtest.Server) {
 	if err != nil || n != 2 {
 		t.Fatalf("Insert after the erasure = %d, %v; want 2 (the event received after it, and another project's)", n, err)
 	}
-	got, err := a.Existing(context.Background(), []string{before.ID, after.ID, other.ID})
+	got := map[string]bool{}
+	if err := a.Export(context.Background(), time.Time{}, time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC), func(e *store.Event) error {
+		got[e.ID] = true
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[before.ID] || !got[after.ID] || !got[other.ID] {
+		t.Fatalf("stored: %v; want the event received after the erasure and the other project's, not the one received before", got)
+	}
+}
+
+// selects returns how many SELECT queries the server has started (the
+// query that reads the counter among them).
+func selects(t *testing.T, srv *chtest.Server) int {
+	t.Helper()
+	out, err := srv.Query(context.Background(), "SELECT value FROM system.events WHERE event = 'SelectQuery'")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got[before.ID] || !got[after.ID] || !got[other.ID] {
-		t.Fatalf("stored: %v; want the event received after the erasure and the other project's, not the one received before", got)
+	var n int
+	if _, err := fmt.Sscan(out, &n); err != nil {
+		t.Fatalf("SelectQuery counter %q: %v", out, err)
 	}
+	return n
+}
+
+// testExistingAsksOnlyForSeenIDs: Existing answers IDs its store has not
+// seen stored without a query, and asks the table about the others; an ID
+// that only another collector stored is reported as not stored, and the
+// Insert that follows still stores nothing, after which Existing knows it.
+// A deleted ID is asked about and reported gone.
+func testExistingAsksOnlyForSeenIDs(t *testing.T, srv *chtest.Server) {
+	ctx := context.Background()
+	a, b := openDB(t, srv, "seen"), openDB(t, srv, "seen")
+	var mine, theirs, fresh []store.Event
+	for i := range 300 {
+		e := sample(i, "p")
+		switch i % 3 {
+		case 0:
+			mine = append(mine, e)
+		case 1:
+			e.ProjectID = fmt.Sprintf("%032x", 7)
+			theirs = append(theirs, e)
+		default:
+			fresh = append(fresh, e)
+		}
+	}
+	if n, err := a.Insert(ctx, mine); err != nil || n != 100 {
+		t.Fatalf("a.Insert = %d, %v; want 100", n, err)
+	}
+	if n, err := b.Insert(ctx, theirs); err != nil || n != 100 {
+		t.Fatalf("b.Insert = %d, %v; want 100", n, err)
+	}
+
+	before := selects(t, srv)
+	got, err := a.Existing(ctx, ids(fresh))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := selects(t, srv) - before - 1; len(got) != 0 || q != 0 {
+		t.Fatalf("Existing of 100 IDs never stored: %d reported stored, %d queries; want none and none", len(got), q)
+	}
+
+	before = selects(t, srv)
+	got, err = a.Existing(ctx, append(ids(mine), ids(fresh)...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := selects(t, srv) - before - 1; len(got) != 100 || q != 1 {
+		t.Fatalf("Existing of its own 100 stored IDs and 100 new: %d reported stored, %d queries; want 100 and 1", len(got), q)
+	}
+	for _, e := range mine {
+		if !got[e.ID] {
+			t.Fatalf("Existing says %s, which this store stored, is not stored", e.ID)
+		}
+	}
+
+	if got, err = a.Existing(ctx, ids(theirs)); err != nil || len(got) != 0 {
+		t.Fatalf("Existing of IDs only another store stored = %d reported stored, %v; want none (not seen)", len(got), err)
+	}
+	if n, err := a.Insert(ctx, theirs); err != nil || n != 0 {
+		t.Fatalf("Insert of IDs another store stored = %d, %v; want 0: Insert asks the table", n, err)
+	}
+	if got, err = a.Existing(ctx, ids(theirs)); err != nil || len(got) != 100 {
+		t.Fatalf("Existing once Insert found them stored = %d, %v; want 100", len(got), err)
+	}
+
+	if n, err := b.DeleteProject(ctx, mine[0].ProjectID); err != nil || n != 100 {
+		t.Fatalf("DeleteProject = %d, %v; want 100", n, err)
+	}
+	if got, err = a.Existing(ctx, ids(mine)); err != nil || len(got) != 0 {
+		t.Fatalf("Existing of deleted IDs = %d reported stored, %v; want none", len(got), err)
+	}
+}
+
+func ids(evs []store.Event) []string {
+	out := make([]string, len(evs))
+	for i, e := range evs {
+		out[i] = e.ID
+	}
+	return out
 }
 
 // testMigrate: stores opening one new database at once migrate it once,

@@ -91,6 +91,7 @@ func (s *Store) Insert(ctx context.Context, events []store.Event) (int, error) {
 	fresh := rows[:0]
 	for _, r := range rows {
 		if stored[r.key] {
+			s.seen.add(r.id)
 			continue
 		}
 		if at, ok := erased[r.e.ProjectID]; ok && r.e.ReceivedAt.UnixMilli() <= at {
@@ -127,11 +128,17 @@ func (s *Store) Insert(ctx context.Context, events []store.Event) (int, error) {
 		return b.Send()
 	}()
 	if err == nil {
+		for _, r := range fresh {
+			s.seen.add(r.id)
+		}
 		return len(fresh), nil
 	}
 	// The answer was lost (a timeout, a broken connection): whether the
 	// events are stored decides what to report.
 	if took, cerr := s.landed(queryID, fresh[0].key); cerr == nil && took {
+		for _, r := range fresh {
+			s.seen.add(r.id)
+		}
 		return len(fresh), nil
 	}
 	return 0, ctxErr(ctx, fmt.Errorf("cannot insert %d events into ClickHouse: %w", len(fresh), err))

@@ -68,7 +68,12 @@ func (s *Store) existingQuery() string {
 	return "SELECT DISTINCT id FROM " + s.db + "." + s.local("event_ids") + " WHERE id IN (SELECT id FROM asked)"
 }
 
-// Existing reports which of ids are stored.
+// Existing reports which of ids this store has seen stored: it asks the
+// table only about the IDs its filter of seen IDs may hold (those it
+// stored, or found stored, lately) and answers "not stored" for the others
+// without a query. An ID stored only by another collector is thus reported
+// as not stored; Insert, which asks the table about every ID, is the
+// guarantee (see "Idempotency across collectors" in the package doc).
 //
 // The collector asks it on the request path: after a failure that is not
 // the caller's (the server is away), calls fail at once for a second
@@ -91,8 +96,8 @@ func (s *Store) Existing(ctx context.Context, ids []string) (found map[string]bo
 	byKey := make(map[string]string, len(ids))
 	for _, id := range ids {
 		u, ok := wire.ParseUUID(id)
-		if !ok {
-			continue // never stored: Insert takes only UUIDs
+		if !ok || !s.seen.has(u) {
+			continue // not a UUID (Insert takes only those), or not seen stored
 		}
 		keys = append(keys, string(u[:]))
 		byKey[string(u[:])] = id
