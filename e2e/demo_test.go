@@ -19,8 +19,8 @@ func TestServeDemo(t *testing.T) {
 	waitForDemo(t, srv)
 	m := accepted.FindStringSubmatch(string(adminGet(t, srv.URL+"/metrics").body))
 	n, _ := strconv.Atoi(m[1])
-	if n < 100000 {
-		t.Fatalf("the demo loaded %d events, want the default population (about 200,000)", n)
+	if n < 200000 {
+		t.Fatalf("the demo loaded %d events, want its population of 3,000 projects (about 300,000)", n)
 	}
 	srv.term()
 	srv.restart()

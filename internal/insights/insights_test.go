@@ -673,20 +673,22 @@ func TestSetupRegressionByOS(t *testing.T) {
 	if rawAll < rawWin {
 		pAll, pWin = 7*rawAll, max(7*rawAll, 6*rawWin)
 	}
-	if !reg.Flag || len(reg.Where) != 4 {
-		t.Fatalf("regression %+v, want flagged on 4 segments", reg)
+	_ = pAll
+	if !reg.Flag || len(reg.Where) != 3 {
+		t.Fatalf("regression %+v, want flagged on 3 segments", reg)
 	}
-	for i, p := range []float64{pWin, pWin, pWin, pAll} {
+	for i, p := range []float64{pWin, pWin, pWin} {
 		near(t, "p of "+reg.Where[i].Value, reg.Where[i].P, p)
 		reg.Where[i].P = 0
 	}
-	// p90 before: 27.1 minutes; after: 67.1 minutes on windows, 65.1 over
-	// all (2.4×, listed last).
+	// p90 before: 27.1 minutes; after: 67.1 minutes on windows (and on
+	// node 18 and 5.3.0, the same setups: the data cannot tell them apart).
+	// All setups got slower through the windows ones alone: without them
+	// nothing changed, so "all" is not listed.
 	want(t, "where", reg.Where, []SetupRegressionDim{
 		{By: "os", Value: "windows", Quantile: "p90", Before: 1626000, After: 4026000},
 		{By: "productVersion", Value: "5.3.0", Quantile: "p90", Before: 1626000, After: 4026000},
-		{By: "runtimeMajor", Value: "18", Quantile: "p90", Before: 1626000, After: 4026000},
-		{By: "all", Value: "all", Quantile: "p90", Before: 1626000, After: 3906000}})
+		{By: "runtimeMajor", Value: "18", Quantile: "p90", Before: 1626000, After: 4026000}})
 	want(t, "whereFrom", reg.WhereFrom, "2026-03-02")
 	want(t, "whereTo", reg.WhereTo, "2026-03-15")
 }

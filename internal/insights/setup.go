@@ -432,12 +432,8 @@ func minTime(a, b time.Time) time.Time {
 // rose at least regressionRise, the largest rise first. Samples are
 // completed setups only. It also reports how many segments it tested.
 func regressionWhere(ss []setupSample, recent, end, prior int64, k int) ([]SetupRegressionDim, int) {
-	type seg struct {
-		by, value     string
-		before, after []float64
-	}
 	segs := map[[2]string]*seg{}
-	add := func(by, v string, s setupSample) {
+	add := func(by, v string, i int) {
 		if v == "" {
 			return
 		}
@@ -447,51 +443,139 @@ func regressionWhere(ss []setupSample, recent, end, prior int64, k int) ([]Setup
 			g = &seg{by: by, value: v}
 			segs[key] = g
 		}
-		if s.T0 >= recent {
-			g.after = append(g.after, s.Dur)
-		} else {
-			g.before = append(g.before, s.Dur)
-		}
+		g.samples = append(g.samples, i)
 	}
-	for _, s := range ss {
+	for i, s := range ss {
 		if s.T0 < prior || s.T0 >= end {
 			continue
 		}
-		add("all", "all", s)
-		add("os", s.OS, s)
-		add("runtimeMajor", s.RM, s)
-		add("productVersion", s.PV, s)
+		add("all", "all", i)
+		add("os", s.OS, i)
+		add("runtimeMajor", s.RM, i)
+		add("productVersion", s.PV, i)
 	}
 	minN := max(k, whereMinSetups)
+	// test splits a segment's samples, less those for which skip is true,
+	// into before and after recent, and tests them: the p-value, the p90s,
+	// and whether both sides have minN setups.
+	test := func(g *seg, skip func(setupSample) bool) (p, before, after float64, ok bool) {
+		var b, a []float64
+		for _, i := range g.samples {
+			switch s := ss[i]; {
+			case skip != nil && skip(s):
+			case s.T0 >= recent:
+				a = append(a, s.Dur)
+			default:
+				b = append(b, s.Dur)
+			}
+		}
+		if len(b) < minN || len(a) < minN {
+			return 1, 0, 0, false
+		}
+		p = min(1, tailStretchGreater(a, b)/tailWeight, mannWhitneyAll(a, b)/(1-tailWeight))
+		return p, quantile90(b), quantile90(a), true
+	}
 	type tested struct {
 		*seg
-		p float64
+		p, before, after float64
+		factor           float64 // its Holm factor
 	}
 	var ts []tested
 	for _, g := range segs {
-		if len(g.before) >= minN && len(g.after) >= minN {
-			ts = append(ts, tested{g, min(1, tailStretchGreater(g.after, g.before)/tailWeight, mannWhitneyAll(g.after, g.before)/(1-tailWeight))})
+		if p, before, after, ok := test(g, nil); ok {
+			ts = append(ts, tested{seg: g, p: p, before: before, after: after})
 		}
 	}
 	// Holm: the i-th smallest p times (m − i), never below the one before.
 	slices.SortFunc(ts, func(a, b tested) int {
 		return cmp.Or(cmp.Compare(a.p, b.p), cmp.Compare(a.by, b.by), cmp.Compare(a.value, b.value))
 	})
-	out := []SetupRegressionDim{}
+	var listed []tested
 	prev := 0.0
 	for i, t := range ts {
-		p := max(prev, min(1, float64(len(ts)-i)*t.p))
-		prev = p
-		before, after := quantile90(t.before), quantile90(t.after)
-		if p < regressionP && before > 0 && after/before >= regressionRise {
-			out = append(out, SetupRegressionDim{By: t.by, Value: t.value, Quantile: "p90",
-				Before: int64(math.Round(before)), After: int64(math.Round(after)), P: p})
+		t.factor = float64(len(ts) - i)
+		t.p = max(prev, min(1, t.factor*t.p))
+		prev = t.p
+		if t.p < regressionP && t.before > 0 && t.after/t.before >= regressionRise {
+			listed = append(listed, t)
 		}
+	}
+	// A slower segment slows every segment that shares its setups (the
+	// windows setups are also setups of some runtime major and product
+	// version, and of "all"). A listed segment T is left out when another
+	// listed segment S (not "all") explains it: T without S's setups is no
+	// longer slower (tested again with T's Holm factor), while S without T's
+	// setups still is, or S is a part of T. Segments of the very same
+	// setups explain each other equally and stay. This only ever removes
+	// listings.
+	slower := func(t tested, without *seg) bool {
+		p, before, after, ok := test(t.seg, func(s setupSample) bool { return without.has(s) })
+		return ok && min(1, t.factor*p) < regressionP && before > 0 && after/before >= regressionRise
+	}
+	explained := func(tt tested) bool {
+		for _, s := range listed {
+			if s.seg == tt.seg || s.by == "all" || slices.Equal(s.samples, tt.samples) || slower(tt, s.seg) {
+				continue
+			}
+			if tt.by == "all" || slower(s, tt.seg) || subset(s.samples, tt.samples) {
+				return true
+			}
+		}
+		return false
+	}
+	out := []SetupRegressionDim{}
+	for _, t := range listed {
+		if len(listed) > 1 && explained(t) {
+			continue
+		}
+		out = append(out, SetupRegressionDim{By: t.by, Value: t.value, Quantile: "p90",
+			Before: int64(math.Round(t.before)), After: int64(math.Round(t.after)), P: t.p})
+	}
+	if len(out) == 0 && len(listed) > 0 {
+		t := listed[0]
+		out = append(out, SetupRegressionDim{By: t.by, Value: t.value, Quantile: "p90",
+			Before: int64(math.Round(t.before)), After: int64(math.Round(t.after)), P: t.p})
 	}
 	slices.SortStableFunc(out, func(a, b SetupRegressionDim) int {
 		return cmp.Compare(float64(b.After)/float64(b.Before), float64(a.After)/float64(a.Before))
 	})
 	return out, len(ts)
+}
+
+// seg is a segment of regressionWhere: its setups.
+type seg struct {
+	by, value string
+	samples   []int // indices in the samples, ascending
+}
+
+// has says whether s is one of g's setups ("all" has every one).
+func (g *seg) has(s setupSample) bool {
+	switch g.by {
+	case "os":
+		return s.OS == g.value
+	case "runtimeMajor":
+		return s.RM == g.value
+	case "productVersion":
+		return s.PV == g.value
+	}
+	return true
+}
+
+// subset says whether the ascending a is a proper subset of the ascending b.
+func subset(a, b []int) bool {
+	if len(a) >= len(b) {
+		return false
+	}
+	j := 0
+	for _, x := range a {
+		for j < len(b) && b[j] < x {
+			j++
+		}
+		if j == len(b) || b[j] != x {
+			return false
+		}
+	}
+	return true
 }
 
 // mannWhitneyAll is the one-sided Mann-Whitney U test that a's values tend

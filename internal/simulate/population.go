@@ -105,6 +105,7 @@ type rec struct {
 type gen struct {
 	cfg        Config
 	start, end int64
+	slowSince  int64 // ms: the planted setup slowdown's start
 	days       int
 	seq        uint64
 	pending    []*rec // a min-heap by (send, seq)
@@ -121,10 +122,11 @@ type gen struct {
 
 func newGen(c Config) *gen {
 	return &gen{
-		cfg:   c,
-		start: c.start().UnixMilli(),
-		end:   c.End.UnixMilli(),
-		days:  c.Days,
+		cfg:       c,
+		start:     c.start().UnixMilli(),
+		end:       c.End.UnixMilli(),
+		slowSince: slowSince(c.End).UnixMilli(),
+		days:      c.Days,
 	}
 }
 
@@ -481,7 +483,7 @@ func (g *gen) newProject(i int, t int64) *project {
 		g.setupQ[creator.os] = q
 		z := normalQuantile(q)
 		stretch := 1.0
-		if creator.os == slowOS && t >= g.end-slowDays*dayMs && z > 0 {
+		if creator.os == slowOS && t >= g.slowSince && z > 0 {
 			stretch = math.Pow(slowFactor, min(1, z/z90))
 		}
 		d := setupFloor + time.Duration(float64(setupMedian)*math.Exp(setupSigma*z)*stretch)

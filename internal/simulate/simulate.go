@@ -120,8 +120,8 @@ type Truths struct {
 	// (E_DEPENDENCY_INSTALL, E_DB_CONNECT, E_PORT_IN_USE, E_TEMPLATE_DOWNLOAD) and nothing
 	// after it.
 	//
-	// On SlowOS, for projects created at or after SlowSince (End − 14 days), the upper half
-	// of the log-normal part is stretched: a setup at normal quantile z > 0 takes
+	// On SlowOS, for projects created at or after SlowSince (the UTC midnight 14
+	// days before End's day), the upper half of the log-normal part is stretched: a setup at normal quantile z > 0 takes
 	// SlowFactor^min(1, z/1.2816) times as long (floor excluded), so the median does not
 	// move and the p90 and above are SlowFactor times longer (the total's p90 about
 	// SlowP90Ratio times). Other OSes and earlier weeks are unchanged. Setup quantiles are
@@ -198,7 +198,7 @@ func truths(c Config) Truths {
 		PluginShare:   pluginShare,
 		SlowOS:        slowOS,
 		SlowFactor:    slowFactor,
-		SlowSince:     c.End.Add(-slowDays * 24 * time.Hour),
+		SlowSince:     slowSince(c.End),
 		SlowP90Ratio:  float64(base(z90, slowFactor)) / float64(p90),
 		SetupFloor:    setupFloor,
 		SetupMedian:   base(0, 1),
@@ -249,4 +249,12 @@ func count(ctx context.Context, c Config) (Summary, error) {
 	g := newGen(c)
 	g.ctx = ctx
 	return g.run()
+}
+
+// slowSince is when the planted setup slowdown starts: the UTC midnight
+// slowDays before End's day, so that the reports' "last 14 complete days"
+// (which end at the start of today) are all slowed, whatever the hour End
+// is.
+func slowSince(end time.Time) time.Time {
+	return end.UTC().Truncate(24*time.Hour).AddDate(0, 0, -slowDays)
 }

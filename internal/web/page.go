@@ -27,6 +27,7 @@ type view struct {
 	Error    string
 	Window   string
 	KPIs     []kpi
+	Verdict  *verdict
 	Figures  []*figure
 	Tables   []*table
 	Notes    []string
@@ -40,6 +41,13 @@ type navLink struct {
 }
 
 type kpi struct{ Label, Value, Note string }
+
+// verdict is a key figure that answers a question, with its reasons: a card
+// as wide as the page, after the others.
+type verdict struct {
+	Label, Value string
+	Lines        []string // one reason a line
+}
 
 // figure is a chart with its caption, legend and data table. A figure with
 // no data shows Empty instead of a chart.
@@ -198,7 +206,7 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 			v.Error, status = "The report could not be computed; the server log says why.", http.StatusInternalServerError
 		}
 		if err != nil {
-			v.Figures, v.Tables, v.KPIs = nil, nil, nil
+			v.Figures, v.Tables, v.KPIs, v.Verdict = nil, nil, nil, nil
 		}
 	}
 	h.render(w, status, "page", v)

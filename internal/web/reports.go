@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 
 	"github.com/abacushq/abacus/internal/insights"
@@ -297,40 +296,43 @@ func (h *Handler) setup(r *http.Request, v *view, q url.Values, p insights.Param
 	}
 	sum := rep.Summary.(insights.SetupSummary)
 	reg := sum.Regression
-	regText, regNote := "No", fmt.Sprintf("week of %s against the four before; p50: p = %s, p90: p = %s (%s)",
-		longDate(reg.LastWeek), pvalue(reg.P50PValue), pvalue(reg.P90PValue), reg.Test)
+	// The verdict takes a card of its own, as wide as the page: where it
+	// found setups slower, and what it compared, one line each.
+	regText := "No"
+	overall := fmt.Sprintf("All setups, the week of %s against the four before: p50 %s (was %s), p90 %s (was %s); p50: p = %s, p90: p = %s.",
+		longDate(reg.LastWeek), duration(float64(reg.LastP50Ms)), duration(float64(reg.PriorP50Ms)),
+		duration(float64(reg.LastP90Ms)), duration(float64(reg.PriorP90Ms)), pvalue(reg.P50PValue), pvalue(reg.P90PValue))
+	var regLines []string
 	if reg.Flag {
 		regText = "Yes: " + reg.Metric + " rose"
-		regNote = fmt.Sprintf("p50 %s (was %s), p90 %s (was %s); %s", duration(float64(reg.LastP50Ms)), duration(float64(reg.PriorP50Ms)),
-			duration(float64(reg.LastP90Ms)), duration(float64(reg.PriorP90Ms)), regNote)
+	}
+	for _, w := range reg.Where {
+		place := dimensionLabels[w.By] + " " + w.Value
+		if w.By == "all" {
+			place = "all setups"
+		}
+		if len(regLines) == 0 {
+			regText = "Yes, on " + place
+		}
+		regLines = append(regLines, fmt.Sprintf("%s: %s %s, was %s (p = %s)", place, w.Quantile,
+			duration(float64(w.After)), duration(float64(w.Before)), pvalue(w.P)))
 	}
 	if len(reg.Where) > 0 {
-		var where []string
-		for _, w := range reg.Where {
-			place := dimensionLabels[w.By] + " " + w.Value
-			if w.By == "all" {
-				place = "all setups"
-			}
-			if len(where) == 0 {
-				regText = "Yes, on " + place
-			}
-			where = append(where, fmt.Sprintf("%s (%s %s, was %s, p = %s)", place, w.Quantile,
-				duration(float64(w.After)), duration(float64(w.Before)), pvalue(w.P)))
-		}
-		regNote = strings.Join(where, "; ") + fmt.Sprintf(" — the 14 days from %s to %s against the 8 weeks before; overall, ",
-			longDate(reg.WhereFrom), longDate(reg.WhereTo)) + regNote
+		regLines = append(regLines, fmt.Sprintf("Compared: the 14 days from %s to %s against the 8 weeks before, per operating system, runtime major and product version.",
+			longDate(reg.WhereFrom), longDate(reg.WhereTo)))
 	}
+	regLines = append(regLines, overall, "Tests: "+reg.Test+"; each segment by rank tests, Holm-adjusted.")
 	if !reg.Tested {
 		regText = "Not known yet"
-		regNote = fmt.Sprintf("it needs at least %d completed setups in the last full week and in the four weeks before it", rep.K)
+		regLines = []string{fmt.Sprintf("Not tested yet: it needs at least %d completed setups in the last full week and in the four weeks before it.", rep.K)}
 	}
 	v.KPIs = []kpi{
 		{"Setups started", count(float64(sum.Started)), "projects whose first setup began in the window"},
 		{"Completed", percent(sum.CompletionRate), fmt.Sprintf("%s of them within %s", count(float64(sum.Completed)), sum.Within)},
 		{"Median (p50)", durationOr(sum.P50Ms, rep.K), "p75 " + durationOr(sum.P75Ms, rep.K)},
 		{"p90", durationOr(sum.P90Ms, rep.K), ""},
-		{"Slower than before?", regText, regNote},
 	}
+	v.Verdict = &verdict{Label: "Slower than before?", Value: regText, Lines: regLines}
 	// The report lists the buckets that have projects, a hidden one with
 	// projects null; a gap between two is a bucket of none, drawn as such.
 	hist := histogram{Format: count, Hidden: hidden(rep.K)}

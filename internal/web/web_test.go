@@ -281,7 +281,7 @@ func TestPages(t *testing.T) {
 		"/":                        {`id="events-per-day"`, `id="projects-per-day"`, `id="projects-by"`, "12,345", "25.0%", "&lt;linux&gt;", `class="dot partial mark s0"`, `class="line partial mark s0"`, "Hollow points and dashed lines: partial periods"},
 		"/features":                {`id="adoption"`, `id="adoption-weekly"`, "releases", "30.0%"},
 		"/cohort":                  {`id="more-likely"`, `id="less-likely"`, "plugin seo (2.80×)", `value="feature:releases" selected`, `<table class="muted">`, "latest event in the window"},
-		"/setup":                   {`id="setup-histogram"`, `id="setup-weekly"`, `id="setup-by"`, `id="setup-errors"`, "1 min 30 s", "Mann-Whitney U", "Yes, on operating system windows", "operating system windows (p90 50 min, was 20 min, p = 0.004)", `class="bar hidden"`, "1 min–2 min: hidden: fewer than", "Dashed outlines: buckets hidden for privacy"},
+		"/setup":                   {`id="setup-histogram"`, `id="setup-weekly"`, `id="setup-by"`, `id="setup-errors"`, "1 min 30 s", "Mann-Whitney U", "Yes, on operating system windows", "operating system windows: p90 50 min, was 20 min (p = 0.004)", `class="kpi wide verdict"`, `class="bar hidden"`, "1 min–2 min: hidden: fewer than", "Dashed outlines: buckets hidden for privacy"},
 		"/errors":                  {`id="errors-projects"`, `id="errors-weekly"`, "E_DB", "5.4.0 (×2.0)", "20 Nov 2026", "(before the window)"},
 		"/plugins":                 {`id="plugins-projects"`, "seo", "-5.0 pp (&#43;4 projects)", "30.0%"},
 		"/runtimes":                {`id="runtime-majors"`, `id="runtime-minors"`, `id="runtime-weekly"`, "node 20.11"},
