@@ -555,7 +555,7 @@ HAVING coalesce(product_version, os, rm) IS NOT NULL`
 func (d *duckQueries) ErrorBase(ctx context.Context, w Window) ([]ValueCount, error) {
 	query, args := errorBaseQuery, windowArgs(w)
 	if d.rollups(w) {
-		query, args = errorBaseRollup, dayArgs(w)
+		query, args = spans(errorBaseRollup, w, w), nil
 	}
 	var (
 		out         []ValueCount
@@ -598,7 +598,7 @@ func (d *duckQueries) Plugins(ctx context.Context, prev, cur Window, k int) (Plu
 	)
 	query, args := pluginsQuery, windowArgs(cur, sql.Named("plo", prev.Lo), sql.Named("k", k))
 	if d.rollups(prev, cur) {
-		query, args = pluginsRollup, dayArgs(cur, sql.Named("dplo", dayNumber(prev.Lo)), sql.Named("k", k))
+		query, args = spans(pluginsRollup, cur, prev), []any{sql.Named("k", k)}
 	}
 	err := d.each(ctx, query, args, []any{&kind, &plugin, &projects, &previous, &folds}, func() {
 		if kind == "a" {
@@ -647,7 +647,7 @@ func (d *duckQueries) Runtimes(ctx context.Context, w Window, k int) (RuntimeCou
 	)
 	query, args := runtimesRows, windowArgs(w, sql.Named("k", k))
 	if d.rollups(w) {
-		query, args = runtimesRowsRollup, dayArgs(w, sql.Named("k", k))
+		query, args = spans(runtimesRowsRollup, w, w), []any{sql.Named("k", k)}
 	}
 	err := d.each(ctx, query, args, []any{&kind, &runtime, &major, &version, &projects, &prod, &nonprod, &fold}, func() {
 		c := RuntimeCount{Runtime: runtime, Major: major, Version: version, Projects: projects, Prod: prod, NonProd: nonprod, Folded: fold}

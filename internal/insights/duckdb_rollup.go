@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 )
@@ -45,11 +46,46 @@ func (d *duckQueries) rollups(ws ...Window) bool {
 	return true
 }
 
-// dayArgs returns the bound parameters $dlo and $dhi (w's days), $lo and
-// $hi, plus extra.
-func dayArgs(w Window, extra ...any) []any {
+// Columns of the rollups' rows that spans gives, besides wk (the week).
+const (
+	spanSources  = "source_id, pn, environment, events, first, last"
+	spanNames    = "source_id, pn, name, feature, code, events, first, last"
+	spanProjects = "pn, events"
+)
+
+// span is a subquery over the rows of a rollup (sources, names or projects)
+// of the days [lo, hi): the weekly rollup's for the weeks wholly inside, the
+// daily rollup's for the days outside those weeks, with the row's week wk
+// and cols. An 180-day window reads some 5 times fewer rows than from the
+// daily rollup alone. A lo of math.MinInt64 takes every day before hi.
+func span(table, cols string, lo, hi int64) string {
+	b := floorDiv(hi+3, 7) // the weeks [a, b) end on or before day hi
+	if lo == math.MinInt64 {
+		return fmt.Sprintf(`(SELECT week AS wk, %[1]s FROM week_%[2]s WHERE week < %[3]d
+	UNION ALL SELECT (day + 3) // 7, %[1]s FROM day_%[2]s WHERE day >= %[4]d AND day < %[5]d)`, cols, table, b, 7*b-3, hi)
+	}
+	a := floorDiv(lo+9, 7) // the weeks from a start on or after day lo
+	if a >= b {
+		return fmt.Sprintf(`(SELECT (day + 3) // 7 AS wk, %s FROM day_%s WHERE day >= %d AND day < %d)`, cols, table, lo, hi)
+	}
+	return fmt.Sprintf(`(SELECT week AS wk, %[1]s FROM week_%[2]s WHERE week >= %[3]d AND week < %[4]d
+	UNION ALL SELECT (day + 3) // 7, %[1]s FROM day_%[2]s WHERE (day >= %[5]d AND day < %[6]d) OR (day >= %[7]d AND day < %[8]d))`,
+		cols, table, a, b, lo, 7*a-3, 7*b-3, hi)
+}
+
+// spans puts into query the rows of the window w ({sources}, {names},
+// {projects}), of the days before it ({names_before}) and of the window
+// prev ({sources_prev}).
+func spans(query string, w, prev Window) string {
 	lo, hi, _ := dayRange(w)
-	return append([]any{sql.Named("dlo", lo), sql.Named("dhi", hi), sql.Named("lo", w.Lo), sql.Named("hi", w.Hi)}, extra...)
+	plo, phi, _ := dayRange(prev)
+	return strings.NewReplacer(
+		"{sources}", span("sources", spanSources, lo, hi),
+		"{names}", span("names", spanNames, lo, hi),
+		"{projects}", span("projects", spanProjects, lo, hi),
+		"{names_before}", span("names", spanNames, math.MinInt64, lo),
+		"{sources_prev}", span("sources", spanSources, plo, phi),
+	).Replace(query)
 }
 
 // maxProject returns the largest project number: the size of the bitstrings
@@ -78,7 +114,7 @@ func projectBits(n, buckets int) (agg string, many, one func(string) string) {
 
 func (d *duckQueries) activeProjectsRollup(ctx context.Context, w Window) (int, error) {
 	var n int
-	err := d.tx.QueryRowContext(ctx, `SELECT count(DISTINCT pn) FROM day_projects WHERE day >= $dlo AND day < $dhi`, dayArgs(w)...).Scan(&n)
+	err := d.tx.QueryRowContext(ctx, spans(`SELECT count(DISTINCT pn) FROM {projects}`, w, w)).Scan(&n)
 	return n, err
 }
 
@@ -102,7 +138,8 @@ func (d *duckQueries) dailyRollup(ctx context.Context, w Window) (total DayCount
 		projects int
 	)
 	query := fmt.Sprintf(dailyRollup, agg, many("ps"), one("ps"))
-	err = d.each(ctx, query, dayArgs(w), []any{&day, &events, &projects}, func() {
+	lo, hi, _ := dayRange(w)
+	err = d.each(ctx, query, []any{sql.Named("dlo", lo), sql.Named("dhi", hi)}, []any{&day, &events, &projects}, func() {
 		if !day.Valid {
 			total = DayCount{Events: events, Projects: projects}
 		} else {
@@ -115,7 +152,7 @@ func (d *duckQueries) dailyRollup(ctx context.Context, w Window) (total DayCount
 // overviewRowsRollup is overviewRows over the distinct (source, environment)
 // pairs of day_sources, counting projects by their numbers.
 const overviewRowsRollup = `WITH se AS (
-	SELECT source_id, pn, environment FROM day_sources WHERE day >= $dlo AND day < $dhi GROUP BY ALL
+	SELECT source_id, pn, environment FROM {sources} GROUP BY ALL
 ), s AS (
 	SELECT se.environment, se.pn, so.machine_id, so.os, so.product_version, so.ci
 	FROM se JOIN sources so USING (source_id)
@@ -138,7 +175,7 @@ func (d *duckQueries) dimensionsRollup(ctx context.Context, w Window, k int) (ou
 		kind, dim, val   string
 		projects, folded int
 	)
-	err = d.each(ctx, overviewRowsRollup, dayArgs(w, sql.Named("k", k)), []any{&kind, &dim, &val, &projects, &folded}, func() {
+	err = d.each(ctx, spans(overviewRowsRollup, w, w), []any{sql.Named("k", k)}, []any{&kind, &dim, &val, &projects, &folded}, func() {
 		if kind == "s" {
 			f = OverviewFacts{Machines: projects, CIProjects: folded}
 		} else {
@@ -176,12 +213,12 @@ func featureColumn(fs []FeatureEvent) string {
 // featuresRollup is featuresQuery over the rollups: the weeks' active
 // projects from day_projects, the features from day_names.
 const featuresRollup = `WITH wb AS (
-	SELECT (day + 3) // 7 AS wk, %[1]s AS ps FROM day_projects WHERE day >= $dlo AND day < $dhi GROUP BY wk
+	SELECT wk, %[1]s AS ps FROM {projects} GROUP BY wk
 ), f AS (
 	SELECT DISTINCT wk, feature, pn FROM (
-		SELECT (day + 3) // 7 AS wk, %[4]s AS feature, pn
-		FROM day_names
-		WHERE day >= $dlo AND day < $dhi AND name IN %[3]s
+		SELECT wk, %[4]s AS feature, pn
+		FROM {names}
+		WHERE name IN %[3]s
 	) WHERE feature IS NOT NULL AND feature <> ''
 ), fn AS (
 	SELECT feature, count(DISTINCT pn) AS n FROM f GROUP BY feature
@@ -207,7 +244,7 @@ func (d *duckQueries) featuresRollup(ctx context.Context, w Window, k int, fs []
 	)
 	agg, many, one := projectBits(n, weeks(w))
 	query := fmt.Sprintf(featuresRollup, agg, many("ps"), sqlList(featureNames(fs)), featureColumn(fs), one("ps"))
-	err = d.each(ctx, query, dayArgs(w, sql.Named("k", k)), []any{&kind, &wk, &feature, &count, &fold}, func() {
+	err = d.each(ctx, spans(query, w, w), []any{sql.Named("k", k)}, []any{&kind, &wk, &feature, &count, &fold}, func() {
 		switch kind {
 		case "a":
 			fc.Active = count
@@ -224,7 +261,7 @@ func (d *duckQueries) featuresRollup(ctx context.Context, w Window, k int, fs []
 
 func (d *duckQueries) featureSeenRollup(ctx context.Context, feature string, fs []FeatureEvent) (bool, error) {
 	var seen bool
-	err := d.tx.QueryRowContext(ctx, fmt.Sprintf(`SELECT EXISTS (SELECT 1 FROM day_names WHERE name IN %s AND %s = $name)`,
+	err := d.tx.QueryRowContext(ctx, fmt.Sprintf(`SELECT EXISTS (SELECT 1 FROM week_names WHERE name IN %s AND %s = $name)`,
 		sqlList(featureNames(fs)), featureColumn(fs)), sql.Named("name", feature)).Scan(&seen)
 	return seen, err
 }
@@ -235,7 +272,7 @@ func (d *duckQueries) knownFeaturesRollup(ctx context.Context, k int, fs []Featu
 		name  string
 	)
 	err := d.each(ctx, fmt.Sprintf(`SELECT feature FROM (
-	SELECT %s AS feature, pn FROM day_names WHERE name IN %s
+	SELECT %s AS feature, pn FROM week_names WHERE name IN %s
 ) WHERE feature IS NOT NULL AND feature <> '' GROUP BY feature HAVING count(DISTINCT pn) >= $k`, featureColumn(fs), sqlList(featureNames(fs))),
 		[]any{sql.Named("k", k)}, []any{&name}, func() { known = append(known, name) })
 	return known, err
@@ -245,9 +282,9 @@ func (d *duckQueries) knownFeaturesRollup(ctx context.Context, k int, fs []Featu
 // per environment from day_sources, the projects with the cohort's event
 // from day_names, projects by their numbers.
 const cohortRollup = `WITH se AS (
-	SELECT source_id, pn, environment, max(last) AS t FROM day_sources WHERE day >= $dlo AND day < $dhi GROUP BY ALL
+	SELECT source_id, pn, environment, max(last) AS t FROM {sources} GROUP BY ALL
 ), hit AS (
-	SELECT DISTINCT pn FROM day_names WHERE day >= $dlo AND day < $dhi AND (%[1]s)
+	SELECT DISTINCT pn FROM {names} WHERE %[1]s
 ), p0 AS (
 	SELECT pn, arg_max(source_id, t) AS sid, arg_max(environment, t) AS env FROM se GROUP BY pn
 ), p AS (
@@ -298,7 +335,7 @@ func (d *duckQueries) cohortRollup(ctx context.Context, w Window, c CohortSpec) 
 		attr, value string
 		in, rest    int
 	)
-	err := d.each(ctx, fmt.Sprintf(cohortRollup, cond, build.String()), dayArgs(w, name), []any{&attr, &value, &in, &rest}, func() {
+	err := d.each(ctx, spans(fmt.Sprintf(cohortRollup, cond, build.String()), w, w), []any{name}, []any{&attr, &value, &in, &rest}, func() {
 		if attr == "" {
 			cc.Cohort, cc.Rest = in, rest
 		} else {
@@ -389,8 +426,8 @@ func (d *duckQueries) setupRollup(ctx context.Context, s SetupSpec) (f SetupFact
 // the distinct (code, source) pairs are joined to the sources' facts.
 // Codes under k fold into "other". Kinds as in errorsQuery.
 const errorsRollup = `WITH g AS MATERIALIZED (
-	SELECT source_id, pn, coalesce(code, name) AS code, (day + 3) // 7 AS wk, events, first, last
-	FROM day_names WHERE name IN %[1]s AND day >= $dlo AND day < $dhi
+	SELECT source_id, pn, coalesce(code, name) AS code, wk, events, first, last
+	FROM {names} WHERE name IN %[1]s
 ), c AS (
 	SELECT code, count(DISTINCT pn) AS n FROM g GROUP BY code
 ), m AS (
@@ -417,14 +454,14 @@ UNION ALL
 SELECT 'x', NULL, NULL, NULL, count(*), 0, NULL, NULL FROM c WHERE n < $k
 UNION ALL
 SELECT 'f', coalesce(code, name), NULL, NULL, 0, 0, epoch_ms(min(first)), NULL
-FROM day_names WHERE name IN %[1]s AND day < $dlo GROUP BY 2`
+FROM {names_before} WHERE name IN %[1]s GROUP BY 2`
 
 func (d *duckQueries) errorsRollup(ctx context.Context, w Window, k int, names []string) (ErrorCounts, error) {
-	return d.errors(ctx, fmt.Sprintf(errorsRollup, sqlList(names)), dayArgs(w, sql.Named("k", k)))
+	return d.errors(ctx, spans(fmt.Sprintf(errorsRollup, sqlList(names)), w, w), []any{sql.Named("k", k)})
 }
 
 // errorBaseRollup is errorBaseQuery over day_sources.
-const errorBaseRollup = `WITH a AS (SELECT DISTINCT source_id, pn FROM day_sources WHERE day >= $dlo AND day < $dhi)
+const errorBaseRollup = `WITH a AS (SELECT DISTINCT source_id, pn FROM {sources})
 SELECT CASE GROUPING(product_version, os, rm) WHEN 3 THEN 'v' WHEN 5 THEN 'o' ELSE 'm' END,
 	coalesce(product_version, os, rm), count(DISTINCT pn)
 FROM (SELECT a.pn, nullif(so.product_version, '') AS product_version, nullif(so.os, '') AS os,
@@ -435,7 +472,9 @@ HAVING coalesce(product_version, os, rm) IS NOT NULL`
 
 // pluginsRollup is pluginsQuery over day_sources, projects by their numbers.
 const pluginsRollup = `WITH ls AS (
-	SELECT source_id, pn, day >= $dlo AS cur, max(last) AS t FROM day_sources WHERE day >= $dplo AND day < $dhi GROUP BY ALL
+	SELECT source_id, pn, cur, max(last) AS t FROM (
+		SELECT source_id, pn, false AS cur, last FROM {sources_prev} UNION ALL SELECT source_id, pn, true, last FROM {sources}
+	) GROUP BY ALL
 ), lp AS (
 	SELECT pn, cur, arg_max(source_id, t) AS sid FROM ls GROUP BY ALL
 ), pp AS (
@@ -454,7 +493,7 @@ GROUP BY ALL`
 // numbers.
 const runtimesRowsRollup = `WITH sp AS (
 	SELECT source_id, pn, coalesce(environment = 'production', false) AS prod
-	FROM day_sources WHERE day >= $dlo AND day < $dhi GROUP BY ALL
+	FROM {sources} GROUP BY ALL
 ), s AS (
 	SELECT sp.pn, sp.prod, coalesce(so.runtime, '') AS runtime,
 		nullif(split_part(so.runtime_version, '.', 1), '') AS major,
@@ -486,9 +525,8 @@ const runtimesSeriesRollup = `WITH s AS (
 ), names AS (
 	SELECT DISTINCT rm, runtime, major FROM src
 ), wb AS (
-	SELECT (day + 3) // 7 AS wk, rm, %[1]s AS ps
-	FROM day_sources JOIN src USING (source_id)
-	WHERE day >= $dlo AND day < $dhi
+	SELECT wk, rm, %[1]s AS ps
+	FROM {sources} JOIN src USING (source_id)
 	GROUP BY ALL
 )
 SELECT wk, '' AS runtime, '' AS major, %[2]s AS n FROM wb GROUP BY wk
@@ -508,7 +546,7 @@ func (d *duckQueries) runtimeWeeksRollup(ctx context.Context, w Window) ([]Runti
 		count          int
 	)
 	agg, many, _ := projectBits(n, weeks(w)*(majors+1))
-	err := d.each(ctx, fmt.Sprintf(runtimesSeriesRollup, agg, many("ps")), dayArgs(w), []any{&wk, &runtime, &major, &count}, func() {
+	err := d.each(ctx, spans(fmt.Sprintf(runtimesSeriesRollup, agg, many("ps")), w, w), nil, []any{&wk, &runtime, &major, &count}, func() {
 		out = append(out, RuntimeWeek{Week: wk, Runtime: runtime, Major: major, Projects: count})
 	})
 	return out, err

@@ -7,7 +7,7 @@ import (
 )
 
 // DeleteProject removes every event of the (re-keyed) project, the project's
-// sources, its number and its rows of the daily rollups, then checkpoints so
+// sources, its number and its rows of the rollups, then checkpoints so
 // that the deletion leaves the write-ahead log for the file.
 func (s *Store) DeleteProject(ctx context.Context, projectID string) (int64, error) {
 	pn := `pn IN (SELECT pn FROM projects WHERE project_id = ?)`
@@ -16,14 +16,18 @@ func (s *Store) DeleteProject(ctx context.Context, projectID string) (int64, err
 		stmt{`DELETE FROM day_names WHERE ` + pn, projectID},
 		stmt{`DELETE FROM day_sources WHERE ` + pn, projectID},
 		stmt{`DELETE FROM day_projects WHERE ` + pn, projectID},
+		stmt{`DELETE FROM week_names WHERE ` + pn, projectID},
+		stmt{`DELETE FROM week_sources WHERE ` + pn, projectID},
+		stmt{`DELETE FROM week_projects WHERE ` + pn, projectID},
 		stmt{`DELETE FROM sources WHERE project_id = ?`, projectID},
 		stmt{`DELETE FROM projects WHERE project_id = ?`, projectID})
 }
 
 // DeleteBefore removes every event with Time < t (retention), the sources no
 // event uses any more and their projects' numbers, and the rollups' days
-// before t's; t's own day, when t is not its midnight, is made again from
-// the events left. Then it checkpoints.
+// and weeks before t's; t's own day, when t is not its midnight, is made
+// again from the events left, and t's week from its days. Then it
+// checkpoints.
 func (s *Store) DeleteBefore(ctx context.Context, t time.Time) (int64, error) {
 	t = ceilMS(t)
 	ms := t.UnixMilli()
@@ -40,6 +44,14 @@ func (s *Store) DeleteBefore(ctx context.Context, t time.Time) (int64, error) {
 		for _, q := range rebuildStatements(day, day+1) {
 			stmts = append(stmts, stmt{q, nil})
 		}
+	}
+	// The weeks before t's go; t's own is made again from its days left.
+	week := weekOfDay(day)
+	for _, t := range []string{"week_names", "week_sources", "week_projects"} {
+		stmts = append(stmts, stmt{fmt.Sprintf(`DELETE FROM %s WHERE week < %d`, t, week), nil})
+	}
+	for _, q := range weekStatements(week, week+1) {
+		stmts = append(stmts, stmt{q, nil})
 	}
 	stmts = append(stmts, stmt{`DELETE FROM projects p WHERE NOT EXISTS (SELECT 1 FROM sources s WHERE s.project_id = p.project_id)`, nil})
 	return s.delete(ctx, "before", stmts...)

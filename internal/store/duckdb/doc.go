@@ -70,41 +70,49 @@
 // source_id a dense number from the sequence sources_seq. Reports about
 // projects or machines (plugins per project, runtime versions in production
 // machines) can read sources directly, or join it to event_rows themselves.
-// abacus_meta(key, value) holds the schema version (2); Open migrates a
-// file of version 1 (its rollups are made from its events, about 30 s for
-// 10M events at 64 MB and one thread) and refuses any other version.
+// abacus_meta(key, value) holds the schema version (3); Open migrates a
+// file of version 1 (its rollups are made from its events: 35 s for 10M
+// events at 64 MB and one thread on this project's machine) or 2 (its
+// weekly rollups from its daily ones: 6 s) and refuses any other version.
 //
-// # Daily rollups
+// # Rollups
 //
-// Reports that need no single event read three tables of per-day sums
-// instead of event_rows, a few times smaller and free of JSON:
+// Reports that need no single event read tables of per-day and per-week
+// sums instead of event_rows, several times smaller and free of JSON:
 //
 //	day_projects(day INTEGER, pn INTEGER, events BIGINT)
 //	day_sources(day INTEGER, source_id INTEGER, pn INTEGER, environment VARCHAR,
 //	            events BIGINT, first TIMESTAMP_MS, last TIMESTAMP_MS)
 //	day_names(day INTEGER, source_id INTEGER, pn INTEGER, name VARCHAR,
 //	          feature VARCHAR, code VARCHAR, events BIGINT, first TIMESTAMP_MS, last TIMESTAMP_MS)
+//	week_projects, week_sources, week_names: the same with week for day
 //	projects(project_id VARCHAR, pn INTEGER)
 //
-// day is (time::DATE - DATE '1970-01-01'), the UTC day; events, first and
-// last are the count, min(time) and max(time) of the events of the key;
-// feature and code are the properties of those names when they are JSON
-// strings (NULL otherwise); pn is the project's number in projects (from
-// the sequence projects_seq, never reused). At 10M events of 50k projects
-// over 180 days they hold 1.7M, 2.9M and 7.3M rows.
+// day is (time::DATE - DATE '1970-01-01'), the UTC day; week is
+// (day + 3) // 7, weeks starting on Mondays (week w starts on day 7w−3).
+// events, first and last are the count, min(time) and max(time) of the
+// events of the key; feature and code are the properties of those names
+// when they are JSON strings (NULL otherwise); pn is the project's number
+// in projects (from the sequence projects_seq, never reused). At 10M events
+// of 50k projects over 180 days the daily tables hold 1.7M, 2.9M and 7.3M
+// rows, the weekly ones 0.3M, 0.6M and 3.1M: a window of whole weeks reads
+// those, and the days of its partial weeks.
 //
 // A key's sums may be spread over several rows (each Insert appends its
 // own): read them with sum(events), min(first), max(last) grouped by the
 // key, or count distinct values. They are exact in every snapshot: Insert
 // appends the batch's sums (computed in Go while it prepares the batch,
 // leaving out events already stored) in its own transaction; DeleteProject
-// removes the project's rows and number; DeleteBefore removes the days
-// before its time and makes that day again from the events left. The
-// writer merges a day's rows into one per key, in a transaction of its own
-// after an Insert, once the rows appended since the day's last merge reach
-// 50,000 and half its rows then: a constant cost per event however large a
-// day grows. Checkpoint checks that each rollup sums to the events of
-// event_rows and rebuilds them when not (rows written around the store).
+// removes the project's rows and number; DeleteBefore removes the days and
+// weeks before its time, makes that day again from the events left, and
+// that week from its days. The writer merges a day's or week's rows into
+// one per key, in a transaction of its own after an Insert, once the rows
+// appended since its last merge reach 50,000 and half its rows then: a
+// constant cost per event however large a day grows. Rows are written in
+// period order, day_names and week_names by name within a period, so that
+// a query for a few names reads their vectors only. Checkpoint checks that
+// each rollup sums to the events of event_rows and rebuilds them all when
+// not (rows written around the store, as a test's generator does).
 //
 // # Writes
 //

@@ -54,9 +54,10 @@ type Store struct {
 	nextIDs *idfilter.Filter
 	// pns caches the project number of sources by source_id (guarded by
 	// wmu; deletes empty it); pieces counts the rows appended to each day of
-	// day_names since its last merge, merged the rows it had after it.
+	// day_names and week of week_names since its last merge, merged the rows
+	// it had after it.
 	pns            map[int32]int32
-	pieces, merged map[int32]int
+	pieces, merged map[period]int
 
 	mu      sync.Mutex // guards closed and the Add of active
 	closed  bool
@@ -104,7 +105,7 @@ func Open(path string, opt Options) (*Store, error) {
 	db := sql.OpenDB(conns)
 	db.SetMaxIdleConns(maxIdleConns)
 	s := &Store{path: path, dsn: dsn, conns: conns, db: db, sourceIDs: map[duckdb.UUID]int32{},
-		pns: map[int32]int32{}, pieces: map[int32]int{}, merged: map[int32]int{}}
+		pns: map[int32]int32{}, pieces: map[period]int{}, merged: map[period]int{}}
 	s.closing, s.stop = context.WithCancel(context.Background())
 	ctx := context.Background()
 	from, err := s.migrate(ctx)
@@ -116,16 +117,17 @@ func Open(path string, opt Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("duckdb: open %s: %w", path, err)
 	}
-	if from == "1" {
-		// Version 2 added the daily rollups: made from the events once, in
-		// the transaction that writes the new version.
+	if from != "" {
+		// Version 2 added the daily rollups, version 3 the weekly ones: made
+		// once, from the events (from the daily rollups for a version 2
+		// file), in the transaction that writes the new version.
 		s.wmu.Lock()
-		err := s.rebuildRollups(ctx, `UPDATE abacus_meta SET value = '`+schemaVersion+`' WHERE key = 'schema_version'`)
+		err := s.rebuildRollups(ctx, from == "2", `UPDATE abacus_meta SET value = '`+schemaVersion+`' WHERE key = 'schema_version'`)
 		s.wmu.Unlock()
 		if err != nil {
 			s.w.Close()
 			db.Close()
-			return nil, fmt.Errorf("duckdb: open %s: migrate from schema version 1: %w", path, err)
+			return nil, fmt.Errorf("duckdb: open %s: migrate from schema version %s: %w", path, from, err)
 		}
 	}
 	return s, nil
@@ -225,10 +227,10 @@ func (s *Store) migrate(ctx context.Context) (string, error) {
 		}
 	case err != nil:
 		return "", err
-	case v == "1":
+	case v == "1" || v == "2":
 		from = v
 	case v != schemaVersion:
-		return "", fmt.Errorf("the file has schema version %s; this build reads versions 1 and %s", v, schemaVersion)
+		return "", fmt.Errorf("the file has schema version %s; this build reads versions 1 to %s", v, schemaVersion)
 	}
 	return from, tx.Commit()
 }
@@ -339,7 +341,7 @@ func (s *Store) Checkpoint(ctx context.Context) error {
 		return s.fail(ctx, err)
 	}
 	if !ok {
-		if err := s.rebuildRollups(ctx); err != nil {
+		if err := s.rebuildRollups(ctx, false); err != nil {
 			return s.fail(ctx, fmt.Errorf("duckdb: rebuild the rollups: %w", err))
 		}
 	}

@@ -16,23 +16,32 @@ import (
 	"github.com/abacushq/abacus/internal/store"
 )
 
-// The daily rollups (see the package documentation) are kept exact in the
+// The rollups (see the package documentation) are kept exact in the
 // transaction of every write: Insert appends the batch's own sums to them,
 // DeleteProject and DeleteBefore remove or rebuild what they removed from
-// event_rows. A day's rows may come in several pieces (one per Insert); the
-// writer merges the pieces of a day once they make up a third of its rows,
-// so the merging costs a constant per event however large the day grows.
-// schema.go creates the tables.
+// event_rows. A day's or a week's rows may come in several pieces (one per
+// Insert); the writer merges the pieces of a day or week once they make up
+// a third of its rows, so the merging costs a constant per event however
+// large the day grows. schema.go creates the tables.
 
-// rollupTables are the daily rollups: their key columns (what a merge groups
-// by) and their sums.
-// order is the order rows are written in: by day, and day_names by name
-// within a day, so that a query for a few names reads the vectors of those
-// names only.
-var rollupTables = []struct{ name, keys, sums, order string }{
-	{"day_names", "day, source_id, pn, name, feature, code", "sum(events)::BIGINT, min(first), max(last)", "day, name, source_id"},
-	{"day_sources", "day, source_id, pn, environment", "sum(events)::BIGINT, min(first), max(last)", "day, source_id"},
-	{"day_projects", "day, pn", "sum(events)::BIGINT", "day, pn"},
+// rollupTable is a rollup: its period column (day or week), the rest of its
+// key, its sums, and the order its rows are written in after the period
+// (day_names and week_names by name, so that a query for a few names reads
+// the vectors of those names only).
+type rollupTable struct{ name, period, keys, sums, order string }
+
+func (t rollupTable) key() string     { return t.period + ", " + t.keys }
+func (t rollupTable) ordered() string { return t.period + ", " + t.order }
+
+const timeSums = "sum(events)::BIGINT, min(first), max(last)"
+
+var rollupTables = []rollupTable{
+	{"day_names", "day", "source_id, pn, name, feature, code", timeSums, "name, source_id"},
+	{"day_sources", "day", "source_id, pn, environment", timeSums, "source_id"},
+	{"day_projects", "day", "pn", "sum(events)::BIGINT", "pn"},
+	{"week_names", "week", "source_id, pn, name, feature, code", timeSums, "name, source_id"},
+	{"week_sources", "week", "source_id, pn, environment", timeSums, "source_id"},
+	{"week_projects", "week", "pn", "sum(events)::BIGINT", "pn"},
 }
 
 const msPerDay = 86400000
@@ -49,6 +58,10 @@ func dayOfMS(ms int64) int32 {
 
 // sqlDay is dayOfMS in SQL, over the column time.
 const sqlDay = `(time::DATE - DATE '1970-01-01')::INTEGER`
+
+// weekOfDay is the week of a day: weeks are numbered since the Monday
+// 1969-12-29, so week w starts on day 7w−3. In SQL, (day + 3) // 7.
+func weekOfDay(d int32) int32 { return (d + 3) / 7 }
 
 // rowFacts are what the rollups take from an event's properties: its
 // "feature" and "code" when they are strings (the plan gives feature and
@@ -110,6 +123,16 @@ type (
 	sums       struct{ events, first, last int64 }
 )
 
+func (s *sums) merge(o *sums) {
+	if s.events == 0 || o.first < s.first {
+		s.first = o.first
+	}
+	if s.events == 0 || o.last > s.last {
+		s.last = o.last
+	}
+	s.events += o.events
+}
+
 func (s *sums) add(ms int64) {
 	if s.events == 0 || ms < s.first {
 		s.first = ms
@@ -124,7 +147,13 @@ func (s *sums) add(ms int64) {
 // transaction commits.
 type rollupPending struct {
 	pns  map[int32]int32 // project numbers learnt in the transaction
-	rows map[int32]int   // day_names rows appended, by day
+	rows map[period]int  // day_names and week_names rows appended, by day and week
+}
+
+// period is a day or a week (of day_names or week_names).
+type period struct {
+	week bool
+	n    int32
 }
 
 // rollupInsert appends the batch's sums to the rollups, in insert's
@@ -152,7 +181,7 @@ func (s *Store) rollupInsert(ctx context.Context, b *batch) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	p := &rollupPending{rows: map[int32]int{}}
+	p := &rollupPending{rows: map[period]int{}}
 	b.rollup = p
 	if err := s.projectNumbers(ctx, rows, p); err != nil {
 		return fmt.Errorf("number the projects: %w", err)
@@ -186,50 +215,81 @@ func (s *Store) rollupInsert(ctx context.Context, b *batch) error {
 		}
 		return s.pns[src]
 	}
-	nameRows := make([][]driver.Value, 0, len(names))
+	// The weeks' sums, from the days'.
+	wnames := make(map[nameKey]*sums)
 	for k, a := range names {
-		var feature, code any
-		if k.hasFeature {
-			feature = k.feature
+		k.day = weekOfDay(k.day)
+		if w := wnames[k]; w != nil {
+			w.merge(a)
+		} else {
+			c := *a
+			wnames[k] = &c
 		}
-		if k.hasCode {
-			code = k.code
-		}
-		nameRows = append(nameRows, []driver.Value{k.day, k.source, pn(k.source), k.name, feature, code,
-			a.events, time.UnixMilli(a.first).UTC(), time.UnixMilli(a.last).UTC()})
-		p.rows[k.day]++
 	}
-	projects := make(map[projectKey]int64)
-	srcRows := make([][]driver.Value, 0, len(srcs))
+	wsrcs := make(map[sourceDayKey]*sums)
 	for k, a := range srcs {
-		var env any
-		if k.hasEnv {
-			env = k.env
+		k.day = weekOfDay(k.day)
+		if w := wsrcs[k]; w != nil {
+			w.merge(a)
+		} else {
+			c := *a
+			wsrcs[k] = &c
 		}
-		n := pn(k.source)
-		srcRows = append(srcRows, []driver.Value{k.day, k.source, n, env, a.events,
-			time.UnixMilli(a.first).UTC(), time.UnixMilli(a.last).UTC()})
-		projects[projectKey{k.day, n}] += a.events
 	}
-	projRows := make([][]driver.Value, 0, len(projects))
-	for k, n := range projects {
-		projRows = append(projRows, []driver.Value{k.day, k.pn, n})
-	}
-	// In each table's order (rollupTables).
-	byDay := func(x, y []driver.Value) int {
-		return cmp.Or(cmp.Compare(x[0].(int32), y[0].(int32)), cmp.Compare(x[1].(int32), y[1].(int32)))
-	}
-	slices.SortFunc(nameRows, func(x, y []driver.Value) int {
-		return cmp.Or(cmp.Compare(x[0].(int32), y[0].(int32)), cmp.Compare(x[3].(string), y[3].(string)), cmp.Compare(x[1].(int32), y[1].(int32)))
-	})
-	slices.SortFunc(srcRows, byDay)
-	slices.SortFunc(projRows, byDay)
 	for _, t := range []struct {
-		table string
-		rows  [][]driver.Value
-	}{{"day_names", nameRows}, {"day_sources", srcRows}, {"day_projects", projRows}} {
-		if err := s.appendRows(ctx, "", t.table, t.rows); err != nil {
-			return err
+		names map[nameKey]*sums
+		srcs  map[sourceDayKey]*sums
+		week  bool
+	}{{names, srcs, false}, {wnames, wsrcs, true}} {
+		nameRows := make([][]driver.Value, 0, len(t.names))
+		for k, a := range t.names {
+			var feature, code any
+			if k.hasFeature {
+				feature = k.feature
+			}
+			if k.hasCode {
+				code = k.code
+			}
+			nameRows = append(nameRows, []driver.Value{k.day, k.source, pn(k.source), k.name, feature, code,
+				a.events, time.UnixMilli(a.first).UTC(), time.UnixMilli(a.last).UTC()})
+			p.rows[period{t.week, k.day}]++
+		}
+		projects := make(map[projectKey]int64)
+		srcRows := make([][]driver.Value, 0, len(t.srcs))
+		for k, a := range t.srcs {
+			var env any
+			if k.hasEnv {
+				env = k.env
+			}
+			n := pn(k.source)
+			srcRows = append(srcRows, []driver.Value{k.day, k.source, n, env, a.events,
+				time.UnixMilli(a.first).UTC(), time.UnixMilli(a.last).UTC()})
+			projects[projectKey{k.day, n}] += a.events
+		}
+		projRows := make([][]driver.Value, 0, len(projects))
+		for k, n := range projects {
+			projRows = append(projRows, []driver.Value{k.day, k.pn, n})
+		}
+		// In each table's order (rollupTables).
+		byPeriod := func(x, y []driver.Value) int {
+			return cmp.Or(cmp.Compare(x[0].(int32), y[0].(int32)), cmp.Compare(x[1].(int32), y[1].(int32)))
+		}
+		slices.SortFunc(nameRows, func(x, y []driver.Value) int {
+			return cmp.Or(cmp.Compare(x[0].(int32), y[0].(int32)), cmp.Compare(x[3].(string), y[3].(string)), cmp.Compare(x[1].(int32), y[1].(int32)))
+		})
+		slices.SortFunc(srcRows, byPeriod)
+		slices.SortFunc(projRows, byPeriod)
+		prefix := "day_"
+		if t.week {
+			prefix = "week_"
+		}
+		for _, a := range []struct {
+			table string
+			rows  [][]driver.Value
+		}{{prefix + "names", nameRows}, {prefix + "sources", srcRows}, {prefix + "projects", projRows}} {
+			if err := s.appendRows(ctx, "", a.table, a.rows); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -326,13 +386,14 @@ func (s *Store) projectNumbers(ctx context.Context, rows [][]driver.Value, p *ro
 	return nil
 }
 
-// Merging: a day's rows are merged when the pieces appended since its last
-// merge reach mergeMin rows and half the rows it had after that merge.
+// Merging: a day's or week's rows are merged when the pieces appended since
+// its last merge reach mergeMin rows (of day_names or week_names) and half
+// the rows it had after that merge.
 var mergeMin = 50_000
 
-// rollupCommitted counts a committed batch's pieces and merges the days
-// that have enough of them. A failed merge changes nothing: the pieces are
-// as exact as merged rows. It holds wmu.
+// rollupCommitted counts a committed batch's pieces and merges the days and
+// weeks that have enough of them. A failed merge changes nothing: the
+// pieces are as exact as merged rows. It holds wmu.
 func (s *Store) rollupCommitted(b *batch) {
 	p := b.rollup
 	if p == nil {
@@ -344,34 +405,43 @@ func (s *Store) rollupCommitted(b *batch) {
 	for src, n := range p.pns {
 		s.pns[src] = n
 	}
-	var due []int32
-	for day, n := range p.rows {
-		s.pieces[day] += n
-		if s.pieces[day] >= mergeMin && s.pieces[day] >= s.merged[day]/2 {
-			due = append(due, day)
+	var due []period
+	for per, n := range p.rows {
+		s.pieces[per] += n
+		if s.pieces[per] >= mergeMin && s.pieces[per] >= s.merged[per]/2 {
+			due = append(due, per)
 		}
 	}
 	if len(due) > 0 {
-		s.mergeDays(context.Background(), due)
+		s.mergePeriods(context.Background(), due)
 	}
 }
 
-// mergeDays replaces the rows of days by one row per key, in one
-// transaction. It holds wmu.
-func (s *Store) mergeDays(ctx context.Context, days []int32) error {
-	list := make([]string, len(days))
-	for i, d := range days {
-		list[i] = strconv.Itoa(int(d))
+// mergePeriods replaces the rows of days and weeks by one row per key, in
+// one transaction. It holds wmu.
+func (s *Store) mergePeriods(ctx context.Context, due []period) error {
+	lists := map[string][]string{}
+	for _, per := range due {
+		k := "day"
+		if per.week {
+			k = "week"
+		}
+		lists[k] = append(lists[k], strconv.Itoa(int(per.n)))
 	}
-	in := "(" + strings.Join(list, ",") + ")"
 	if _, err := s.w.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
 		return s.recoverWriter(err)
 	}
-	after := map[int32]int{}
+	after := map[period]int{}
 	for _, t := range rollupTables {
+		list := lists[t.period]
+		if len(list) == 0 {
+			continue
+		}
+		in := "(" + strings.Join(list, ",") + ")"
 		stmts := []string{
-			fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE rollup_merge AS SELECT %s, %s FROM %s WHERE day IN %s GROUP BY ALL ORDER BY %s`, t.keys, t.sums, t.name, in, t.order),
-			fmt.Sprintf(`DELETE FROM %s WHERE day IN %s`, t.name, in),
+			fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE rollup_merge AS SELECT %s, %s FROM %s WHERE %s IN %s GROUP BY ALL ORDER BY %s`,
+				t.key(), t.sums, t.name, t.period, in, t.ordered()),
+			fmt.Sprintf(`DELETE FROM %s WHERE %s IN %s`, t.name, t.period, in),
 			fmt.Sprintf(`INSERT INTO %s SELECT * FROM rollup_merge`, t.name),
 		}
 		for _, q := range stmts {
@@ -379,32 +449,32 @@ func (s *Store) mergeDays(ctx context.Context, days []int32) error {
 				return s.rollback(err)
 			}
 		}
-		if t.name == "day_names" {
-			rows, err := s.w.QueryContext(ctx, `SELECT day, count(*) FROM rollup_merge GROUP BY day`)
+		if strings.HasSuffix(t.name, "_names") {
+			rows, err := s.w.QueryContext(ctx, fmt.Sprintf(`SELECT %s, count(*) FROM rollup_merge GROUP BY ALL`, t.period))
 			if err != nil {
 				return s.rollback(err)
 			}
 			for rows.Next() {
-				var d int32
-				var n int
-				if err := rows.Scan(&d, &n); err != nil {
+				var n int32
+				var c int
+				if err := rows.Scan(&n, &c); err != nil {
 					rows.Close()
 					return s.rollback(err)
 				}
-				after[d] = n
+				after[period{t.period == "week", n}] = c
 			}
 			rows.Close()
 		}
-	}
-	if _, err := s.w.ExecContext(ctx, `DROP TABLE rollup_merge`); err != nil {
-		return s.rollback(err)
+		if _, err := s.w.ExecContext(ctx, `DROP TABLE rollup_merge`); err != nil {
+			return s.rollback(err)
+		}
 	}
 	if _, err := s.w.ExecContext(ctx, `COMMIT`); err != nil {
 		return s.rollback(err)
 	}
-	for _, d := range days {
-		s.pieces[d] = 0
-		s.merged[d] = after[d]
+	for _, per := range due {
+		s.pieces[per] = 0
+		s.merged[per] = after[per]
 	}
 	return nil
 }
@@ -417,9 +487,9 @@ func (s *Store) forgetRollupState() {
 	clear(s.merged)
 }
 
-// rebuildStatements returns the statements that rebuild the rollups' rows of
-// the days [lo, hi) from event_rows, numbering the projects that have no
-// number yet. They run in the caller's transaction on the writer's
+// rebuildStatements returns the statements that rebuild the day rollups'
+// rows of the days [lo, hi) from event_rows, numbering the projects that
+// have no number yet. They run in the caller's transaction on the writer's
 // connection.
 func rebuildStatements(lo, hi int32) []string {
 	tlo := time.UnixMilli(int64(lo) * msPerDay).UTC().Format("2006-01-02")
@@ -451,26 +521,50 @@ func rebuildStatements(lo, hi int32) []string {
 	}
 }
 
-// rebuildChunk bounds the events one rebuild statement aggregates, so that
-// a rebuild of the whole table stays within a small memory limit.
-const rebuildChunk = 1_000_000
+// weekStatements returns the statements that rebuild the week rollups'
+// rows of the weeks [lo, hi) from the day rollups.
+func weekStatements(lo, hi int32) []string {
+	var out []string
+	for _, t := range rollupTables {
+		if t.period != "week" {
+			continue
+		}
+		day := "day_" + strings.TrimPrefix(t.name, "week_")
+		weeks := fmt.Sprintf(`week >= %d AND week < %d`, lo, hi)
+		out = append(out,
+			`DELETE FROM `+t.name+` WHERE `+weeks,
+			fmt.Sprintf(`INSERT INTO %s SELECT * FROM (SELECT (day + 3) // 7 AS week, %s, %s FROM %s WHERE day >= %d AND day < %d GROUP BY ALL) ORDER BY %s`,
+				t.name, t.keys, t.sums, day, 7*lo-3, 7*hi-3, t.ordered()))
+	}
+	return out
+}
 
-// rebuildAll rebuilds every rollup from event_rows, in chunks of days of
-// about rebuildChunk events, in the caller's transaction on the writer's
-// connection. It holds wmu.
-func (s *Store) rebuildAll(ctx context.Context) error {
-	rows, err := s.w.QueryContext(ctx, `SELECT `+sqlDay+` AS day, count(*) FROM event_rows GROUP BY day ORDER BY day`)
+// rebuildChunk bounds the events (or the day_names rows, for the weeks
+// alone) one rebuild statement aggregates, so that a rebuild of the whole
+// table stays within abacus serve's 64 MB.
+const rebuildChunk = 300_000
+
+// rebuildAll rebuilds every rollup, in chunks of whole weeks of about
+// rebuildChunk events: the days from event_rows (unless weeksOnly), then
+// the weeks from the days. It runs in the caller's transaction on the
+// writer's connection and holds wmu.
+func (s *Store) rebuildAll(ctx context.Context, weeksOnly bool) error {
+	q := `SELECT (` + sqlDay + ` + 3) // 7 AS week, count(*) FROM event_rows GROUP BY week ORDER BY week`
+	if weeksOnly {
+		q = `SELECT (day + 3) // 7 AS week, count(*) FROM day_names GROUP BY week ORDER BY week`
+	}
+	rows, err := s.w.QueryContext(ctx, q)
 	if err != nil {
 		return err
 	}
-	type dayCount struct {
-		day int32
-		n   int64
+	type weekCount struct {
+		week int32
+		n    int64
 	}
-	var counts []dayCount
+	var counts []weekCount
 	for rows.Next() {
-		var c dayCount
-		if err := rows.Scan(&c.day, &c.n); err != nil {
+		var c weekCount
+		if err := rows.Scan(&c.week, &c.n); err != nil {
 			rows.Close()
 			return err
 		}
@@ -481,6 +575,9 @@ func (s *Store) rebuildAll(ctx context.Context) error {
 		return err
 	}
 	for _, t := range rollupTables {
+		if weeksOnly && t.period == "day" {
+			continue
+		}
 		if _, err := s.w.ExecContext(ctx, `DELETE FROM `+t.name); err != nil {
 			return err
 		}
@@ -491,7 +588,12 @@ func (s *Store) rebuildAll(ctx context.Context) error {
 			n += counts[j].n
 			j++
 		}
-		for _, q := range rebuildStatements(counts[i].day, counts[j-1].day+1) {
+		lo, hi := counts[i].week, counts[j-1].week+1
+		var stmts []string
+		if !weeksOnly {
+			stmts = rebuildStatements(7*lo-3, 7*hi-3)
+		}
+		for _, q := range append(stmts, weekStatements(lo, hi)...) {
 			if _, err := s.w.ExecContext(ctx, q); err != nil {
 				return err
 			}
@@ -507,20 +609,33 @@ func (s *Store) rebuildAll(ctx context.Context) error {
 // rollupsAccountFor says whether every rollup sums to the events of
 // event_rows: false when rows were written around the store.
 func (s *Store) rollupsAccountFor(ctx context.Context) (bool, error) {
-	var events, names, srcs, projects int64
-	err := s.w.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM event_rows),
-		(SELECT coalesce(sum(events), 0) FROM day_names), (SELECT coalesce(sum(events), 0) FROM day_sources),
-		(SELECT coalesce(sum(events), 0) FROM day_projects)`).Scan(&events, &names, &srcs, &projects)
-	return err == nil && events == names && events == srcs && events == projects, err
+	q := `SELECT (SELECT count(*) FROM event_rows)`
+	for _, t := range rollupTables {
+		q += `, (SELECT coalesce(sum(events), 0) FROM ` + t.name + `)`
+	}
+	sums := make([]int64, 1+len(rollupTables))
+	dest := make([]any, len(sums))
+	for i := range sums {
+		dest[i] = &sums[i]
+	}
+	if err := s.w.QueryRowContext(ctx, q).Scan(dest...); err != nil {
+		return false, err
+	}
+	for _, n := range sums[1:] {
+		if n != sums[0] {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
-// rebuildRollups rebuilds the rollups in a transaction of its own. It holds
-// wmu.
-func (s *Store) rebuildRollups(ctx context.Context, then ...string) error {
+// rebuildRollups rebuilds the rollups (only the weeks' with weeksOnly) in
+// a transaction of its own, with the statements then. It holds wmu.
+func (s *Store) rebuildRollups(ctx context.Context, weeksOnly bool, then ...string) error {
 	if _, err := s.w.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
 		return s.recoverWriter(err)
 	}
-	if err := s.rebuildAll(ctx); err != nil {
+	if err := s.rebuildAll(ctx, weeksOnly); err != nil {
 		return s.rollback(err)
 	}
 	for _, q := range then {

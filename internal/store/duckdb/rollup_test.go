@@ -29,13 +29,27 @@ var plainRollups = map[string]string{
 		FROM event_rows e JOIN sources s USING (source_id) JOIN projects p USING (project_id) GROUP BY ALL`,
 	"day_projects": `SELECT datediff('day', DATE '1970-01-01', time::DATE) AS day, p.pn, count(*)
 		FROM event_rows e JOIN sources s USING (source_id) JOIN projects p USING (project_id) GROUP BY ALL`,
+	// Weeks start on Mondays; 1970-01-01 was a Thursday, day 3 of week 0.
+	"week_names": `SELECT (datediff('day', DATE '1970-01-01', time::DATE) + 3) // 7 AS week, e.source_id, p.pn, e.name,
+		CASE WHEN json_type(properties, '$.feature') = 'VARCHAR' THEN properties->>'$.feature' END AS feature,
+		CASE WHEN json_type(properties, '$.code') = 'VARCHAR' THEN properties->>'$.code' END AS code,
+		count(*), epoch_ms(min(time)), epoch_ms(max(time))
+		FROM event_rows e JOIN sources s USING (source_id) JOIN projects p USING (project_id) GROUP BY ALL`,
+	"week_sources": `SELECT (datediff('day', DATE '1970-01-01', time::DATE) + 3) // 7 AS week, e.source_id, p.pn, e.environment,
+		count(*), epoch_ms(min(time)), epoch_ms(max(time))
+		FROM event_rows e JOIN sources s USING (source_id) JOIN projects p USING (project_id) GROUP BY ALL`,
+	"week_projects": `SELECT (datediff('day', DATE '1970-01-01', time::DATE) + 3) // 7 AS week, p.pn, count(*)
+		FROM event_rows e JOIN sources s USING (source_id) JOIN projects p USING (project_id) GROUP BY ALL`,
 }
 
 // storedRollups reads a rollup summed per key (a day may be in pieces).
 var storedRollups = map[string]string{
-	"day_names":    `SELECT day, source_id, pn, name, feature, code, sum(events), epoch_ms(min(first)), epoch_ms(max(last)) FROM day_names GROUP BY ALL`,
-	"day_sources":  `SELECT day, source_id, pn, environment, sum(events), epoch_ms(min(first)), epoch_ms(max(last)) FROM day_sources GROUP BY ALL`,
-	"day_projects": `SELECT day, pn, sum(events) FROM day_projects GROUP BY ALL`,
+	"day_names":     `SELECT day, source_id, pn, name, feature, code, sum(events), epoch_ms(min(first)), epoch_ms(max(last)) FROM day_names GROUP BY ALL`,
+	"day_sources":   `SELECT day, source_id, pn, environment, sum(events), epoch_ms(min(first)), epoch_ms(max(last)) FROM day_sources GROUP BY ALL`,
+	"day_projects":  `SELECT day, pn, sum(events) FROM day_projects GROUP BY ALL`,
+	"week_names":    `SELECT week, source_id, pn, name, feature, code, sum(events), epoch_ms(min(first)), epoch_ms(max(last)) FROM week_names GROUP BY ALL`,
+	"week_sources":  `SELECT week, source_id, pn, environment, sum(events), epoch_ms(min(first)), epoch_ms(max(last)) FROM week_sources GROUP BY ALL`,
+	"week_projects": `SELECT week, pn, sum(events) FROM week_projects GROUP BY ALL`,
 }
 
 func readRows(t *testing.T, db *sql.DB, q string) []string {
@@ -74,7 +88,7 @@ func checkRollups(t *testing.T, db *sql.DB, when string) {
 	if err := db.QueryRow(`SELECT count(*) FROM event_rows`).Scan(&events); err != nil {
 		t.Fatal(err)
 	}
-	for _, table := range []string{"day_names", "day_sources", "day_projects"} {
+	for _, table := range []string{"day_names", "day_sources", "day_projects", "week_names", "week_sources", "week_projects"} {
 		want, got := readRows(t, db, plainRollups[table]), readRows(t, db, storedRollups[table])
 		if !slices.Equal(want, got) {
 			t.Errorf("%s: %s differs from event_rows (%d events):\nmissing: %v\nextra:   %v", when, table, events,
@@ -270,6 +284,43 @@ var schemaV1 = []string{
 		s.product, s.product_version, s.os, s.os_version, s.arch, s.cpus, s.memory_mb,
 		s.runtime, s.runtime_version, s.ci, s.ci_name, s.docker, s.wsl, s.sdk, s.plugins, s.build, e.properties
 	FROM event_rows e JOIN sources s USING (source_id)`,
+}
+
+// A file of schema version 2 (this one's without the weekly rollups) opens:
+// the migration makes the weekly rollups from the daily ones.
+func TestMigrateFromVersion2(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "events.db")
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(7, 8))
+	if _, err := s.Insert(ctx, rollupEvents(r, 500, time.Date(2026, 10, 5, 0, 0, 0, 0, time.UTC), 20)); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`DROP TABLE week_names`, `DROP TABLE week_sources`, `DROP TABLE week_projects`,
+		`UPDATE abacus_meta SET value = '2' WHERE key = 'schema_version'`} {
+		if _, err := s.DB().Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Open(path, Options{MemoryLimit: "64MB", Threads: 1}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var v string
+	if err := s.DB().QueryRow(`SELECT value FROM abacus_meta WHERE key = 'schema_version'`).Scan(&v); err != nil || v != schemaVersion {
+		t.Fatalf("schema version %q (%v), want %s", v, err, schemaVersion)
+	}
+	var weeks int
+	if err := s.DB().QueryRow(`SELECT count(DISTINCT week) FROM week_sources`).Scan(&weeks); err != nil || weeks < 3 {
+		t.Fatalf("the migrated weekly rollups cover %d weeks (%v)", weeks, err)
+	}
+	checkRollups(t, s.DB(), "after migrating from version 2")
 }
 
 // A file of schema version 1, written without the store's code, opens: the

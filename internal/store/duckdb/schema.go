@@ -1,8 +1,9 @@
 package duckdb
 
 // schemaVersion is written to abacus_meta. Open migrates a file of version 1
-// (no daily rollups) and refuses any other version rather than guess.
-const schemaVersion = "2"
+// (no rollups) or 2 (no weekly rollups) and refuses any other version
+// rather than guess.
+const schemaVersion = "3"
 
 // storageVersion is the DuckDB storage format a new file is created with:
 // v1.5.0 enables DICT_FSST string compression (about 10% smaller files than
@@ -76,6 +77,33 @@ var schema = []string{
 	)`,
 	`CREATE TABLE IF NOT EXISTS day_names (
 		day       INTEGER NOT NULL,
+		source_id INTEGER NOT NULL,
+		pn        INTEGER NOT NULL,
+		name      VARCHAR NOT NULL,
+		feature   VARCHAR,
+		code      VARCHAR,
+		events    BIGINT NOT NULL,
+		first     TIMESTAMP_MS NOT NULL,
+		last      TIMESTAMP_MS NOT NULL
+	)`,
+	// Version 3: the weekly rollups, the same sums per week (weeks since
+	// the Monday 1969-12-29: week w starts on day 7w−3).
+	`CREATE TABLE IF NOT EXISTS week_projects (
+		week   INTEGER NOT NULL,
+		pn     INTEGER NOT NULL,
+		events BIGINT NOT NULL
+	)`,
+	`CREATE TABLE IF NOT EXISTS week_sources (
+		week        INTEGER NOT NULL,
+		source_id   INTEGER NOT NULL,
+		pn          INTEGER NOT NULL,
+		environment VARCHAR,
+		events      BIGINT NOT NULL,
+		first       TIMESTAMP_MS NOT NULL,
+		last        TIMESTAMP_MS NOT NULL
+	)`,
+	`CREATE TABLE IF NOT EXISTS week_names (
+		week      INTEGER NOT NULL,
 		source_id INTEGER NOT NULL,
 		pn        INTEGER NOT NULL,
 		name      VARCHAR NOT NULL,
