@@ -8,8 +8,12 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
+	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 
@@ -28,6 +32,10 @@ const insertColumns = `(id, name, time, received, day, project, machine, session
 // were new. One Insert is one block on the server, written as one part per
 // month: atomic for the events of a month.
 //
+// It asks the table which IDs are stored and which projects are erased (two
+// queries at once) while it encodes the events' maps, and sends the new
+// events column by column.
+//
 // Once the data is on its way, a cancelled ctx no longer interrupts it: the
 // call waits for the server's answer (up to Options.InsertTimeout), so that
 // an Insert that returns an error has stored nothing, and one whose data the
@@ -42,53 +50,65 @@ func (s *Store) Insert(ctx context.Context, events []store.Event) (int, error) {
 	if len(events) == 0 {
 		return 0, nil
 	}
-	// Check everything before anything is sent.
-	type row struct {
-		id           [16]byte
-		key          string
-		e            *store.Event
-		build, props string
-	}
+	// Every ID is checked before anything is asked or sent.
 	rows := make([]row, 0, len(events))
-	seen := make(map[[16]byte]bool, len(events))
+	dup := make(map[[16]byte]bool, len(events))
 	for i := range events {
 		e := &events[i]
 		id, ok := wire.ParseUUID(e.ID)
 		if !ok {
 			return 0, fmt.Errorf("cannot store event %q: expected a UUID as its ID", e.ID)
 		}
-		if seen[id] {
+		if dup[id] {
 			continue
 		}
-		seen[id] = true
-		build, err := encodeMap(e.Build)
-		if err != nil {
-			return 0, fmt.Errorf("cannot store event %q: build: %w", e.ID, err)
-		}
-		props, err := encodeMap(e.Properties)
-		if err != nil {
-			return 0, fmt.Errorf("cannot store event %q: properties: %w", e.ID, err)
-		}
-		rows = append(rows, row{id: id, key: string(id[:]), e: e, build: build, props: props})
+		dup[id] = true
+		rows = append(rows, row{id: id, key: string(id[:]), e: e})
 	}
 	s.insertMu.Lock()
 	defer s.insertMu.Unlock()
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	erased, err := s.erasures(ctx)
-	if err != nil {
-		return 0, err
-	}
 	keys := make([]string, len(rows))
 	for i, r := range rows {
 		keys[i] = r.key
 	}
-	stored, err := s.existingKeys(ctx, keys)
-	if err != nil {
-		return 0, err
+	var (
+		wg             sync.WaitGroup
+		erased         map[string]int64
+		stored         map[string]bool
+		eraseErr, kErr error
+	)
+	wg.Add(2)
+	go func() { defer wg.Done(); erased, eraseErr = s.erasures(ctx) }()
+	go func() { defer wg.Done(); stored, kErr = s.existingKeys(ctx, keys) }()
+	var buf []byte
+	for i := range rows {
+		r := &rows[i]
+		start := len(buf)
+		if buf, err = appendMap(buf, r.e.Build); err != nil {
+			wg.Wait()
+			return 0, fmt.Errorf("cannot store event %q: build: %w", r.e.ID, err)
+		}
+		mid := len(buf)
+		if buf, err = appendMap(buf, r.e.Properties); err != nil {
+			wg.Wait()
+			return 0, fmt.Errorf("cannot store event %q: properties: %w", r.e.ID, err)
+		}
+		r.build, r.props = [2]int{start, mid}, [2]int{mid, len(buf)}
 	}
-	fresh := rows[:0]
+	wg.Wait()
+	if eraseErr != nil {
+		return 0, eraseErr
+	}
+	if kErr != nil {
+		return 0, kErr
+	}
+	text := string(buf) // one allocation for every event's build and properties
+	var c columns
+	c.grow(len(rows))
+	first := ""
 	for _, r := range rows {
 		if stored[r.key] {
 			s.seen.add(r.id)
@@ -97,9 +117,13 @@ func (s *Store) Insert(ctx context.Context, events []store.Event) (int, error) {
 		if at, ok := erased[r.e.ProjectID]; ok && r.e.ReceivedAt.UnixMilli() <= at {
 			continue // erased on some collector after this one acknowledged it
 		}
-		fresh = append(fresh, r)
+		if first == "" {
+			first = r.key
+		}
+		c.add(r.key, r.e, text[r.build[0]:r.build[1]], text[r.props[0]:r.props[1]])
 	}
-	if len(fresh) == 0 {
+	n := len(c.id)
+	if n == 0 {
 		return 0, nil
 	}
 	if err := ctx.Err(); err != nil {
@@ -115,33 +139,96 @@ func (s *Store) Insert(ctx context.Context, events []store.Event) (int, error) {
 			return err
 		}
 		defer b.Abort()
-		for _, r := range fresh {
-			e := r.e
-			t := e.Time.UnixMilli()
-			if err := b.Append(r.key, e.Name, t, e.ReceivedAt.UnixMilli(), dayTime(t),
-				e.ProjectID, e.MachineID, e.SessionID, e.Environment, e.Product, e.ProductVersion,
-				e.OS, e.OSVersion, e.Arch, int32(e.CPUs), e.MemoryMB, e.Runtime, e.RuntimeVersion,
-				boolByte(e.CI), e.CIName, boolByte(e.Docker), boolByte(e.WSL), e.SDK, r.build, r.props); err != nil {
+		for i, col := range c.list() {
+			if err := b.Column(i).Append(col); err != nil {
 				return err
 			}
 		}
 		return b.Send()
 	}()
-	if err == nil {
-		for _, r := range fresh {
-			s.seen.add(r.id)
+	if err != nil {
+		// The answer was lost (a timeout, a broken connection): whether the
+		// events are stored decides what to report.
+		if took, cerr := s.landed(queryID, first); cerr != nil || !took {
+			return 0, ctxErr(ctx, fmt.Errorf("cannot insert %d events into ClickHouse: %w", n, err))
 		}
-		return len(fresh), nil
 	}
-	// The answer was lost (a timeout, a broken connection): whether the
-	// events are stored decides what to report.
-	if took, cerr := s.landed(queryID, fresh[0].key); cerr == nil && took {
-		for _, r := range fresh {
-			s.seen.add(r.id)
-		}
-		return len(fresh), nil
+	for _, k := range c.id {
+		s.seen.add([16]byte([]byte(k)))
 	}
-	return 0, ctxErr(ctx, fmt.Errorf("cannot insert %d events into ClickHouse: %w", len(fresh), err))
+	return n, nil
+}
+
+// row is an event of an Insert: its ID, and where its encoded build and
+// properties are in the call's buffer.
+type row struct {
+	id           [16]byte
+	key          string
+	e            *store.Event
+	build, props [2]int
+}
+
+// columns are the events table's columns (insertColumns, in order) of the
+// events an Insert sends.
+type columns struct {
+	id, name                                                    []string
+	time, received                                              []int64
+	day                                                         []time.Time
+	project, machine, session, environment, product, productVer []string
+	os, osVersion, arch                                         []string
+	cpus                                                        []int32
+	memoryMB                                                    []int64
+	runtime, runtimeVersion                                     []string
+	ci                                                          []uint8
+	ciName                                                      []string
+	docker, wsl                                                 []uint8
+	sdk, build, properties                                      []string
+}
+
+func (c *columns) grow(n int) {
+	for _, p := range []*[]string{&c.id, &c.name, &c.project, &c.machine, &c.session, &c.environment, &c.product,
+		&c.productVer, &c.os, &c.osVersion, &c.arch, &c.runtime, &c.runtimeVersion, &c.ciName, &c.sdk, &c.build, &c.properties} {
+		*p = make([]string, 0, n)
+	}
+	c.time, c.received, c.memoryMB = make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n)
+	c.day, c.cpus = make([]time.Time, 0, n), make([]int32, 0, n)
+	c.ci, c.docker, c.wsl = make([]uint8, 0, n), make([]uint8, 0, n), make([]uint8, 0, n)
+}
+
+func (c *columns) add(key string, e *store.Event, build, props string) {
+	t := e.Time.UnixMilli()
+	c.id = append(c.id, key)
+	c.name = append(c.name, e.Name)
+	c.time = append(c.time, t)
+	c.received = append(c.received, e.ReceivedAt.UnixMilli())
+	c.day = append(c.day, dayTime(t))
+	c.project = append(c.project, e.ProjectID)
+	c.machine = append(c.machine, e.MachineID)
+	c.session = append(c.session, e.SessionID)
+	c.environment = append(c.environment, e.Environment)
+	c.product = append(c.product, e.Product)
+	c.productVer = append(c.productVer, e.ProductVersion)
+	c.os = append(c.os, e.OS)
+	c.osVersion = append(c.osVersion, e.OSVersion)
+	c.arch = append(c.arch, e.Arch)
+	c.cpus = append(c.cpus, int32(e.CPUs))
+	c.memoryMB = append(c.memoryMB, e.MemoryMB)
+	c.runtime = append(c.runtime, e.Runtime)
+	c.runtimeVersion = append(c.runtimeVersion, e.RuntimeVersion)
+	c.ci = append(c.ci, boolByte(e.CI))
+	c.ciName = append(c.ciName, e.CIName)
+	c.docker = append(c.docker, boolByte(e.Docker))
+	c.wsl = append(c.wsl, boolByte(e.WSL))
+	c.sdk = append(c.sdk, e.SDK)
+	c.build = append(c.build, build)
+	c.properties = append(c.properties, props)
+}
+
+// list returns the columns in insertColumns' order.
+func (c *columns) list() []any {
+	return []any{c.id, c.name, c.time, c.received, c.day, c.project, c.machine, c.session, c.environment, c.product,
+		c.productVer, c.os, c.osVersion, c.arch, c.cpus, c.memoryMB, c.runtime, c.runtimeVersion, c.ci, c.ciName,
+		c.docker, c.wsl, c.sdk, c.build, c.properties}
 }
 
 // dayTime is the Date of a time in Unix milliseconds (UTC midnight), clamped
@@ -205,47 +292,165 @@ func boolByte(v bool) uint8 {
 
 var errNoJSON = errors.New("expected strings, numbers, booleans or lists of them")
 
-// encodeMap returns m as a JSON object ("" for an empty or nil map). Keys
-// come out sorted; NaN, infinities and values of other types are refused.
-func encodeMap(m map[string]any) (string, error) {
+// appendMap appends m as a JSON object to b (nothing for an empty or nil
+// map): the bytes json.Marshal makes of it (keys sorted, the same escapes and
+// number forms), without its reflection. NaN, infinities and values of
+// other types are refused.
+func appendMap(b []byte, m map[string]any) ([]byte, error) {
 	if len(m) == 0 {
-		return "", nil
+		return b, nil
 	}
-	for k, v := range m {
-		if err := checkValue(v); err != nil {
-			return "", fmt.Errorf("%q: %w", k, err)
+	var kbuf [16]string
+	keys := kbuf[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, k)
+		b = append(b, ':')
+		var err error
+		if b, err = appendValue(b, m[k]); err != nil {
+			return b, fmt.Errorf("%q: %w", k, err)
 		}
 	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		return "", err
-	}
-	return string(b), nil
+	return append(b, '}'), nil
 }
 
-func checkValue(v any) error {
+func appendValue(b []byte, v any) ([]byte, error) {
 	switch v := v.(type) {
-	case string, bool, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, nil:
-		return nil
+	case string:
+		return appendString(b, v), nil
+	case bool:
+		return strconv.AppendBool(b, v), nil
+	case int:
+		return strconv.AppendInt(b, int64(v), 10), nil
+	case int8:
+		return strconv.AppendInt(b, int64(v), 10), nil
+	case int16:
+		return strconv.AppendInt(b, int64(v), 10), nil
+	case int32:
+		return strconv.AppendInt(b, int64(v), 10), nil
+	case int64:
+		return strconv.AppendInt(b, v, 10), nil
+	case uint:
+		return strconv.AppendUint(b, uint64(v), 10), nil
+	case uint8:
+		return strconv.AppendUint(b, uint64(v), 10), nil
+	case uint16:
+		return strconv.AppendUint(b, uint64(v), 10), nil
+	case uint32:
+		return strconv.AppendUint(b, uint64(v), 10), nil
+	case uint64:
+		return strconv.AppendUint(b, v, 10), nil
 	case float64:
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return fmt.Errorf("%v has no JSON form", v)
-		}
-		return nil
+		return appendFloat(b, v, 64)
 	case float32:
-		return checkValue(float64(v))
+		return appendFloat(b, float64(v), 32)
+	case nil:
+		return append(b, "null"...), nil
 	case []any:
-		for _, x := range v {
-			if err := checkValue(x); err != nil {
-				return err
+		if v == nil {
+			return append(b, "null"...), nil
+		}
+		b = append(b, '[')
+		for i, x := range v {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var err error
+			if b, err = appendValue(b, x); err != nil {
+				return b, err
 			}
 		}
-		return nil
+		return append(b, ']'), nil
 	}
-	return fmt.Errorf("%w, got %T", errNoJSON, v)
+	return b, fmt.Errorf("%w, got %T", errNoJSON, v)
 }
 
-// decodeMap reverses encodeMap: integers come back as int64, other numbers
+// appendFloat writes f as encoding/json does: the shortest form, with an
+// exponent only for very small or large magnitudes.
+func appendFloat(b []byte, f float64, bits int) ([]byte, error) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return b, fmt.Errorf("%v has no JSON form", f)
+	}
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 {
+		if bits == 64 && (abs < 1e-6 || abs >= 1e21) || bits == 32 && (float32(abs) < 1e-6 || float32(abs) >= 1e21) {
+			format = 'e'
+		}
+	}
+	b = strconv.AppendFloat(b, f, format, -1, bits)
+	if format == 'e' {
+		// e-09 → e-9, as encoding/json writes it.
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b, nil
+}
+
+// appendString writes s as a JSON string with encoding/json's escapes: the
+// HTML characters <, > and & and the line separators U+2028 and U+2029 as
+// \u escapes, invalid UTF-8 as U+FFFD.
+func appendString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// decodeMap reverses appendMap: integers come back as int64, other numbers
 // as float64.
 func decodeMap(s string) (map[string]any, error) {
 	if s == "" {
