@@ -504,10 +504,10 @@ func regressionWhere(ss []setupSample, recent, end, prior int64, k int) ([]Setup
 	// windows setups are also setups of some runtime major and product
 	// version, and of "all"). A listed segment T is left out when another
 	// listed segment S (not "all") explains it: T without S's setups is no
-	// longer slower (tested again with T's Holm factor), while S without T's
-	// setups still is, or S is a part of T. Segments of the very same
-	// setups explain each other equally and stay. This only ever removes
-	// listings.
+	// longer slower (tested again with T's Holm factor), while S is more
+	// significant than T, or still slower without T's setups, or a part of
+	// T. Segments of the very same setups explain each other equally and
+	// stay. This only ever removes listings.
 	slower := func(t tested, without *seg) bool {
 		p, before, after, ok := test(t.seg, func(s setupSample) bool { return without.has(s) })
 		return ok && min(1, t.factor*p) < regressionP && before > 0 && after/before >= regressionRise
@@ -517,7 +517,7 @@ func regressionWhere(ss []setupSample, recent, end, prior int64, k int) ([]Setup
 			if s.seg == tt.seg || s.by == "all" || slices.Equal(s.samples, tt.samples) || slower(tt, s.seg) {
 				continue
 			}
-			if tt.by == "all" || slower(s, tt.seg) || subset(s.samples, tt.samples) {
+			if tt.by == "all" || s.p < tt.p || slower(s, tt.seg) || subset(s.samples, tt.samples) {
 				return true
 			}
 		}
