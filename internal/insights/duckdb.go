@@ -26,15 +26,43 @@ func (b duckBackend) Snapshot(ctx context.Context) (Queries, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &duckQueries{tx: tx, events: b.events}, nil
+	d := &duckQueries{tx: tx, events: b.events}
+	if !d.events {
+		// The weeks the weekly rollups answer for; a database without them
+		// (not a store's) is read from event_rows.
+		rows, err := tx.QueryContext(ctx, `SELECT week FROM week_sealed`)
+		if err != nil {
+			if ctx.Err() != nil {
+				tx.Rollback()
+				return nil, err
+			}
+			d.events = true
+		} else {
+			defer rows.Close()
+			for rows.Next() {
+				var w int64
+				if err := rows.Scan(&w); err != nil {
+					tx.Rollback()
+					return nil, err
+				}
+				d.sealed = append(d.sealed, w)
+			}
+			if err := rows.Err(); err != nil {
+				tx.Rollback()
+				return nil, err
+			}
+		}
+	}
+	return d, nil
 }
 
 type duckQueries struct {
 	tx *sql.Tx
-	// events makes every query read event_rows, not the daily rollups
+	// events makes every query read event_rows, not the rollups
 	// (duckdb_rollup.go): for the tests that hold the two to the same
 	// answers.
 	events bool
+	sealed []int64 // the weeks of the weekly rollups (week_sealed)
 }
 
 func (d *duckQueries) Close() error { return d.tx.Rollback() } // read only: nothing to commit
@@ -555,7 +583,7 @@ HAVING coalesce(product_version, os, rm) IS NOT NULL`
 func (d *duckQueries) ErrorBase(ctx context.Context, w Window) ([]ValueCount, error) {
 	query, args := errorBaseQuery, windowArgs(w)
 	if d.rollups(w) {
-		query, args = spans(errorBaseRollup, w, w), nil
+		query, args = d.spans(errorBaseRollup, w, w), nil
 	}
 	var (
 		out         []ValueCount
@@ -598,7 +626,7 @@ func (d *duckQueries) Plugins(ctx context.Context, prev, cur Window, k int) (Plu
 	)
 	query, args := pluginsQuery, windowArgs(cur, sql.Named("plo", prev.Lo), sql.Named("k", k))
 	if d.rollups(prev, cur) {
-		query, args = spans(pluginsRollup, cur, prev), []any{sql.Named("k", k)}
+		query, args = d.spans(pluginsRollup, cur, prev), []any{sql.Named("k", k)}
 	}
 	err := d.each(ctx, query, args, []any{&kind, &plugin, &projects, &previous, &folds}, func() {
 		if kind == "a" {
@@ -647,7 +675,7 @@ func (d *duckQueries) Runtimes(ctx context.Context, w Window, k int) (RuntimeCou
 	)
 	query, args := runtimesRows, windowArgs(w, sql.Named("k", k))
 	if d.rollups(w) {
-		query, args = spans(runtimesRowsRollup, w, w), []any{sql.Named("k", k)}
+		query, args = d.spans(runtimesRowsRollup, w, w), []any{sql.Named("k", k)}
 	}
 	err := d.each(ctx, query, args, []any{&kind, &runtime, &major, &version, &projects, &prod, &nonprod, &fold}, func() {
 		c := RuntimeCount{Runtime: runtime, Major: major, Version: version, Projects: projects, Prod: prod, NonProd: nonprod, Folded: fold}

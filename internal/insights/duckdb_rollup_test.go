@@ -48,8 +48,9 @@ func TestRollupsAnswerAsEvents(t *testing.T) {
 			Arch: e.Context.Arch, CPUs: e.Context.CPUs, MemoryMB: e.Context.MemoryMB, Runtime: e.Context.Runtime,
 			RuntimeVersion: e.Context.RuntimeVersion, CI: e.Context.CI, CIName: e.Context.CIName, Docker: e.Context.Docker,
 			WSL: e.Context.WSL, SDK: e.Context.SDK, Build: e.Build, Properties: e.Properties}
-		// Every 97th event arrives at the end, late for its day.
-		if len(all)%97 == 0 {
+		// Every 97th event of the last 20 days arrives at the end, late for
+		// its day.
+		if len(all)%97 == 0 && e.Timestamp.After(end.AddDate(0, 0, -20)) {
 			all = append(all, ev)
 			return nil
 		}
@@ -64,8 +65,15 @@ func TestRollupsAnswerAsEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	flush()
+	// The store seals the weeks that are over: the weekly rollups answer
+	// for them, until the late events take some off.
+	if err := st.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
 	for i := 0; i < len(all); i += 97 {
-		batch = append(batch, all[i])
+		if all[i].Time.After(end.AddDate(0, 0, -20)) {
+			batch = append(batch, all[i])
+		}
 	}
 	flush()
 	// A replay of stored events, some new ones among them.
@@ -99,6 +107,14 @@ func TestRollupsAnswerAsEvents(t *testing.T) {
 		batch = append(batch, e)
 	}
 	flush()
+	var sealed, unsealed int
+	if err := st.DB().QueryRow(`SELECT (SELECT count(*) FROM week_sealed),
+		(SELECT count(DISTINCT (day + 3) // 7) FROM day_projects WHERE (day + 3) // 7 NOT IN (SELECT week FROM week_sealed))`).Scan(&sealed, &unsealed); err != nil {
+		t.Fatal(err)
+	}
+	if sealed < 3 || unsealed < 2 {
+		t.Fatalf("%d weeks sealed and %d not: the test means both", sealed, unsealed)
+	}
 
 	last := end.AddDate(0, 0, -1)
 	windows := []Params{

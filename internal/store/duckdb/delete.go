@@ -25,8 +25,8 @@ func (s *Store) DeleteProject(ctx context.Context, projectID string) (int64, err
 
 // DeleteBefore removes every event with Time < t (retention), the sources no
 // event uses any more and their projects' numbers, and the rollups' days
-// and weeks before t's; t's own day, when t is not its midnight, is made
-// again from the events left, and t's week from its days. Then it
+// and weeks up to t's; t's own day, when t is not its midnight, is made
+// again from the events left (the writer seals the week again). Then it
 // checkpoints.
 func (s *Store) DeleteBefore(ctx context.Context, t time.Time) (int64, error) {
 	t = ceilMS(t)
@@ -45,13 +45,10 @@ func (s *Store) DeleteBefore(ctx context.Context, t time.Time) (int64, error) {
 			stmts = append(stmts, stmt{q, nil})
 		}
 	}
-	// The weeks before t's go; t's own is made again from its days left.
+	// The weeks up to t's go; t's own is sealed again by the writer.
 	week := weekOfDay(day)
-	for _, t := range []string{"week_names", "week_sources", "week_projects"} {
-		stmts = append(stmts, stmt{fmt.Sprintf(`DELETE FROM %s WHERE week < %d`, t, week), nil})
-	}
-	for _, q := range weekStatements(week, week+1) {
-		stmts = append(stmts, stmt{q, nil})
+	for _, t := range []string{"week_names", "week_sources", "week_projects", "week_sealed"} {
+		stmts = append(stmts, stmt{fmt.Sprintf(`DELETE FROM %s WHERE week <= %d`, t, week), nil})
 	}
 	stmts = append(stmts, stmt{`DELETE FROM projects p WHERE NOT EXISTS (SELECT 1 FROM sources s WHERE s.project_id = p.project_id)`, nil})
 	return s.delete(ctx, "before", stmts...)

@@ -86,6 +86,7 @@
 //	day_names(day INTEGER, source_id INTEGER, pn INTEGER, name VARCHAR,
 //	          feature VARCHAR, code VARCHAR, events BIGINT, first TIMESTAMP_MS, last TIMESTAMP_MS)
 //	week_projects, week_sources, week_names: the same with week for day
+//	week_sealed(week INTEGER): the weeks the weekly tables hold
 //	projects(project_id VARCHAR, pn INTEGER)
 //
 // day is (time::DATE - DATE '1970-01-01'), the UTC day; week is
@@ -95,24 +96,29 @@
 // when they are JSON strings (NULL otherwise); pn is the project's number
 // in projects (from the sequence projects_seq, never reused). At 10M events
 // of 50k projects over 180 days the daily tables hold 1.7M, 2.9M and 7.3M
-// rows, the weekly ones 0.3M, 0.6M and 3.1M: a window of whole weeks reads
-// those, and the days of its partial weeks.
+// rows, the weekly ones 0.3M, 0.6M and 3.1M: a window reads the weekly
+// rows of its sealed weeks and the daily rows of its other days.
 //
 // A key's sums may be spread over several rows (each Insert appends its
 // own): read them with sum(events), min(first), max(last) grouped by the
-// key, or count distinct values. They are exact in every snapshot: Insert
-// appends the batch's sums (computed in Go while it prepares the batch,
-// leaving out events already stored) in its own transaction; DeleteProject
-// removes the project's rows and number; DeleteBefore removes the days and
-// weeks before its time, makes that day again from the events left, and
-// that week from its days. The writer merges a day's or week's rows into
-// one per key, in a transaction of its own after an Insert, once the rows
-// appended since its last merge reach 50,000 and half its rows then: a
-// constant cost per event however large a day grows. Rows are written in
-// period order, day_names and week_names by name within a period, so that
-// a query for a few names reads their vectors only. Checkpoint checks that
-// each rollup sums to the events of event_rows and rebuilds them all when
-// not (rows written around the store, as a test's generator does).
+// key, or count distinct values. The daily tables are exact in every
+// snapshot: Insert appends the batch's sums (computed in Go while it
+// prepares the batch, leaving out events already stored) in its own
+// transaction; DeleteProject removes the project's rows and number;
+// DeleteBefore removes the days before its time and makes that day again
+// from the events left. The writer merges a day's rows into one per key, in
+// a transaction of its own after an Insert, once the rows appended since
+// its last merge reach 50,000 and half its rows then: a constant cost per
+// event however large a day grows. The weekly tables are exact for the
+// weeks in week_sealed: at most once a minute after an Insert, and at every
+// Checkpoint, the writer makes the rows of each week that is over (UTC) and
+// not sealed from its days and seals it, in a transaction per week; an
+// Insert with events of a sealed week unseals it in its transaction, and
+// DeleteBefore unseals the week of its time. Rows are written in period
+// order, day_names and week_names by name within a period, so that a query
+// for a few names reads their vectors only. Checkpoint also checks that the
+// daily tables sum to the events of event_rows and rebuilds every rollup
+// when not (rows written around the store, as a test's generator does).
 //
 // # Writes
 //

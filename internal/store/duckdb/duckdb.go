@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
@@ -58,6 +59,10 @@ type Store struct {
 	// it had after it.
 	pns            map[int32]int32
 	pieces, merged map[period]int
+	// sealed mirrors week_sealed (nil: not read yet; guarded by wmu);
+	// lastSeal is when the writer last looked for weeks to seal.
+	sealed   map[int32]bool
+	lastSeal time.Time
 
 	mu      sync.Mutex // guards closed and the Add of active
 	closed  bool
@@ -328,7 +333,7 @@ func (s *Store) Stats(ctx context.Context) (store.Stats, error) {
 // DuckDB also checkpoints by itself when the log passes 16 MB. First it
 // checks that the daily rollups sum to the events of event_rows, and
 // rebuilds them when they do not (events written into the table around the
-// store, as a test's generator does).
+// store, as a test's generator does), and seals the weeks that are over.
 func (s *Store) Checkpoint(ctx context.Context) error {
 	if err := s.enter(); err != nil {
 		return err
@@ -344,6 +349,9 @@ func (s *Store) Checkpoint(ctx context.Context) error {
 		if err := s.rebuildRollups(ctx, false); err != nil {
 			return s.fail(ctx, fmt.Errorf("duckdb: rebuild the rollups: %w", err))
 		}
+	}
+	if err := s.sealWeeks(ctx); err != nil {
+		return s.fail(ctx, fmt.Errorf("duckdb: seal the weeks that are over: %w", err))
 	}
 	_, err = s.w.ExecContext(ctx, `CHECKPOINT`)
 	return s.fail(ctx, err)

@@ -17,12 +17,16 @@ import (
 )
 
 // The rollups (see the package documentation) are kept exact in the
-// transaction of every write: Insert appends the batch's own sums to them,
-// DeleteProject and DeleteBefore remove or rebuild what they removed from
-// event_rows. A day's or a week's rows may come in several pieces (one per
-// Insert); the writer merges the pieces of a day or week once they make up
-// a third of its rows, so the merging costs a constant per event however
-// large the day grows. schema.go creates the tables.
+// transaction of every write: Insert appends the batch's own sums to the
+// daily ones, DeleteProject and DeleteBefore remove or rebuild what they
+// removed from event_rows. A day's rows may come in several pieces (one per
+// Insert); the writer merges the pieces of a day once they make up a third
+// of its rows, so the merging costs a constant per event however large the
+// day grows. The weekly rollups hold the weeks listed in week_sealed only:
+// the writer makes a week's rows from its days once the week is over, and
+// an Insert with events of a sealed week takes it off the list (its days
+// answer for it until the writer makes it again). schema.go creates the
+// tables.
 
 // rollupTable is a rollup: its period column (day or week), the rest of its
 // key, its sums, and the order its rows are written in after the period
@@ -146,11 +150,12 @@ func (s *sums) add(ms int64) {
 // rollupPending is what a batch adds to the rollups, to be counted once its
 // transaction commits.
 type rollupPending struct {
-	pns  map[int32]int32 // project numbers learnt in the transaction
-	rows map[period]int  // day_names and week_names rows appended, by day and week
+	pns      map[int32]int32 // project numbers learnt in the transaction
+	rows     map[period]int  // day_names rows appended, by day
+	unsealed []int32         // weeks taken off week_sealed
 }
 
-// period is a day or a week (of day_names or week_names).
+// period is a day or a week (the writer merges days only).
 type period struct {
 	week bool
 	n    int32
@@ -215,34 +220,24 @@ func (s *Store) rollupInsert(ctx context.Context, b *batch) error {
 		}
 		return s.pns[src]
 	}
-	// The weeks' sums, from the days'.
-	wnames := make(map[nameKey]*sums)
-	for k, a := range names {
-		k.day = weekOfDay(k.day)
-		if w := wnames[k]; w != nil {
-			w.merge(a)
-		} else {
-			c := *a
-			wnames[k] = &c
+	// The sealed weeks of these events are sealed no more.
+	sealed, err := s.sealedWeeks(ctx)
+	if err != nil {
+		return err
+	}
+	for k := range srcs {
+		if w := weekOfDay(k.day); sealed[w] && !slices.Contains(p.unsealed, w) {
+			p.unsealed = append(p.unsealed, w)
 		}
 	}
-	wsrcs := make(map[sourceDayKey]*sums)
-	for k, a := range srcs {
-		k.day = weekOfDay(k.day)
-		if w := wsrcs[k]; w != nil {
-			w.merge(a)
-		} else {
-			c := *a
-			wsrcs[k] = &c
+	if len(p.unsealed) > 0 {
+		if _, err := s.w.ExecContext(ctx, `DELETE FROM week_sealed WHERE week IN `+intList(p.unsealed)); err != nil {
+			return err
 		}
 	}
-	for _, t := range []struct {
-		names map[nameKey]*sums
-		srcs  map[sourceDayKey]*sums
-		week  bool
-	}{{names, srcs, false}, {wnames, wsrcs, true}} {
-		nameRows := make([][]driver.Value, 0, len(t.names))
-		for k, a := range t.names {
+	{
+		nameRows := make([][]driver.Value, 0, len(names))
+		for k, a := range names {
 			var feature, code any
 			if k.hasFeature {
 				feature = k.feature
@@ -252,11 +247,11 @@ func (s *Store) rollupInsert(ctx context.Context, b *batch) error {
 			}
 			nameRows = append(nameRows, []driver.Value{k.day, k.source, pn(k.source), k.name, feature, code,
 				a.events, time.UnixMilli(a.first).UTC(), time.UnixMilli(a.last).UTC()})
-			p.rows[period{t.week, k.day}]++
+			p.rows[period{false, k.day}]++
 		}
 		projects := make(map[projectKey]int64)
-		srcRows := make([][]driver.Value, 0, len(t.srcs))
-		for k, a := range t.srcs {
+		srcRows := make([][]driver.Value, 0, len(srcs))
+		for k, a := range srcs {
 			var env any
 			if k.hasEnv {
 				env = k.env
@@ -279,14 +274,10 @@ func (s *Store) rollupInsert(ctx context.Context, b *batch) error {
 		})
 		slices.SortFunc(srcRows, byPeriod)
 		slices.SortFunc(projRows, byPeriod)
-		prefix := "day_"
-		if t.week {
-			prefix = "week_"
-		}
 		for _, a := range []struct {
 			table string
 			rows  [][]driver.Value
-		}{{prefix + "names", nameRows}, {prefix + "sources", srcRows}, {prefix + "projects", projRows}} {
+		}{{"day_names", nameRows}, {"day_sources", srcRows}, {"day_projects", projRows}} {
 			if err := s.appendRows(ctx, "", a.table, a.rows); err != nil {
 				return err
 			}
@@ -386,10 +377,95 @@ func (s *Store) projectNumbers(ctx context.Context, rows [][]driver.Value, p *ro
 	return nil
 }
 
-// Merging: a day's or week's rows are merged when the pieces appended since
-// its last merge reach mergeMin rows (of day_names or week_names) and half
-// the rows it had after that merge.
+// Merging: a day's rows are merged when the pieces appended since its last
+// merge reach mergeMin rows (of day_names) and half the rows it had after
+// that merge.
 var mergeMin = 50_000
+
+// sealEvery is how often, at most, the writer looks for weeks to seal
+// (after an Insert, and at every Checkpoint).
+var sealEvery = time.Minute
+
+// intList is a list of integers for SQL's IN.
+func intList(ns []int32) string {
+	list := make([]string, len(ns))
+	for i, n := range ns {
+		list[i] = strconv.Itoa(int(n))
+	}
+	return "(" + strings.Join(list, ",") + ")"
+}
+
+// sealedWeeks returns the weeks of week_sealed, read once after Open or a
+// delete. It holds wmu.
+func (s *Store) sealedWeeks(ctx context.Context) (map[int32]bool, error) {
+	if s.sealed != nil {
+		return s.sealed, nil
+	}
+	rows, err := s.w.QueryContext(ctx, `SELECT week FROM week_sealed`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	sealed := map[int32]bool{}
+	for rows.Next() {
+		var w int32
+		if err := rows.Scan(&w); err != nil {
+			return nil, err
+		}
+		sealed[w] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	s.sealed = sealed
+	return sealed, nil
+}
+
+// currentWeek is the week of today (UTC): the weeks before it are over.
+func currentWeek() int32 { return weekOfDay(dayOfMS(time.Now().UnixMilli())) }
+
+// sealWeeks makes the weekly rows of every week that is over, has events
+// and is not sealed, from its days, and seals it: a transaction per week.
+// It holds wmu.
+func (s *Store) sealWeeks(ctx context.Context) error {
+	s.lastSeal = time.Now()
+	cur := currentWeek()
+	rows, err := s.w.QueryContext(ctx, fmt.Sprintf(`SELECT DISTINCT (day + 3) // 7 AS week FROM day_projects
+		WHERE day < %d AND (day + 3) // 7 NOT IN (SELECT week FROM week_sealed) ORDER BY week`, 7*cur-3))
+	if err != nil {
+		return err
+	}
+	var weeks []int32
+	for rows.Next() {
+		var w int32
+		if err := rows.Scan(&w); err != nil {
+			rows.Close()
+			return err
+		}
+		weeks = append(weeks, w)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, w := range weeks {
+		if _, err := s.w.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
+			return s.recoverWriter(err)
+		}
+		for _, q := range append(weekStatements(w, w+1), fmt.Sprintf(`INSERT INTO week_sealed VALUES (%d)`, w)) {
+			if _, err := s.w.ExecContext(ctx, q); err != nil {
+				return s.rollback(err)
+			}
+		}
+		if _, err := s.w.ExecContext(ctx, `COMMIT`); err != nil {
+			return s.rollback(err)
+		}
+		if s.sealed != nil {
+			s.sealed[w] = true
+		}
+	}
+	return nil
+}
 
 // rollupCommitted counts a committed batch's pieces and merges the days and
 // weeks that have enough of them. A failed merge changes nothing: the
@@ -405,6 +481,9 @@ func (s *Store) rollupCommitted(b *batch) {
 	for src, n := range p.pns {
 		s.pns[src] = n
 	}
+	for _, w := range p.unsealed {
+		delete(s.sealed, w)
+	}
 	var due []period
 	for per, n := range p.rows {
 		s.pieces[per] += n
@@ -414,6 +493,9 @@ func (s *Store) rollupCommitted(b *batch) {
 	}
 	if len(due) > 0 {
 		s.mergePeriods(context.Background(), due)
+	}
+	if time.Since(s.lastSeal) >= sealEvery {
+		s.sealWeeks(context.Background())
 	}
 }
 
@@ -482,6 +564,7 @@ func (s *Store) mergePeriods(ctx context.Context, due []period) error {
 // forgetRollupState empties what the writer remembers of the rollups
 // (project numbers, pieces per day), after a delete.
 func (s *Store) forgetRollupState() {
+	s.sealed = nil
 	clear(s.pns)
 	clear(s.pieces)
 	clear(s.merged)
@@ -582,6 +665,9 @@ func (s *Store) rebuildAll(ctx context.Context, weeksOnly bool) error {
 			return err
 		}
 	}
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM week_sealed`); err != nil {
+		return err
+	}
 	for i := 0; i < len(counts); {
 		j, n := i, int64(0)
 		for j < len(counts) && (j == i || n+counts[j].n <= rebuildChunk) {
@@ -593,7 +679,12 @@ func (s *Store) rebuildAll(ctx context.Context, weeksOnly bool) error {
 		if !weeksOnly {
 			stmts = rebuildStatements(7*lo-3, 7*hi-3)
 		}
-		for _, q := range append(stmts, weekStatements(lo, hi)...) {
+		// The weeks that are over are sealed.
+		if whi := min(hi, currentWeek()); lo < whi {
+			stmts = append(stmts, weekStatements(lo, whi)...)
+			stmts = append(stmts, fmt.Sprintf(`INSERT INTO week_sealed SELECT range FROM range(%d, %d)`, lo, whi))
+		}
+		for _, q := range stmts {
 			if _, err := s.w.ExecContext(ctx, q); err != nil {
 				return err
 			}
@@ -606,14 +697,18 @@ func (s *Store) rebuildAll(ctx context.Context, weeksOnly bool) error {
 	return err
 }
 
-// rollupsAccountFor says whether every rollup sums to the events of
+// rollupsAccountFor says whether every daily rollup sums to the events of
 // event_rows: false when rows were written around the store.
 func (s *Store) rollupsAccountFor(ctx context.Context) (bool, error) {
 	q := `SELECT (SELECT count(*) FROM event_rows)`
+	n := 1
 	for _, t := range rollupTables {
-		q += `, (SELECT coalesce(sum(events), 0) FROM ` + t.name + `)`
+		if t.period == "day" {
+			q += `, (SELECT coalesce(sum(events), 0) FROM ` + t.name + `)`
+			n++
+		}
 	}
-	sums := make([]int64, 1+len(rollupTables))
+	sums := make([]int64, n)
 	dest := make([]any, len(sums))
 	for i := range sums {
 		dest[i] = &sums[i]

@@ -87,7 +87,9 @@ var schema = []string{
 		last      TIMESTAMP_MS NOT NULL
 	)`,
 	// Version 3: the weekly rollups, the same sums per week (weeks since
-	// the Monday 1969-12-29: week w starts on day 7w−3).
+	// the Monday 1969-12-29: week w starts on day 7w−3), of the weeks in
+	// week_sealed only.
+	`CREATE TABLE IF NOT EXISTS week_sealed (week INTEGER NOT NULL)`,
 	`CREATE TABLE IF NOT EXISTS week_projects (
 		week   INTEGER NOT NULL,
 		pn     INTEGER NOT NULL,
