@@ -22,7 +22,7 @@ test: check
 # timings), which skip themselves or do not build under -race, run once more
 # without it. NORACE lists them as module:package:TestName; the check in
 # e2e/makefile_test.go keeps the list complete.
-NORACE := telemetry:.:TestTrackAllocations telemetry:.:TestHostile .:./internal/simulate:TestSpeed .:./internal/insights:TestRegressionWherePower .:./internal/insights:TestReportsAtServeDefaults .:./internal/ingest:TestProcessAllocations
+NORACE := telemetry:.:TestTrackAllocations telemetry:.:TestHostile .:./internal/simulate:TestSpeed .:./internal/insights:TestRegressionWherePower .:./internal/insights:TestReportsAtServeDefaults .:./internal/insights:TestDemoSlowdownEveryHour .:./internal/ingest:TestProcessAllocations
 test-norace:
 	@for t in $(NORACE); do \
 		m=$${t%%:*}; rest=$${t#*:}; pkg=$${rest%%:*}; name=$${rest#*:}; \

@@ -240,12 +240,6 @@ func openStore(url, data string, p *plan.Plan, dopts duckdb.Options, logger *slo
 	return st, insights.New(st.Reports(), p), nil
 }
 
-// demoProjects is the size of serve --demo's population (about 300,000
-// events): enough setups that the setup report finds the planted windows
-// slowdown whatever the hour the demo ends at (with 2,000 projects, about
-// 75 windows setups in the 14 days compared, it found it at 9 hours in 12).
-const demoProjects = 3000
-
 // seedDemo sends a simulated population (90 days) to this collector,
 // through the SDK's transport like any client, with the progress on stdout.
 func seedDemo(ctx context.Context, url string, tlsOn bool, stdout io.Writer, logger *slog.Logger) {
@@ -259,7 +253,7 @@ func seedDemo(ctx context.Context, url string, tlsOn bool, stdout io.Writer, log
 		return
 	}
 	fmt.Fprintln(stdout, "--demo: loading 90 days of a simulated population…")
-	if _, err := simulate.Run(ctx, simulate.Config{Projects: demoProjects}, sender, 0, stdout); err != nil {
+	if _, err := simulate.Run(ctx, simulate.Demo, sender, 0, stdout); err != nil {
 		logger.Error("--demo: loading stopped", "err", err)
 	}
 }

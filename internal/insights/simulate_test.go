@@ -22,35 +22,8 @@ func TestSimulatedEffects(t *testing.T) {
 		t.Skip("generates and stores 200k events")
 	}
 	end := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
-	st, err := duckdb.Open("", duckdb.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st, sum := loadSimulated(t, simulate.Config{Seed: 1, End: end})
 	ctx := context.Background()
-	var batch []store.Event
-	flush := func() {
-		if _, err := st.Insert(ctx, batch); err != nil {
-			t.Fatal(err)
-		}
-		batch = batch[:0]
-	}
-	sum, err := simulate.Generate(simulate.Config{Seed: 1, End: end}, func(e *wire.Event) error {
-		batch = append(batch, store.Event{ID: e.ID, Name: e.Event, Time: e.Timestamp, ReceivedAt: e.Timestamp,
-			ProjectID: e.ProjectID, MachineID: e.MachineID, SessionID: e.SessionID, Environment: e.Environment,
-			Product: e.Product.Name, ProductVersion: e.Product.Version, OS: e.Context.OS, OSVersion: e.Context.OSVersion,
-			Arch: e.Context.Arch, CPUs: e.Context.CPUs, MemoryMB: e.Context.MemoryMB, Runtime: e.Context.Runtime,
-			RuntimeVersion: e.Context.RuntimeVersion, CI: e.Context.CI, CIName: e.Context.CIName, Docker: e.Context.Docker,
-			WSL: e.Context.WSL, SDK: e.Context.SDK, Build: e.Build, Properties: e.Properties})
-		if len(batch) == 20000 {
-			flush()
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	flush()
 	truth := sum.Truths
 	in := New(DuckDB(st.DB()), plan.Default())
 	last := end.AddDate(0, 0, -1)
@@ -225,4 +198,39 @@ func TestSimulatedEffects(t *testing.T) {
 			t.Errorf("%s: one number changed, differences found: %q", name, diffs)
 		}
 	}
+}
+
+// loadSimulated stores the population of cfg in a new in-memory DuckDB
+// store, closed when the test ends.
+func loadSimulated(t *testing.T, cfg simulate.Config) (*duckdb.Store, simulate.Summary) {
+	t.Helper()
+	st, err := duckdb.Open("", duckdb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	var batch []store.Event
+	flush := func() {
+		if _, err := st.Insert(context.Background(), batch); err != nil {
+			t.Fatal(err)
+		}
+		batch = batch[:0]
+	}
+	sum, err := simulate.Generate(cfg, func(e *wire.Event) error {
+		batch = append(batch, store.Event{ID: e.ID, Name: e.Event, Time: e.Timestamp, ReceivedAt: e.Timestamp,
+			ProjectID: e.ProjectID, MachineID: e.MachineID, SessionID: e.SessionID, Environment: e.Environment,
+			Product: e.Product.Name, ProductVersion: e.Product.Version, OS: e.Context.OS, OSVersion: e.Context.OSVersion,
+			Arch: e.Context.Arch, CPUs: e.Context.CPUs, MemoryMB: e.Context.MemoryMB, Runtime: e.Context.Runtime,
+			RuntimeVersion: e.Context.RuntimeVersion, CI: e.Context.CI, CIName: e.Context.CIName, Docker: e.Context.Docker,
+			WSL: e.Context.WSL, SDK: e.Context.SDK, Build: e.Build, Properties: e.Properties})
+		if len(batch) == 20000 {
+			flush()
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	flush()
+	return st, sum
 }
