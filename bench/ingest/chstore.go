@@ -1,9 +1,8 @@
 package main
 
 import (
+	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +10,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/abacushq/abacus/internal/store/clickhouse/chtest"
 )
 
 // runStore measures ingest through one abacus serve into ClickHouse
@@ -19,8 +20,8 @@ import (
 // same closed-loop senders with fresh events, -rounds rounds each (the
 // order swapped every round), each round followed by the wait until every
 // acknowledged event is stored. A round's rate is events stored per second
-// of load and drain. clickhouse-server (from PATH) runs on loopback with a
-// minimal configuration in a temporary directory. Then: ClickHouse's bytes
+// of load and drain. clickhouse-server (from PATH) runs on loopback with the
+// tests' minimal configuration (chtest.Launch) in a temporary directory. Then: ClickHouse's bytes
 // on disk per stored event, from system.parts.
 func runStore(duration time.Duration, rounds, senders int, root string) error {
 	chBin, err := exec.LookPath("clickhouse-server")
@@ -34,11 +35,13 @@ func runStore(duration time.Duration, rounds, senders int, root string) error {
 	defer os.RemoveAll(work)
 	load0 := loadavg()
 
-	ch, err := startClickHouse(chBin, filepath.Join(work, "clickhouse"))
+	ch, err := chtest.Launch(chBin, filepath.Join(work, "clickhouse"))
 	if err != nil {
 		return err
 	}
-	defer ch.stop()
+	defer ch.Kill()
+	chPID := ch.PID()
+	query := func(q string) (string, error) { return ch.Query(context.Background(), q) }
 
 	start := func(name, data string, extra ...string) (*server, func(), error) {
 		addr := freeAddr()
@@ -59,7 +62,7 @@ func runStore(duration time.Duration, rounds, senders int, root string) error {
 		return err
 	}
 	defer stopDuck()
-	chSrv, stopCH, err := start("serve → ClickHouse", filepath.Join(work, "ch"), "--store", "clickhouse://"+ch.tcp+"/bench")
+	chSrv, stopCH, err := start("serve → ClickHouse", filepath.Join(work, "ch"), "--store", ch.URL("bench"))
 	if err != nil {
 		return err
 	}
@@ -76,7 +79,7 @@ func runStore(duration time.Duration, rounds, senders int, root string) error {
 		}
 		for _, s := range order {
 			bodies := gen.take(perRound) // generated before the round's clocks start
-			cpu0, ch0, snd0 := cpuTime(s.pid), cpuTime(ch.pid), cpuTime(0)
+			cpu0, ch0, snd0 := cpuTime(s.pid), cpuTime(chPID), cpuTime(0)
 			res := closedLoop(s.url, bodies, false, senders, duration)
 			snd := cpuTime(0) - snd0
 			drain, err := waitStored(s.url)
@@ -87,7 +90,7 @@ func runStore(duration time.Duration, rounds, senders int, root string) error {
 			s.rounds = append(s.rounds, r)
 			extra := ""
 			if s == chSrv {
-				chCPU[i] = cpuTime(ch.pid) - ch0
+				chCPU[i] = cpuTime(chPID) - ch0
 				extra = fmt.Sprintf("  clickhouse-server %.2f cores", chCPU[i].Seconds()/(res.elapsed+drain).Seconds())
 			}
 			fmt.Printf("round %d %-20s %8.0f events/s stored (%8.0f acked/s)  collector %.2f cores%s  senders %.2f cores  drain %v  errors %d\n",
@@ -122,7 +125,7 @@ func runStore(duration time.Duration, rounds, senders int, root string) error {
 	fmt.Printf("\nrequests not answered 202: %d\n", errs)
 
 	// What ClickHouse did for it: queries, inserts, rows merged.
-	counters, err := ch.query("SELECT event, value FROM system.events WHERE event IN ('SelectQuery', 'InsertQuery', 'InsertedRows', 'Merge', 'MergedRows', 'SelectedRows') ORDER BY event FORMAT TSV")
+	counters, err := query("SELECT event, value FROM system.events WHERE event IN ('SelectQuery', 'InsertQuery', 'InsertedRows', 'Merge', 'MergedRows', 'SelectedRows') ORDER BY event FORMAT TSV")
 	if err != nil {
 		return err
 	}
@@ -135,7 +138,7 @@ func runStore(duration time.Duration, rounds, senders int, root string) error {
 
 	// Disk: what the parts hold once every round is stored, then after the
 	// merges ClickHouse would do in time (OPTIMIZE … FINAL).
-	events, err := ch.query("SELECT uniqExact(id) FROM bench.event_ids")
+	events, err := query("SELECT uniqExact(id) FROM bench.event_ids")
 	if err != nil {
 		return err
 	}
@@ -144,12 +147,12 @@ func runStore(duration time.Duration, rounds, senders int, root string) error {
 	for _, when := range []string{"as stored", "after OPTIMIZE … FINAL"} {
 		if when != "as stored" {
 			for _, t := range []string{"events", "event_ids"} {
-				if _, err := ch.query("OPTIMIZE TABLE bench." + t + " FINAL"); err != nil {
+				if _, err := query("OPTIMIZE TABLE bench." + t + " FINAL"); err != nil {
 					return err
 				}
 			}
 		}
-		out, err := ch.query("SELECT table, sum(rows), count(), sum(bytes_on_disk) FROM system.parts WHERE database = 'bench' AND active GROUP BY table ORDER BY table FORMAT TSV")
+		out, err := query("SELECT table, sum(rows), count(), sum(bytes_on_disk) FROM system.parts WHERE database = 'bench' AND active GROUP BY table ORDER BY table FORMAT TSV")
 		if err != nil {
 			return err
 		}
@@ -189,74 +192,4 @@ func loadavg() string {
 func numCPU() int {
 	b, _ := os.ReadFile("/proc/cpuinfo")
 	return strings.Count(string(b), "\nprocessor") + 1
-}
-
-// clickHouse is a clickhouse-server process for the benchmark.
-type clickHouse struct {
-	tcp  string // host:port of the native protocol
-	http string
-	pid  int
-	stop func()
-}
-
-func (c *clickHouse) query(q string) (string, error) {
-	resp, err := http.Post(c.http, "text/plain", strings.NewReader(q))
-	if err != nil {
-		return "", fmt.Errorf("cannot query ClickHouse: %w", err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("cannot run %q on ClickHouse: %s", q, b)
-	}
-	return string(b), nil
-}
-
-func startClickHouse(bin, dir string) (*clickHouse, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
-	}
-	tcp, httpAddr := freeAddr(), freeAddr()
-	port := func(a string) string { return a[strings.LastIndexByte(a, ':')+1:] }
-	config := fmt.Sprintf(`<?xml version="1.0"?>
-<yandex>
-  <logger><level>warning</level><log>%[1]s/server.log</log><errorlog>%[1]s/server.err.log</errorlog></logger>
-  <listen_host>127.0.0.1</listen_host>
-  <tcp_port>%[2]s</tcp_port>
-  <http_port>%[3]s</http_port>
-  <path>%[1]s/data/</path>
-  <tmp_path>%[1]s/data/tmp/</tmp_path>
-  <user_files_path>%[1]s/data/user_files/</user_files_path>
-  <format_schema_path>%[1]s/data/format_schemas/</format_schema_path>
-  <mark_cache_size>268435456</mark_cache_size>
-  <max_concurrent_queries>100</max_concurrent_queries>
-  <timezone>UTC</timezone>
-  <users_config>users.xml</users_config>
-  <default_profile>default</default_profile>
-  <default_database>default</default_database>
-</yandex>
-`, dir, port(tcp), port(httpAddr))
-	users := `<?xml version="1.0"?>
-<yandex>
-  <profiles><default><max_memory_usage>2000000000</max_memory_usage></default></profiles>
-  <users><default><password></password><networks><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></default></users>
-  <quotas><default></default></quotas>
-</yandex>
-`
-	if err := os.WriteFile(filepath.Join(dir, "config.xml"), []byte(config), 0o600); err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "users.xml"), []byte(users), 0o600); err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(bin, "--config-file="+filepath.Join(dir, "config.xml"))
-	cmd.Dir = dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := startAndWait(cmd, "http://"+httpAddr+"/ping"); err != nil {
-		cmd.Process.Kill()
-		cmd.Wait()
-		return nil, fmt.Errorf("cannot start clickhouse-server: %w", err)
-	}
-	return &clickHouse{tcp: tcp, http: "http://" + httpAddr + "/", pid: cmd.Process.Pid,
-		stop: func() { cmd.Process.Kill(); cmd.Wait() }}, nil
 }

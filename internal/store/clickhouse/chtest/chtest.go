@@ -7,6 +7,7 @@
 //
 // Without a clickhouse-server binary on PATH the test is skipped, except
 // under CI (CI=true), where it fails: CI installs the server (.ci/run).
+// Launch starts the same server outside a test, for benchmarks.
 package chtest
 
 import (
@@ -43,7 +44,7 @@ type Server struct {
 	SecurePort int
 	CAFile     string
 
-	t    testing.TB
+	t    testing.TB // nil for a server from Launch
 	bin  string
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -97,6 +98,40 @@ func newServer(t testing.TB) *Server {
 	return s
 }
 
+// Launch starts a server outside a test (for benchmarks), with bin as the
+// clickhouse-server binary and dir (created) for its configuration, data and
+// logs, and waits until it answers. The caller stops it with Kill or Stop.
+func Launch(bin, dir string) (*Server, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	s := &Server{bin: bin, Dir: dir}
+	var err error
+	if s.TCPPort, err = port(); err != nil {
+		return nil, err
+	}
+	if s.HTTPPort, err = port(); err != nil {
+		return nil, err
+	}
+	if err := s.writeConfig(""); err != nil {
+		return nil, err
+	}
+	if err := s.start(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// PID is the server process's ID (0 when it is not running).
+func (s *Server) PID() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
+}
+
 // StartCluster starts n servers on loopback whose configurations name all of
 // them, in order, as the shards (one replica each) of the cluster called
 // name in remote_servers: a Distributed table on any of them reads and
@@ -130,12 +165,21 @@ func (s *Server) URL(db string) string { return fmt.Sprintf("clickhouse://%s/%s"
 
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := port()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return p
+}
+
+// port returns a free loopback port.
+func port() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
 	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func (s *Server) writeConfig(extra string) error {
@@ -187,10 +231,17 @@ func (s *Server) writeConfig(extra string) error {
 // and data, and waits until it answers.
 func (s *Server) Restart() {
 	s.t.Helper()
+	if err := s.start(); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// start starts the process and waits until it answers.
+func (s *Server) start() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cmd != nil {
-		s.t.Fatal("chtest: Restart of a running server")
+		return fmt.Errorf("chtest: Restart of a running server")
 	}
 	s.log = &bytes.Buffer{}
 	cmd := exec.Command(s.bin, "--config-file="+filepath.Join(s.Dir, "config.xml"))
@@ -198,7 +249,7 @@ func (s *Server) Restart() {
 	cmd.Stdout, cmd.Stderr = s.log, s.log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
-		s.t.Fatalf("cannot start clickhouse-server: %v", err)
+		return fmt.Errorf("cannot start clickhouse-server: %w", err)
 	}
 	exit := make(chan struct{})
 	go func() { cmd.Wait(); close(exit) }()
@@ -210,20 +261,20 @@ func (s *Server) Restart() {
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			if strings.TrimSpace(string(body)) == "Ok." {
-				return
+				return nil
 			}
 		}
 		select {
 		case <-exit:
 			s.cmd = nil
-			s.t.Fatalf("clickhouse-server exited at start: %s\n%s", s.log, s.errLog())
+			return fmt.Errorf("clickhouse-server exited at start: %s\n%s", s.log, s.errLog())
 		default:
 		}
 		if time.Now().After(deadline) {
 			cmd.Process.Kill()
 			<-exit
 			s.cmd = nil
-			s.t.Fatalf("clickhouse-server did not answer within 60s: %s\n%s", s.log, s.errLog())
+			return fmt.Errorf("clickhouse-server did not answer within 60s: %s\n%s", s.log, s.errLog())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
