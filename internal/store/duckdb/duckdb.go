@@ -53,11 +53,10 @@ type Store struct {
 	// growIDs fills it in the background.
 	ids     atomic.Pointer[idfilter.Filter]
 	nextIDs *idfilter.Filter
-	// pns caches the project number of sources by source_id (guarded by
+	// projNums caches the number of projects by project ID (guarded by
 	// wmu; deletes empty it); pieces counts the rows appended to each day of
-	// day_names and week of week_names since its last merge, merged the rows
-	// it had after it.
-	pns            map[int32]int32
+	// day_names since its last merge, merged the rows it had after it.
+	projNums       map[string]int32
 	pieces, merged map[period]int
 	// sealed mirrors week_sealed (nil: not read yet; guarded by wmu);
 	// lastSeal is when the writer last looked for weeks to seal.
@@ -110,7 +109,7 @@ func Open(path string, opt Options) (*Store, error) {
 	db := sql.OpenDB(conns)
 	db.SetMaxIdleConns(maxIdleConns)
 	s := &Store{path: path, dsn: dsn, conns: conns, db: db, sourceIDs: map[duckdb.UUID]int32{},
-		pns: map[int32]int32{}, pieces: map[period]int{}, merged: map[period]int{}}
+		projNums: map[string]int32{}, pieces: map[period]int{}, merged: map[period]int{}}
 	s.closing, s.stop = context.WithCancel(context.Background())
 	ctx := context.Background()
 	from, err := s.migrate(ctx)

@@ -71,6 +71,7 @@ func weekOfDay(d int32) int32 { return (d + 3) / 7 }
 // "feature" and "code" when they are strings (the plan gives feature and
 // error events string or enum ones), as the stored JSON reads back.
 type rowFacts struct {
+	project             string // the event's project ID, for its number
 	feature, code       string
 	hasFeature, hasCode bool
 }
@@ -150,9 +151,9 @@ func (s *sums) add(ms int64) {
 // rollupPending is what a batch adds to the rollups, to be counted once its
 // transaction commits.
 type rollupPending struct {
-	pns      map[int32]int32 // project numbers learnt in the transaction
-	rows     map[period]int  // day_names rows appended, by day
-	unsealed []int32         // weeks taken off week_sealed
+	pns      map[string]int32 // project numbers learnt in the transaction, by project ID
+	rows     map[period]int   // day_names rows appended, by day
+	unsealed []int32          // weeks taken off week_sealed
 }
 
 // period is a day or a week (the writer merges days only).
@@ -188,15 +189,23 @@ func (s *Store) rollupInsert(ctx context.Context, b *batch) error {
 	}
 	p := &rollupPending{rows: map[period]int{}}
 	b.rollup = p
-	if err := s.projectNumbers(ctx, rows, p); err != nil {
+	if err := s.projectNumbers(ctx, facts, p); err != nil {
 		return fmt.Errorf("number the projects: %w", err)
 	}
 	names := make(map[nameKey]*sums)
 	srcs := make(map[sourceDayKey]*sums)
+	srcPN := make(map[int32]int32)
 	for i, r := range rows {
 		ms := r[1].(time.Time).UnixMilli()
 		day, src := dayOfMS(ms), r[4].(int32)
 		f := &facts[i]
+		if _, ok := srcPN[src]; !ok {
+			n, ok := p.pns[f.project]
+			if !ok {
+				n = s.projNums[f.project]
+			}
+			srcPN[src] = n
+		}
 		nk := nameKey{day: day, source: src, name: r[3].(string), feature: f.feature, code: f.code, hasFeature: f.hasFeature, hasCode: f.hasCode}
 		a := names[nk]
 		if a == nil {
@@ -214,12 +223,7 @@ func (s *Store) rollupInsert(ctx context.Context, b *batch) error {
 		}
 		a.add(ms)
 	}
-	pn := func(src int32) int32 {
-		if n, ok := p.pns[src]; ok {
-			return n
-		}
-		return s.pns[src]
-	}
+	pn := func(src int32) int32 { return srcPN[src] }
 	// The sealed weeks of these events are sealed no more.
 	sealed, err := s.sealedWeeks(ctx)
 	if err != nil {
@@ -265,15 +269,12 @@ func (s *Store) rollupInsert(ctx context.Context, b *batch) error {
 		for k, n := range projects {
 			projRows = append(projRows, []driver.Value{k.day, k.pn, n})
 		}
-		// In each table's order (rollupTables).
-		byPeriod := func(x, y []driver.Value) int {
-			return cmp.Or(cmp.Compare(x[0].(int32), y[0].(int32)), cmp.Compare(x[1].(int32), y[1].(int32)))
-		}
-		slices.SortFunc(nameRows, func(x, y []driver.Value) int {
-			return cmp.Or(cmp.Compare(x[0].(int32), y[0].(int32)), cmp.Compare(x[3].(string), y[3].(string)), cmp.Compare(x[1].(int32), y[1].(int32)))
-		})
-		slices.SortFunc(srcRows, byPeriod)
-		slices.SortFunc(projRows, byPeriod)
+		// In day order (a merge then orders a day's rows as rollupTables
+		// says).
+		byDay := func(x, y []driver.Value) int { return cmp.Compare(x[0].(int32), y[0].(int32)) }
+		slices.SortStableFunc(nameRows, byDay)
+		slices.SortStableFunc(srcRows, byDay)
+		slices.SortStableFunc(projRows, byDay)
 		for _, a := range []struct {
 			table string
 			rows  [][]driver.Value
@@ -287,94 +288,117 @@ func (s *Store) rollupInsert(ctx context.Context, b *batch) error {
 }
 
 // storedOf returns the IDs of the batch that are stored already, asking the
-// table only for those the filter of stored IDs does not rule out.
+// table, in one query, only for those the filter of stored IDs does not
+// rule out.
 func (s *Store) storedOf(ctx context.Context, b *batch) (map[duckdb.UUID]struct{}, error) {
 	f := s.ids.Load()
-	var maybe []duckdb.UUID
+	var maybe [][]driver.Value
 	for _, r := range b.events {
 		if id := r[0].(duckdb.UUID); f.Has(id) {
-			maybe = append(maybe, id)
+			maybe = append(maybe, []driver.Value{id})
 		}
 	}
 	out := make(map[duckdb.UUID]struct{})
-	var q strings.Builder
-	for len(maybe) > 0 {
-		chunk := maybe[:min(existingChunk, len(maybe))]
-		maybe = maybe[len(chunk):]
-		q.Reset()
-		fmt.Fprintf(&q, "SELECT id FROM event_rows WHERE id BETWEEN %s AND %s AND id IN (", uuidLiteral(b.lo), uuidLiteral(b.hi))
-		for i, u := range chunk {
-			if i > 0 {
-				q.WriteByte(',')
-			}
-			q.WriteString(uuidLiteral(u))
-		}
-		q.WriteByte(')')
-		rows, err := s.w.QueryContext(ctx, q.String())
-		if err != nil {
+	if len(maybe) == 0 {
+		return out, nil
+	}
+	if err := s.appendRows(ctx, "temp", "stage_ids", maybe); err != nil {
+		return nil, err
+	}
+	rows, err := s.w.QueryContext(ctx, fmt.Sprintf(`SELECT id FROM event_rows WHERE id BETWEEN %s AND %s AND id IN (SELECT id FROM stage_ids)`,
+		uuidLiteral(b.lo), uuidLiteral(b.hi)))
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var id []byte
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
 			return nil, err
 		}
-		for rows.Next() {
-			var id []byte
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out[duckdb.UUID(id)] = struct{}{}
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return nil, err
-		}
+		out[duckdb.UUID(id)] = struct{}{}
+	}
+	err = rows.Err()
+	rows.Close()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM stage_ids`); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
 
-// projectNumbers finds the project number of each source of rows that the
-// cache does not hold, numbering the projects that have none yet.
-func (s *Store) projectNumbers(ctx context.Context, rows [][]driver.Value, p *rollupPending) error {
-	var miss []string
-	seen := map[int32]bool{}
-	for _, r := range rows {
-		src := r[4].(int32)
-		if _, ok := s.pns[src]; ok || seen[src] {
+// projectNumbers finds the number of each project of facts that the cache
+// does not hold, numbering the projects that have none yet (appended to
+// projects in the transaction).
+func (s *Store) projectNumbers(ctx context.Context, facts []rowFacts, p *rollupPending) error {
+	p.pns = map[string]int32{}
+	var miss []any
+	for i := range facts {
+		id := facts[i].project
+		if _, ok := s.projNums[id]; ok {
 			continue
 		}
-		seen[src] = true
-		miss = append(miss, strconv.Itoa(int(src)))
+		if _, ok := p.pns[id]; ok {
+			continue
+		}
+		p.pns[id] = 0
+		miss = append(miss, id)
 	}
-	p.pns = make(map[int32]int32, len(miss))
 	if len(miss) == 0 {
 		return nil
 	}
-	in := "(" + strings.Join(miss, ",") + ")"
-	if _, err := s.w.ExecContext(ctx, `INSERT INTO projects
-		SELECT project_id, nextval('projects_seq')::INTEGER FROM (
-			SELECT DISTINCT project_id FROM sources s
-			WHERE source_id IN `+in+` AND NOT EXISTS (SELECT 1 FROM projects p WHERE p.project_id = s.project_id)
-			ORDER BY project_id)`); err != nil {
-		return err
-	}
-	q, err := s.w.QueryContext(ctx, `SELECT s.source_id, p.pn FROM sources s JOIN projects p USING (project_id) WHERE s.source_id IN `+in)
+	q, err := s.w.QueryContext(ctx, `SELECT project_id, pn FROM projects WHERE project_id IN (?`+strings.Repeat(", ?", len(miss)-1)+`)`, miss...)
 	if err != nil {
 		return err
 	}
-	defer q.Close()
 	for q.Next() {
-		var src, n int32
-		if err := q.Scan(&src, &n); err != nil {
+		var id string
+		var n int32
+		if err := q.Scan(&id, &n); err != nil {
+			q.Close()
 			return err
 		}
-		p.pns[src] = n
+		p.pns[id] = n
 	}
+	q.Close()
 	if err := q.Err(); err != nil {
 		return err
 	}
-	if len(p.pns) != len(miss) {
-		return fmt.Errorf("%d of %d sources have no project number", len(miss)-len(p.pns), len(miss))
+	var fresh []string
+	for id, n := range p.pns {
+		if n == 0 {
+			fresh = append(fresh, id)
+		}
 	}
-	return nil
+	if len(fresh) == 0 {
+		return nil
+	}
+	slices.Sort(fresh)
+	q, err = s.w.QueryContext(ctx, fmt.Sprintf(`SELECT nextval('projects_seq')::INTEGER FROM range(%d)`, len(fresh)))
+	if err != nil {
+		return err
+	}
+	rows := make([][]driver.Value, 0, len(fresh))
+	for q.Next() {
+		var n int32
+		if err := q.Scan(&n); err != nil {
+			q.Close()
+			return err
+		}
+		id := fresh[len(rows)]
+		p.pns[id] = n
+		rows = append(rows, []driver.Value{id, n})
+	}
+	q.Close()
+	if err := q.Err(); err != nil {
+		return err
+	}
+	if len(rows) != len(fresh) {
+		return fmt.Errorf("%d numbers for %d projects", len(rows), len(fresh))
+	}
+	return s.appendRows(ctx, "", "projects", rows)
 }
 
 // Merging: a day's rows are merged when the pieces appended since its last
@@ -475,11 +499,11 @@ func (s *Store) rollupCommitted(b *batch) {
 	if p == nil {
 		return
 	}
-	if len(s.pns)+len(p.pns) > maxSourceIDs {
-		clear(s.pns)
+	if len(s.projNums)+len(p.pns) > maxSourceIDs {
+		clear(s.projNums)
 	}
-	for src, n := range p.pns {
-		s.pns[src] = n
+	for id, n := range p.pns {
+		s.projNums[id] = n
 	}
 	for _, w := range p.unsealed {
 		delete(s.sealed, w)
@@ -565,7 +589,7 @@ func (s *Store) mergePeriods(ctx context.Context, due []period) error {
 // (project numbers, pieces per day), after a delete.
 func (s *Store) forgetRollupState() {
 	s.sealed = nil
-	clear(s.pns)
+	clear(s.projNums)
 	clear(s.pieces)
 	clear(s.merged)
 }
@@ -746,4 +770,8 @@ func (s *Store) rebuildRollups(ctx context.Context, weeksOnly bool, then ...stri
 }
 
 // eventFacts is factsOf for an event being prepared.
-func eventFacts(e *store.Event) rowFacts { return factsOf(e.Properties) }
+func eventFacts(e *store.Event) rowFacts {
+	f := factsOf(e.Properties)
+	f.project = e.ProjectID
+	return f
+}

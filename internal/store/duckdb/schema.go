@@ -118,8 +118,10 @@ var schema = []string{
 }
 
 // staging holds one Insert's rows on the writer's connection; temporary
-// tables live in memory and vanish with the connection.
+// tables live in memory and vanish with the connection. stage_ids holds
+// the IDs of a batch that may be stored, for the rollups.
 var staging = []string{
+	`CREATE OR REPLACE TEMP TABLE stage_ids (id UUID)`,
 	`CREATE OR REPLACE TEMP TABLE stage_events (
 		id          UUID,
 		time        TIMESTAMP_MS,
