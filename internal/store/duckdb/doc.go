@@ -110,13 +110,14 @@
 // a transaction of its own after an Insert, once the rows appended since
 // its last merge reach 50,000 and half its rows then: a constant cost per
 // event however large a day grows. The weekly tables are exact for the
-// weeks in week_sealed: at most once a minute after an Insert, and at every
-// Checkpoint, the writer makes the rows of each week that is over (UTC) and
-// not sealed from its days and seals it, in a transaction per week; an
-// Insert with events of a sealed week unseals it in its transaction, and
-// DeleteBefore unseals the week of its time. Rows are written in period
-// order, day_names and week_names by name within a period, so that a query
-// for a few names reads their vectors only. Checkpoint also checks that the
+// weeks in week_sealed: at Open, at most once a minute after an Insert, and
+// at every Checkpoint, the writer makes the rows of each week that is over
+// (UTC) and not sealed from its days and seals it, in a transaction per
+// week (one aggregation of the week's daily rows: 0.6 µs an event at 64 MB
+// and one thread); an Insert with events of a sealed week unseals it in
+// its transaction, and DeleteBefore unseals the week of its time. Merged
+// days and the weeks are written by name within their period, so that a
+// query for a few names reads their vectors only. Checkpoint also checks that the
 // daily tables sum to the events of event_rows and rebuilds every rollup
 // when not (rows written around the store, as a test's generator does).
 //

@@ -134,6 +134,12 @@ func Open(path string, opt Options) (*Store, error) {
 			return nil, fmt.Errorf("duckdb: open %s: migrate from schema version %s: %w", path, from, err)
 		}
 	}
+	// The weeks that ended since the store was last open are sealed now,
+	// not at the first Insert. On failure they stay unsealed, and their
+	// days answer for them.
+	s.wmu.Lock()
+	s.sealWeeks(ctx)
+	s.wmu.Unlock()
 	return s, nil
 }
 
