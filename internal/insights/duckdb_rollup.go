@@ -10,19 +10,18 @@ import (
 	"time"
 )
 
-// The DuckDB backend answers from the store's daily rollups (day_projects,
-// day_sources, day_names and the project numbers of projects: see
+// The DuckDB backend answers from the store's rollups (see
 // internal/store/duckdb's documentation) when a query's window is whole UTC
-// days, as every report's is. The rollups hold, per day, the events, first
-// and last time of each (source, environment) and of each (source, name,
-// feature, code), and the events of each project by its number pn: a few
-// times fewer rows than event_rows, no JSON to parse, and projects counted
-// by number without a join to the sources (BENCHMARKS.md has the times at
-// 10M events). A window that starts or ends inside a
-// day, a feature property other than "feature", a setup.within under a day,
-// or a setup whose done rows straddle its start (see setupRollup) is
-// answered from event_rows, as before; TestRollupsAnswerAsEvents holds the
-// two to the same answers.
+// days, as every report's is: per day, and per week for the weeks the store
+// sealed, the events, first and last time of each (source, environment)
+// and of each (source, name, feature, code), and the events of each
+// project by its number pn. That is several times fewer rows than
+// event_rows, no JSON to parse, and projects counted by number without a
+// join to the sources (BENCHMARKS.md has the times at 10M events). A window
+// that starts or ends inside a day, a feature property other than
+// "feature", a setup.within under a day, or a setup whose done rows
+// straddle its start (see setupRollup) is answered from event_rows, as
+// before; TestRollupsAnswerAsEvents holds the two to the same answers.
 
 // dayRange returns the days [lo, hi) of w when both ends are midnights (UTC).
 func dayRange(w Window) (lo, hi int64, ok bool) {
@@ -32,7 +31,7 @@ func dayRange(w Window) (lo, hi int64, ok bool) {
 	return dayNumber(w.Lo), dayNumber(w.Hi), true
 }
 
-func isMidnight(t time.Time) bool { return t.UnixMilli()%86400000 == 0 }
+func isMidnight(t time.Time) bool { return t.Truncate(24 * time.Hour).Equal(t) }
 
 // rollups says whether the queries over w may read the rollups.
 func (d *duckQueries) rollups(ws ...Window) bool {
