@@ -161,8 +161,8 @@
 //
 // Insert takes batches of any size in one transaction (the staging tables are
 // in memory). Each call costs about 6 ms plus 7 µs an
-// event, and 4 µs more for the rollups' sums (below), so give it thousands
-// of events at a time. DuckDB checkpoints by
+// event, and about 4 ms and 3.5 µs an event more for the rollups' sums
+// (below), so give it thousands of events at a time. DuckDB checkpoints by
 // itself when its write-ahead log passes 16 MB (about every 100k events); the
 // Insert that triggers it takes a few hundred milliseconds longer.
 //
@@ -204,8 +204,8 @@
 // Insert into 100k events: 7 ms for 100 events, 15 ms for 1000, 72 ms for
 // 10k. The machine is shared: runs while other builds used it measured up to
 // twice these times. These measurements predate the rollups (schema
-// version 3), which took an Insert of 10k new events from 67 to 109 ms and
-// the 1M-event file from 29.1 to 45.4 bytes per event in one run of each
+// version 3), which took an Insert of 10k new events from 63–76 to 98–106
+// ms (two rounds) and the 1M-event file from 29.1 to 45.4 bytes per event
 // (BENCHMARKS.md): on this population nearly every event is the only one of
 // its source, name and day.
 //
