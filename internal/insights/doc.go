@@ -83,42 +83,45 @@
 // store answers them in its own SQL: DuckDB's below (duckdb.go), ClickHouse's
 // in internal/store/clickhouse, held to the same JSON by a test there.
 //
-// On DuckDB each report is one to three SQL queries in one read transaction,
-// so all its numbers come from the same snapshot. They read the store's tables rather
-// than the events view (internal/store/duckdb documents both), because the
-// tables let the queries stay on integers over the millions of event rows:
+// On DuckDB each report is a few SQL queries in one read transaction, so all
+// its numbers come from the same snapshot. They read the store's tables
+// rather than the events view (internal/store/duckdb documents both):
 //
-//   - event_rows are filtered by time (bound parameters, so DuckDB skips row
-//     groups outside the window) and name, and grouped by source_id, day or
-//     week: integer keys. The facts of machines and projects (OS, versions,
-//     plugins, build) are joined from sources afterwards, on the few hundred
-//     thousand (source, …) groups, not on every event.
-//   - Distinct projects per day or week are counted by numbering the
-//     projects 1…n (dense_rank over sources) and setting their bits with
-//     bitstring_agg: one bit operation an event instead of a hash table of
-//     32-character strings. The window's total is the bit_or of the days.
-//     When a query's bitstrings would pass 32 MB (years of days × a million
-//     projects), it counts (bucket, project) pairs instead: same answers,
-//     more time.
+//   - For a window of whole UTC days, as every report's is, they read the
+//     store's rollups (duckdb_rollup.go): per day, and per week for the
+//     weeks the store has sealed, the events and first and last times of
+//     each (source, environment) and each (source, name, feature, code),
+//     and each project's events by its permanent number. The store keeps
+//     them exact in the same transaction as the events, so they answer as
+//     the events do (TestRollupsAnswerAsEvents), without JSON to parse and
+//     with projects counted by number.
+//   - Otherwise (a window starting or ending inside a day, a feature
+//     property other than "feature", a setup.within under a day) they read
+//     event_rows, filtered by time and name and grouped by integer keys
+//     (source_id, day, week), with the facts of machines and projects joined
+//     from sources afterwards, on the groups, not on every event.
+//   - Distinct projects per day or week are counted by setting the bits of
+//     the projects' numbers with bitstring_agg: one bit operation a row
+//     instead of a hash table of 32-character strings. When a query's
+//     bitstrings would pass 32 MB (years of days × a million projects), it
+//     counts (bucket, project) pairs instead: same answers, more time.
 //   - "Latest event in the window" is max(time) per source, then the latest
 //     source per project (arg_max over integers), never arg_max over strings
 //     or lists on event rows, which copies a value on every newer row.
 //
 // # Measurements
 //
-// On the project's 2-core machine (shared: runs while other builds used it
-// measured up to twice these times), 10M events of 50k projects over 180 days
-// generated like internal/simulate's population, each report over the whole
-// 180 days next to a hand-written query over the events view that computes the
-// same numbers (go test -run '^$' -bench Reports -benchtime 3x -count 3,
-// medians):
+// At abacus serve's defaults (64 MB, one thread), 10M events of 50k projects
+// over 180 days generated like internal/simulate's population, each report
+// over the whole 180 days, fastest of three on the project's 2-core machine
+// at load 4.6–4.9 (TestReportsAtServeDefaults, which fails at a second;
+// BENCHMARKS.md has the runs and the times before the rollups, 0.6–3.5 s):
 //
-//	report     Run       reference SQL
-//	overview   0.48 s    2.19 s   (5 queries; one with all 5 runs out of the 256 MB)
-//	features   0.66 s    1.74 s
-//	cohort     0.40 s    7.54 s   (arg_max over strings and lists on every event)
-//	setup      0.49 s    0.72 s
-//	errors     0.39 s    0.46 s
-//	plugins    0.18 s    2.03 s
-//	runtimes   0.65 s    6.15 s
+//	overview   0.44 s
+//	features   0.23 s
+//	cohort     0.36 s
+//	setup      0.68 s
+//	errors     0.53 s
+//	plugins    0.15 s
+//	runtimes   0.45 s
 package insights
