@@ -101,7 +101,11 @@ type Stats struct {
 type Store interface {
 	// Insert stores the events whose IDs are not stored yet.
 	Insert(ctx context.Context, events []Event) (inserted int, err error)
-	// Existing reports which of ids are stored.
+	// Existing reports which of ids are stored. It serves the collector's
+	// duplicate answer (202's "duplicates") and is not what keeps an event
+	// from being stored twice (Insert is): a store shared by several
+	// collectors may answer from what it has seen itself, and miss an ID
+	// that another collector stored (ClickHouse's does; its doc says why).
 	Existing(ctx context.Context, ids []string) (map[string]bool, error)
 	// IDs calls fn with the ID of every event received at or after since.
 	IDs(ctx context.Context, since time.Time, fn func(id string) error) error
