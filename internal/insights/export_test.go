@@ -6,7 +6,9 @@ package insights
 var (
 	OpenBenchSet = openBenchSet
 	AtScale      = atScale
+	AtScalePath  = atScale.path()
 	BenchEnd     = benchEnd
+	ServeOptions = serveDefaults
 )
 
 const BenchDays = benchDays
