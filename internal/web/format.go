@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/abacushq/abacus/internal/human"
@@ -42,6 +43,15 @@ func countOr(n *int, k int) string {
 }
 func lift(v float64) string   { return human.Lift(v) }
 func pvalue(v float64) string { return human.PValue(v) }
+
+// pIs writes "p = 0.004", or "p < 0.001" where pvalue gives "< 0.001".
+func pIs(v float64) string {
+	if s := pvalue(v); strings.HasPrefix(s, "<") {
+		return "p " + s
+	} else {
+		return "p = " + s
+	}
+}
 func signed(v float64) string { return human.Signed(v) }
 
 // shortDate formats a report date (YYYY-MM-DD) as Nov 2; a value that is not

@@ -299,9 +299,9 @@ func (h *Handler) setup(r *http.Request, v *view, q url.Values, p insights.Param
 	// The verdict takes a card of its own, as wide as the page: where it
 	// found setups slower, and what it compared, one line each.
 	regText := "No"
-	overall := fmt.Sprintf("All setups, the week of %s against the four before: p50 %s (was %s), p90 %s (was %s); p50: p = %s, p90: p = %s.",
+	overall := fmt.Sprintf("All setups, the week of %s against the four before: p50 %s (was %s), p90 %s (was %s); p50: %s, p90: %s.",
 		longDate(reg.LastWeek), duration(float64(reg.LastP50Ms)), duration(float64(reg.PriorP50Ms)),
-		duration(float64(reg.LastP90Ms)), duration(float64(reg.PriorP90Ms)), pvalue(reg.P50PValue), pvalue(reg.P90PValue))
+		duration(float64(reg.LastP90Ms)), duration(float64(reg.PriorP90Ms)), pIs(reg.P50PValue), pIs(reg.P90PValue))
 	var regLines []string
 	if reg.Flag {
 		regText = "Yes: " + reg.Metric + " rose"
@@ -314,8 +314,8 @@ func (h *Handler) setup(r *http.Request, v *view, q url.Values, p insights.Param
 		if len(regLines) == 0 {
 			regText = "Yes, on " + place
 		}
-		regLines = append(regLines, fmt.Sprintf("%s: %s %s, was %s (p = %s)", place, w.Quantile,
-			duration(float64(w.After)), duration(float64(w.Before)), pvalue(w.P)))
+		regLines = append(regLines, fmt.Sprintf("%s: %s %s, was %s (%s)", place, w.Quantile,
+			duration(float64(w.After)), duration(float64(w.Before)), pIs(w.P)))
 	}
 	if len(reg.Where) > 0 {
 		regLines = append(regLines, fmt.Sprintf("Compared: the 14 days from %s to %s against the 8 weeks before, per operating system, runtime major and product version.",
