@@ -366,7 +366,14 @@ const cohortQuery = `WITH se AS (
 ), p AS (
 	SELECT p0.cohort, p0.env, so.os, so.runtime_version, so.product_version, so.ci, so.docker, so.plugins, so.build
 	FROM p0 JOIN sources so ON so.source_id = p0.sid
-), a AS (
+` + cohortAttributes
+
+// cohortAttributes ends the cohort queries (of event_rows and of the
+// rollups): from p, each project's cohort flag and the attributes of its
+// latest event, it unpivots the attributes (and %[2]s, the build keys';
+// see cohortRows) and counts the cohort and the rest per value. The first
+// row (attribute ”) holds the cohort and rest sizes.
+const cohortAttributes = `), a AS (
 	SELECT 'plugin' AS attribute, unnest(list_distinct(plugins)) AS value, cohort FROM p
 	UNION ALL SELECT 'os', os, cohort FROM p
 	UNION ALL SELECT 'runtimeMajor', split_part(runtime_version, '.', 1), cohort FROM p
@@ -380,16 +387,41 @@ UNION ALL
 SELECT attribute, value, count(*) FILTER (WHERE cohort), count(*) FILTER (WHERE NOT cohort)
 FROM a WHERE value <> '' GROUP BY ALL`
 
-// cohortCondition is the SQL condition on an event that puts its project in
-// the cohort, with the parameter $name.
-func cohortCondition(c CohortSpec) (cond string, name any) {
+// cohortRows runs a cohort query, whose %[1]s is the cohort's condition
+// (cond) and %[2]s is left for the build keys' unpivot, with args and the
+// cohort's name bound, and reads its rows.
+func (d *duckQueries) cohortRows(ctx context.Context, query string, c CohortSpec, args []any, cond string, name any) (CohortCounts, error) {
+	var build strings.Builder
+	for _, key := range c.BuildKeys {
+		fmt.Fprintf(&build, "\n\tUNION ALL SELECT %s, json_extract_string(build, %s), cohort FROM p",
+			sqlString("build."+key), sqlString("$."+key))
+	}
+	var (
+		cc          CohortCounts
+		attr, value string
+		in, rest    int
+	)
+	err := d.each(ctx, fmt.Sprintf(query, cond, build.String()), append(args, name), []any{&attr, &value, &in, &rest}, func() {
+		if attr == "" {
+			cc.Cohort, cc.Rest = in, rest
+		} else {
+			cc.Rows = append(cc.Rows, AttributeCount{Attribute: attr, Value: value, Cohort: in, Rest: rest})
+		}
+	})
+	return cc, err
+}
+
+// cohortCondition is the SQL condition on an event (or a rollup row) that
+// puts its project in the cohort, with the parameter $name; feature is the
+// SQL of a feature event's feature property.
+func cohortCondition(c CohortSpec, feature func(property string) string) (cond string, name any) {
 	if c.Event != "" {
 		return `name = $name`, sql.Named("name", c.Event)
 	}
 	var or []string
 	for _, f := range c.Features {
 		if f.Property != "" {
-			or = append(or, `(name = `+sqlString(f.Name)+` AND json_extract_string(properties, `+sqlString("$."+f.Property)+`) = $name)`)
+			or = append(or, `(name = `+sqlString(f.Name)+` AND `+feature(f.Property)+` = $name)`)
 		} else {
 			or = append(or, `(name = `+sqlString(f.Name)+` AND name = $name)`)
 		}
@@ -404,25 +436,10 @@ func (d *duckQueries) Cohort(ctx context.Context, w Window, c CohortSpec) (Cohor
 	if d.rollups(w) && rollupFeatures(c.Features) {
 		return d.cohortRollup(ctx, w, c)
 	}
-	var build strings.Builder
-	for _, key := range c.BuildKeys {
-		fmt.Fprintf(&build, "\n\tUNION ALL SELECT %s, json_extract_string(build, %s), cohort FROM p",
-			sqlString("build."+key), sqlString("$."+key))
-	}
-	cond, name := cohortCondition(c)
-	var (
-		cc          CohortCounts
-		attr, value string
-		in, rest    int
-	)
-	err := d.each(ctx, fmt.Sprintf(cohortQuery, cond, build.String()), windowArgs(w, name), []any{&attr, &value, &in, &rest}, func() {
-		if attr == "" {
-			cc.Cohort, cc.Rest = in, rest
-		} else {
-			cc.Rows = append(cc.Rows, AttributeCount{Attribute: attr, Value: value, Cohort: in, Rest: rest})
-		}
+	cond, name := cohortCondition(c, func(property string) string {
+		return `json_extract_string(properties, ` + sqlString("$."+property) + `)`
 	})
-	return cc, err
+	return d.cohortRows(ctx, cohortQuery, c, windowArgs(w), cond, name)
 }
 
 // setupQuery finds, per project, the first setup start in [$slo, $hi) and

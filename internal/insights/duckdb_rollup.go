@@ -298,59 +298,12 @@ const cohortRollup = `WITH se AS (
 ), p AS (
 	SELECT hit.pn IS NOT NULL AS cohort, p0.env, so.os, so.runtime_version, so.product_version, so.ci, so.docker, so.plugins, so.build
 	FROM p0 JOIN sources so ON so.source_id = p0.sid LEFT JOIN hit USING (pn)
-), a AS (
-	SELECT 'plugin' AS attribute, unnest(list_distinct(plugins)) AS value, cohort FROM p
-	UNION ALL SELECT 'os', os, cohort FROM p
-	UNION ALL SELECT 'runtimeMajor', split_part(runtime_version, '.', 1), cohort FROM p
-	UNION ALL SELECT 'environment', env, cohort FROM p
-	UNION ALL SELECT 'productMinor', regexp_extract(product_version, '^[^.]*(\.[^.]*)?'), cohort FROM p
-	UNION ALL SELECT 'ci', ci::VARCHAR, cohort FROM p
-	UNION ALL SELECT 'docker', docker::VARCHAR, cohort FROM p%[2]s
-)
-SELECT '' AS attribute, '' AS value, count(*) FILTER (WHERE cohort) AS c, count(*) FILTER (WHERE NOT cohort) AS r FROM p
-UNION ALL
-SELECT attribute, value, count(*) FILTER (WHERE cohort), count(*) FILTER (WHERE NOT cohort)
-FROM a WHERE value <> '' GROUP BY ALL`
-
-// cohortConditionRollup is cohortCondition over day_names.
-func cohortConditionRollup(c CohortSpec) (cond string, name any) {
-	if c.Event != "" {
-		return `name = $name`, sql.Named("name", c.Event)
-	}
-	var or []string
-	for _, f := range c.Features {
-		if f.Property != "" {
-			or = append(or, `(name = `+sqlString(f.Name)+` AND feature = $name)`)
-		} else {
-			or = append(or, `(name = `+sqlString(f.Name)+` AND name = $name)`)
-		}
-	}
-	if len(or) == 0 {
-		or = []string{"false"}
-	}
-	return strings.Join(or, " OR "), sql.Named("name", c.Feature)
-}
+` + cohortAttributes
 
 func (d *duckQueries) cohortRollup(ctx context.Context, w Window, c CohortSpec) (CohortCounts, error) {
-	var build strings.Builder
-	for _, key := range c.BuildKeys {
-		fmt.Fprintf(&build, "\n\tUNION ALL SELECT %s, json_extract_string(build, %s), cohort FROM p",
-			sqlString("build."+key), sqlString("$."+key))
-	}
-	cond, name := cohortConditionRollup(c)
-	var (
-		cc          CohortCounts
-		attr, value string
-		in, rest    int
-	)
-	err := d.each(ctx, d.spans(fmt.Sprintf(cohortRollup, cond, build.String()), w, w), []any{name}, []any{&attr, &value, &in, &rest}, func() {
-		if attr == "" {
-			cc.Cohort, cc.Rest = in, rest
-		} else {
-			cc.Rows = append(cc.Rows, AttributeCount{Attribute: attr, Value: value, Cohort: in, Rest: rest})
-		}
-	})
-	return cc, err
+	// The rollups hold the feature property "feature" as a column.
+	cond, name := cohortCondition(c, func(string) string { return "feature" })
+	return d.cohortRows(ctx, d.spans(cohortRollup, w, w), c, nil, cond, name)
 }
 
 // setupRollup is setupQuery over day_names. A project's first start is the
