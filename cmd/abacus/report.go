@@ -294,16 +294,14 @@ func regressionVerdict(raw json.RawMessage) string {
 		where = append(where, fmt.Sprintf("%s %s: %s %s, was %s (%s)", label(w.By), w.Value, w.Quantile,
 			human.Duration(w.After), human.Duration(w.Before), human.P(w.P)))
 	}
+	overall := fmt.Sprintf("p50 %s (was %s), p90 %s (was %s); %s",
+		human.Duration(r.LastP50Ms), human.Duration(r.PriorP50Ms), human.Duration(r.LastP90Ms), human.Duration(r.PriorP90Ms), week)
+	// As the dashboard: where setups got slower first, then all setups.
 	switch {
-	case r.Flag && r.Metric != "":
-		line := fmt.Sprintf("Slower than before? Yes, %s rose: p50 %s (was %s), p90 %s (was %s); %s", r.Metric,
-			human.Duration(r.LastP50Ms), human.Duration(r.PriorP50Ms), human.Duration(r.LastP90Ms), human.Duration(r.PriorP90Ms), week)
-		if len(where) > 0 {
-			line += "; where: " + strings.Join(where, "; ")
-		}
-		return line
-	case r.Flag || len(where) > 0:
-		return "Slower than before? Yes, where: " + strings.Join(where, "; ")
+	case len(where) > 0:
+		return "Slower than before? Yes, on " + strings.Join(where, "; ") + "; all setups: " + overall
+	case r.Flag:
+		return fmt.Sprintf("Slower than before? Yes, %s rose: %s", r.Metric, overall)
 	}
 	return "Slower than before? No (" + week + ")"
 }

@@ -30,7 +30,7 @@ func TestTablePrintsHumanUnits(t *testing.T) {
 					"where": []map[string]any{{"by": "os", "value": "windows", "quantile": "p90", "before": 1200000, "after": 3000000, "p": 0.0004}}}},
 			Rows: []insights.SetupRow{{Dimension: "os", Value: "windows", Projects: 40, P50Ms: ptr[int64](83000), P90Ms: ptr[int64](5400000), CompletionRate: 0.925}}},
 			[]string{"300 active projects (no groups under 5 projects hidden)", "p50 6 min 37 s", "p90 30 min", "completion rate 90.0%,", "started 250, within 7 d",
-				"Slower than before? Yes, where: os windows: p90 50 min, was 20 min (p < 0.001)", "1 min 23 s", "1 h 30 min", "92.5%"},
+				"Slower than before? Yes, on os windows: p90 50 min, was 20 min (p < 0.001); all setups: p50", "1 min 23 s", "1 h 30 min", "92.5%"},
 			[]string{"397089", "p50Ms", "1m23s", "0.9,", "168h"}},
 		{"setup with hidden quantiles", &insights.Report{Report: "setup", From: "2026-11-04", To: "2026-12-03", K: 5, ActiveProjects: 2, Suppressed: 3,
 			Summary: map[string]any{"started": 1, "p50Ms": nil, "p90Ms": nil}, Rows: []insights.SetupRow{}},
